@@ -1,0 +1,50 @@
+import * as z from 'zod';
+import { customerIdSchema, slugSchema } from './ids.js';
+import type { Json, JsonObject } from './json.js';
+import type { StageSource } from './profile.js';
+
+export const MAX_PLACEMENTS_PER_REQUEST = 20;
+export const MAX_BATCH_REQUESTS = 1000;
+export const MAX_CONTEXT_BYTES = 16 * 1024;
+
+export const decisionRequestSchema = z.strictObject({
+  customerId: customerIdSchema,
+  placements: z.array(slugSchema).min(1, 'needs at least one placement').max(MAX_PLACEMENTS_PER_REQUEST),
+  context: z.record(z.string(), z.json()).optional(),
+  explain: z.boolean().optional(),
+});
+export type DecisionRequestBody = z.infer<typeof decisionRequestSchema>;
+
+export const batchDecisionRequestSchema = z.strictObject({
+  requests: z.array(z.unknown()).min(1, 'needs at least one request').max(MAX_BATCH_REQUESTS),
+});
+
+/** A validated decision request, placements de-duplicated. */
+export interface DecisionRequest {
+  customerId: string;
+  placements: readonly string[];
+  context: JsonObject;
+  explain: boolean;
+}
+
+export interface ServedItem {
+  id: string;
+  kind: 'content' | 'offer';
+  /** The rule that served the item; null for a fallback item. */
+  rule: string | null;
+  [field: string]: Json;
+}
+
+export interface PlacementDecision {
+  items: ServedItem[];
+  fallback: boolean;
+}
+
+export interface Decision {
+  decisionId: string;
+  customerId: string;
+  stage: string;
+  stageSource: StageSource;
+  rulesVersion: string;
+  placements: Record<string, PlacementDecision>;
+}

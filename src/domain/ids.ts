@@ -1,0 +1,14 @@
+import * as z from 'zod';
+
+export const CUSTOMER_ID_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
+export const SLUG_PATTERN = /^[a-z][a-z0-9_.-]{0,63}$/;
+
+export const customerIdSchema = z
+  .string()
+  .regex(CUSTOMER_ID_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 . _ : @ -');
+
+export const slugSchema = z
+  .string()
+  .regex(SLUG_PATTERN, 'must be a slug: a lowercase letter, then up to 63 of a-z 0-9 _ . -');
+
+export type CustomerId = z.infer<typeof customerIdSchema>;

@@ -1,0 +1,51 @@
+import * as z from 'zod';
+import { slugSchema } from './ids.js';
+import type { JsonObject } from './json.js';
+
+export const MAX_TOUCHPOINT_PROPERTIES_BYTES = 4096;
+export const MAX_TOUCHPOINTS_PER_REQUEST = 1000;
+/** How far in the future a touchpoint's `at` may lie (clock skew between senders). */
+export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
+
+export const touchpointInputSchema = z.strictObject({
+  id: z.string().min(1).max(256).optional(),
+  type: slugSchema,
+  channel: slugSchema,
+  at: z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time with an offset, e.g. 2026-01-31T12:00:00Z' }).optional(),
+  properties: z.record(z.string(), z.json()).optional(),
+});
+export type TouchpointInput = z.infer<typeof touchpointInputSchema>;
+
+export const touchpointBatchSchema = z.strictObject({
+  touchpoints: z.array(touchpointInputSchema).min(1).max(MAX_TOUCHPOINTS_PER_REQUEST),
+});
+
+/** A touchpoint as stored: `at` in epoch milliseconds, absent fields as null. */
+export interface StoredTouchpoint {
+  id: string | null;
+  type: string;
+  channel: string;
+  at: number;
+  properties: JsonObject | null;
+}
+
+/** A touchpoint as the API shows it. */
+export interface TouchpointView {
+  id?: string;
+  type: string;
+  channel: string;
+  at: string;
+  properties?: JsonObject;
+}
+
+export function toTouchpointView(tp: StoredTouchpoint): TouchpointView {
+  const view: TouchpointView = tp.id !== null ? { id: tp.id, type: tp.type, channel: tp.channel, at: '' } : { type: tp.type, channel: tp.channel, at: '' };
+  view.at = new Date(tp.at).toISOString();
+  if (tp.properties !== null) view.properties = tp.properties;
+  return view;
+}
+
+/** Orders touchpoints newest first; equal times keep their relative order. */
+export function newestFirst(a: StoredTouchpoint, b: StoredTouchpoint): number {
+  return b.at - a.at;
+}

@@ -1,0 +1,56 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { customersRoutes } from './customers.js';
+import { decisionsRoutes } from './decisions.js';
+import { resolveDeps, type AppDeps } from './deps.js';
+import { healthRoutes } from './health.js';
+import { PROBLEM_TYPES, problemResponse, toProblem } from './problem.js';
+import { rulesRoutes } from './rules.js';
+
+/** The whole HTTP API, without a server: tests call `app.request()` on it in-process. */
+export function createApp(options: AppDeps): Hono {
+  const deps = resolveDeps(options);
+  const app = new Hono();
+
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: deps.maxBodyBytes,
+      onError: (c) =>
+        problemResponse(c, {
+          type: PROBLEM_TYPES.tooLarge,
+          title: 'Body too large',
+          status: 413,
+          detail: `the body must be at most ${deps.maxBodyBytes} bytes`,
+        }),
+    }),
+  );
+
+  app.route('/', healthRoutes(deps));
+  app.route('/v1/customers', customersRoutes(deps));
+  app.route('/v1/decisions', decisionsRoutes(deps));
+  app.route('/v1/rules', rulesRoutes(deps));
+
+  app.notFound((c) =>
+    problemResponse(c, {
+      type: PROBLEM_TYPES.notFound,
+      title: 'Not found',
+      status: 404,
+      detail: `no route for ${c.req.method} ${c.req.path}`,
+    }),
+  );
+
+  app.onError((err, c) => {
+    const { problem, headers } = toProblem(err);
+    if (problem.status >= 500) {
+      deps.logger.error('request failed', { method: c.req.method, path: c.req.path, status: problem.status, error: errorFields(err) });
+    }
+    return problemResponse(c, problem, headers);
+  });
+
+  return app;
+}
+
+function errorFields(err: unknown): Record<string, unknown> {
+  return err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : { message: String(err) };
+}

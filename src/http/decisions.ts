@@ -1,0 +1,99 @@
+import { Hono } from 'hono';
+import {
+  batchDecisionRequestSchema,
+  decisionRequestSchema,
+  MAX_CONTEXT_BYTES,
+  type Decision,
+  type DecisionRequest,
+} from '../domain/decision.js';
+import { jsonByteLength, pathOf, type JsonObject } from '../domain/json.js';
+import type { Profile } from '../domain/profile.js';
+import { decide, unknownPlacements } from '../decide/decide.js';
+import type { RulesetSnapshot } from '../ruleset/snapshot.js';
+import { parseCustomerId } from './customer-id.js';
+import type { ResolvedDeps } from './deps.js';
+import { HttpProblem, toProblem, validationProblem, type Problem } from './problem.js';
+import { parseWith, readJson, rejectForbiddenKeys } from './request-body.js';
+
+export function decisionsRoutes(deps: ResolvedDeps): Hono {
+  const app = new Hono();
+
+  app.post('/batch', async (c) => {
+    const { requests } = parseWith(batchDecisionRequestSchema, await readJson(c));
+    const snapshot = deps.snapshot();
+    const results: Array<Decision | Problem> = new Array(requests.length);
+    const valid: Array<{ index: number; request: DecisionRequest }> = [];
+    requests.forEach((raw, index) => {
+      try {
+        valid.push({ index, request: toDecisionRequest(snapshot, raw, ['requests', index]) });
+      } catch (err) {
+        results[index] = toProblem(err).problem;
+      }
+    });
+    const profiles = await deps.store.getMany([...new Set(valid.map((v) => v.request.customerId))]);
+    const now = deps.now();
+    for (const { index, request } of valid) {
+      results[index] = await decide(snapshot, profiles.get(request.customerId) ?? null, request, { now, decisionId: deps.newId() });
+    }
+    return c.json({ results });
+  });
+
+  app.post('/', async (c) => {
+    const snapshot = deps.snapshot();
+    const request = toDecisionRequest(snapshot, await readJson(c));
+    return c.json(await decideOne(deps, snapshot, request));
+  });
+
+  app.get('/:customerId', async (c) => {
+    const snapshot = deps.snapshot();
+    const customerId = parseCustomerId(c.req.param('customerId'));
+    const query = c.req.queries();
+    const context: JsonObject = {};
+    for (const [key, values] of Object.entries(query)) {
+      if (key === 'placement') continue;
+      rejectForbiddenKeys({ [key]: null }, '$.context');
+      context[key] = values[0] ?? '';
+    }
+    const placements = query.placement ?? [];
+    if (placements.length === 0) {
+      throw validationProblem('name at least one placement: ?placement=home-hero', [{ path: '$.placements', message: 'needs at least one placement' }]);
+    }
+    const request = toDecisionRequest(snapshot, { customerId, placements, context });
+    return c.json(await decideOne(deps, snapshot, request));
+  });
+
+  return app;
+}
+
+async function decideOne(deps: ResolvedDeps, snapshot: RulesetSnapshot, request: DecisionRequest): Promise<Decision> {
+  const profile: Profile | null = await deps.store.get(request.customerId);
+  return decide(snapshot, profile, request, { now: deps.now(), decisionId: deps.newId() });
+}
+
+/** Validates one decision request, answering 400 for bad fields and for placements the rules do not define. */
+function toDecisionRequest(snapshot: RulesetSnapshot, raw: unknown, at: ReadonlyArray<string | number> = []): DecisionRequest {
+  const base = pathOf(at);
+  const body = parseWith(decisionRequestSchema, raw, at);
+  const context = (body.context ?? {}) as JsonObject;
+  rejectForbiddenKeys(context, `${base}.context`);
+  if (jsonByteLength(context) > MAX_CONTEXT_BYTES) {
+    throw validationProblem(`context must be at most ${MAX_CONTEXT_BYTES} bytes as JSON`, [
+      { path: `${base}.context`, message: `must be at most ${MAX_CONTEXT_BYTES} bytes as JSON` },
+    ]);
+  }
+  const placements = [...new Set(body.placements)];
+  const unknown = unknownPlacements(snapshot, placements);
+  if (unknown.length > 0) {
+    const errors = body.placements.flatMap((name, i) =>
+      unknown.includes(name) ? [{ path: `${base}.placements[${i}]`, message: `unknown placement "${name}"` }] : [],
+    );
+    throw new HttpProblem({
+      type: '/problems/unknown-placement',
+      title: 'Unknown placement',
+      status: 400,
+      detail: `unknown placement${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}; the rules define ${[...snapshot.placements.keys()].join(', ') || 'none'}`,
+      errors,
+    });
+  }
+  return { customerId: body.customerId, placements, context, explain: body.explain ?? false };
+}

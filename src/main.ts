@@ -1,0 +1,142 @@
+/**
+ * The composition root: configuration, store, rules, app, server. The only
+ * place that picks concrete adapters and touches process signals.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { pathToFileURL } from 'node:url';
+import { serve } from '@hono/node-server';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createApp } from './http/app.js';
+import { createJsonLogger, type Logger } from './logger.js';
+import { createProfileStore } from './profiles/create-store.js';
+import { createRuleRegistry } from './reload/registry.js';
+import { watchRulesDir } from './reload/watcher.js';
+import { formatRuleError } from './ruleset/format.js';
+
+const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
+
+export interface RunningService {
+  url: string;
+  /** Stops accepting, finishes in-flight requests, closes the store. */
+  stop(): Promise<void>;
+}
+
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
+export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+  const registry = createRuleRegistry({ dir: config.rulesDir, logger });
+  const first = await registry.reload();
+  if (!first.ok) {
+    throw new StartupError(`the rules in ${config.rulesDir} are invalid:\n${first.errors.map((e) => `  ${formatRuleError(e)}`).join('\n')}`);
+  }
+  const store = openStore(config);
+  const watcher = watchRulesDir({ dir: config.rulesDir, logger, onChange: () => void registry.reload() });
+  const sweep = setInterval(() => {
+    store.sweepExpired(Date.now()).catch((err: Error) => logger.warn('touchpoint sweep failed', { error: err.message }));
+  }, SWEEP_INTERVAL_MS);
+  sweep.unref();
+
+  const app = createApp({ rules: registry, store, logger });
+  const server = await new Promise<Server>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s as Server));
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  logger.info('nextbest listening', {
+    url,
+    store: config.store,
+    ...(config.store === 'sqlite' ? { sqlitePath: config.sqlitePath } : {}),
+    rulesDir: config.rulesDir,
+    rulesVersion: registry.current?.version,
+    profileCacheMax: config.profileCacheMax,
+    touchpointRetentionDays: config.touchpointRetentionDays,
+    maxTouchpointsPerProfile: config.maxTouchpointsPerProfile,
+  });
+
+  let stopping: Promise<void> | null = null;
+  return {
+    url,
+    stop() {
+      stopping ??= (async () => {
+        watcher.close();
+        clearInterval(sweep);
+        await closeServer(server, config.shutdownTimeoutMs, logger);
+        await store.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+function openStore(config: Config) {
+  try {
+    return createProfileStore({
+      store: config.store,
+      sqlitePath: config.sqlitePath,
+      retentionDays: config.touchpointRetentionDays,
+      maxTouchpointsPerProfile: config.maxTouchpointsPerProfile,
+      cacheMax: config.profileCacheMax,
+    });
+  } catch (err) {
+    const where = config.store === 'sqlite' ? ` at SQLITE_PATH=${config.sqlitePath}` : '';
+    throw new StartupError(`cannot open the ${config.store} profile store${where}: ${(err as Error).message}`);
+  }
+}
+
+/** Stops accepting connections and waits for in-flight requests, up to a deadline. */
+function closeServer(server: Server, timeoutMs: number, logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const deadline = setTimeout(() => {
+      logger.warn('shutdown deadline reached; closing the remaining connections', { timeoutMs });
+      server.closeAllConnections();
+    }, timeoutMs);
+    deadline.unref();
+    server.close(() => {
+      clearTimeout(deadline);
+      resolve();
+    });
+    // Idle keep-alive connections would otherwise hold the server open until they time out.
+    server.closeIdleConnections();
+  });
+}
+
+/** `npm start` and `nextbest serve`: serve until SIGTERM or SIGINT, then shut down and exit 0. */
+export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const logger = createJsonLogger();
+  let service: RunningService;
+  try {
+    const config = loadConfig(env);
+    service = await startService(config, logger);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof StartupError) {
+      process.stderr.write(`nextbest: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const shutdown = (signal: string) => {
+    logger.info('shutting down', { signal });
+    service.stop().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: Error) => {
+        logger.error('shutdown failed', { error: err.message });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await runServer();
+}

@@ -1,0 +1,49 @@
+import type { JsonObject } from '../domain/json.js';
+import type { Profile } from '../domain/profile.js';
+import type { StoredTouchpoint } from '../domain/touchpoint.js';
+
+export interface AppendResult {
+  /** Touchpoints newly stored (an old one may be dropped at once by retention or the cap). */
+  accepted: number;
+  /** Touchpoints skipped because one with the same id was already stored for the customer. */
+  duplicates: number;
+}
+
+export interface ProfileChange {
+  /** A JSON merge patch (RFC 7386) applied to the attributes. */
+  attributes?: JsonObject;
+  /** A stage sets the explicit stage, null clears it, undefined leaves it. */
+  stage?: string | null;
+}
+
+/**
+ * Where profiles live. Every method is asynchronous so that network stores fit
+ * the same port. Writes are durable when their promise resolves.
+ */
+export interface ProfileStore {
+  readonly kind: string;
+  /** The profile, its touchpoints newest first and within retention; null if never seen. */
+  get(customerId: string): Promise<Profile | null>;
+  /** The profiles that exist among the ids; missing ones are absent from the map. */
+  getMany(customerIds: readonly string[]): Promise<Map<string, Profile>>;
+  /** Stores touchpoints (creating the profile), skipping ids already stored, then applies retention and the cap. */
+  appendTouchpoints(customerId: string, touchpoints: readonly StoredTouchpoint[], now: number): Promise<AppendResult>;
+  /** Applies a change (creating the profile) and returns the profile after it. */
+  patch(customerId: string, change: ProfileChange, now: number): Promise<Profile>;
+  /** Removes every trace of the customer; false if there was none. */
+  delete(customerId: string): Promise<boolean>;
+  /** Drops touchpoints older than retention across all profiles; returns how many. */
+  sweepExpired(now: number): Promise<number>;
+  /** Resolves when the store answers; rejects otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StoreLimits {
+  retentionDays: number;
+  maxTouchpointsPerProfile: number;
+  /** The clock used to apply retention on reads. */
+  now?: () => number;
+}
+
+export const DAY_MS = 24 * 60 * 60 * 1000;

@@ -1,0 +1,386 @@
+/**
+ * Rule files in, one immutable snapshot out (or every error found, each with
+ * file and JSON path). Pure: the caller reads the files and owns the clock.
+ */
+import { createHash } from 'node:crypto';
+import type * as z from 'zod';
+import { findForbiddenKey, joinPath, type Json } from '../domain/json.js';
+import {
+  catalogFileSchema,
+  DEFAULT_STAGES,
+  journeyFileSchema,
+  placementFileSchema,
+  RESERVED_ITEM_FIELDS,
+  segmentNameSchema,
+  segmentsFileSchema,
+  type BooleanCondition,
+  type CatalogFile,
+  type JourneyFile,
+  type PlacementFile,
+  type RuleError,
+  type SegmentsFile,
+} from '../domain/rule-files.js';
+import { checkCondition, type ConditionScope } from './check-conditions.js';
+import { FACTS, isFactName } from './fact-catalog.js';
+import { createJreMatcher } from './jre-matcher.js';
+import type { MatcherFactory } from './matcher.js';
+import type { CatalogItem, DecisionRule, Placement, RulesetSnapshot, StageRule } from './snapshot.js';
+import { formatZodIssues } from './zod-issues.js';
+
+/** A rule file's text, named by its path relative to the rules folder ("placements/home-hero.json"). */
+export interface RuleSource {
+  file: string;
+  text: string;
+}
+
+export interface BuildOptions {
+  now: number;
+  createMatcher?: MatcherFactory;
+}
+
+export interface BuildResult {
+  snapshot: RulesetSnapshot | null;
+  errors: RuleError[];
+  warnings: RuleError[];
+}
+
+export type RuleFileKind = 'journey' | 'catalog' | 'segments' | 'placement' | 'test' | 'other';
+
+export function classifyRuleFile(file: string): RuleFileKind {
+  if (file === 'journey.json') return 'journey';
+  if (file === 'catalog.json') return 'catalog';
+  if (file === 'segments.json') return 'segments';
+  if (/^placements\/[^/]+\.json$/.test(file)) return 'placement';
+  if (/^tests\/[^/]+\.json$/.test(file)) return 'test';
+  return 'other';
+}
+
+interface Parsed<T> {
+  file: string;
+  data: T;
+}
+
+export function buildRuleset(sources: readonly RuleSource[], options: BuildOptions): BuildResult {
+  const errors: RuleError[] = [];
+  const warnings: RuleError[] = [];
+  const createMatcher = options.createMatcher ?? createJreMatcher;
+  const ruleSources = [...sources].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+
+  let journey: Parsed<JourneyFile> | null = null;
+  let catalog: Parsed<CatalogFile> | null = null;
+  let segments: Parsed<SegmentsFile> | null = null;
+  const placements: Parsed<PlacementFile>[] = [];
+  const versioned: RuleSource[] = [];
+
+  for (const source of ruleSources) {
+    const kind = classifyRuleFile(source.file);
+    if (kind === 'test') continue;
+    if (kind === 'other') {
+      warnings.push({ file: source.file, path: '$', message: 'not a rule file (journey.json, catalog.json, segments.json, placements/*.json); ignored' });
+      continue;
+    }
+    versioned.push(source);
+    const json = parseJson(source, errors);
+    if (json === undefined) continue;
+    switch (kind) {
+      case 'journey':
+        journey = parseFile(source.file, json, journeyFileSchema, errors) ?? journey;
+        break;
+      case 'catalog':
+        catalog = parseFile(source.file, json, catalogFileSchema, errors) ?? catalog;
+        break;
+      case 'segments':
+        segments = parseFile(source.file, json, segmentsFileSchema, errors) ?? segments;
+        break;
+      case 'placement': {
+        const placement = parseFile(source.file, json, placementFileSchema, errors);
+        if (placement) placements.push(placement);
+        break;
+      }
+    }
+  }
+  if (!ruleSources.some((s) => s.file === 'catalog.json')) {
+    errors.push({ file: 'catalog.json', path: '$', message: 'is missing: every rules folder needs a catalog of items' });
+  }
+
+  const stages: string[] = journey ? journey.data.stages : [...DEFAULT_STAGES];
+  const stageIndex = new Map<string, number>();
+  if (journey) {
+    stages.forEach((stage, i) => {
+      if (stageIndex.has(stage)) errors.push({ file: journey.file, path: `$.stages[${i}]`, message: `duplicate stage "${stage}"` });
+    });
+  }
+  stages.forEach((stage, i) => {
+    if (!stageIndex.has(stage)) stageIndex.set(stage, i);
+  });
+
+  const catalogItems = checkCatalog(catalog, options.now, errors, warnings);
+  const segmentConditions = checkSegments(segments, stageIndex, errors);
+  const stageRules = journey ? checkStageRules(journey, stageIndex, segmentConditions, errors) : [];
+  const compiledPlacements = checkPlacements(placements, stageIndex, segmentConditions, catalogItems, options.now, errors, warnings);
+
+  if (errors.length > 0) return { snapshot: null, errors, warnings };
+
+  const env = { segments: segmentConditions.conditions, stageIndex };
+  const placementMap = new Map<string, Placement>();
+  for (const p of compiledPlacements) {
+    const enabled = p.rules.filter((r) => r.enabled);
+    placementMap.set(p.name, { ...p, matcher: createMatcher(enabled, env) });
+  }
+  const snapshot: RulesetSnapshot = {
+    version: rulesVersion(versioned),
+    loadedAt: new Date(options.now).toISOString(),
+    stages,
+    stageIndex,
+    stageRules,
+    stageMatcher: createMatcher(stageRules, env),
+    catalog: catalogItems,
+    segments: segmentConditions.conditions,
+    placements: placementMap,
+    warnings,
+  };
+  return { snapshot, errors, warnings };
+}
+
+/** A content hash of the rule files, so equal rules give an equal version on every replica. */
+export function rulesVersion(sources: readonly RuleSource[]): string {
+  const hash = createHash('sha256');
+  for (const source of [...sources].sort((a, b) => (a.file < b.file ? -1 : 1))) {
+    hash.update(source.file).update('\0').update(source.text).update('\0');
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+function parseJson(source: RuleSource, errors: RuleError[]): unknown {
+  try {
+    const value: unknown = JSON.parse(source.text);
+    const forbidden = findForbiddenKey(value);
+    if (forbidden) {
+      errors.push({ file: source.file, path: forbidden, message: 'this key is not allowed (it could reach object prototypes)' });
+      return undefined;
+    }
+    return value;
+  } catch (err) {
+    errors.push({ file: source.file, path: '$', message: `malformed JSON: ${describeJsonError(err, source.text)}` });
+    return undefined;
+  }
+}
+
+function describeJsonError(err: unknown, text: string): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const match = /position (\d+)/.exec(message);
+  if (!match) return message;
+  const position = Number(match[1]);
+  const before = text.slice(0, position);
+  const line = before.split('\n').length;
+  const column = position - before.lastIndexOf('\n');
+  return `${message.replace(/ in JSON at position \d+.*$/, '')} (line ${line}, column ${column})`;
+}
+
+function parseFile<T>(file: string, json: unknown, schema: z.ZodType<T>, errors: RuleError[]): Parsed<T> | null {
+  const result = schema.safeParse(json);
+  if (result.success) return { file, data: result.data };
+  for (const e of formatZodIssues(result.error.issues, json)) errors.push({ file, ...e });
+  return null;
+}
+
+function parseDate(value: string | undefined): number | null {
+  return value === undefined ? null : Date.parse(value);
+}
+
+function checkWindow(
+  file: string,
+  path: string,
+  window: { activeFrom?: string; activeUntil?: string },
+  errors: RuleError[],
+): { activeFrom: number | null; activeUntil: number | null } {
+  const activeFrom = parseDate(window.activeFrom);
+  const activeUntil = parseDate(window.activeUntil);
+  if (activeFrom !== null && activeUntil !== null && activeFrom >= activeUntil) {
+    errors.push({ file, path: joinPath(path, 'activeUntil'), message: 'must be later than activeFrom' });
+  }
+  return { activeFrom, activeUntil };
+}
+
+function checkCatalog(
+  catalog: Parsed<CatalogFile> | null,
+  now: number,
+  errors: RuleError[],
+  warnings: RuleError[],
+): Map<string, CatalogItem> {
+  const items = new Map<string, CatalogItem>();
+  if (!catalog) return items;
+  const { file } = catalog;
+  catalog.data.items.forEach((item, i) => {
+    const path = `$.items[${i}]`;
+    if (items.has(item.id)) {
+      errors.push({ file, path: joinPath(path, 'id'), message: `duplicate item id "${item.id}"` });
+      return;
+    }
+    for (const reserved of RESERVED_ITEM_FIELDS) {
+      if (Object.prototype.hasOwnProperty.call(item, reserved)) {
+        errors.push({ file, path: joinPath(path, reserved), message: `"${reserved}" is added to served items by the service; rename this field` });
+      }
+    }
+    const window = checkWindow(file, path, item, errors);
+    if (window.activeUntil !== null && window.activeUntil <= now) {
+      warnings.push({ file, path: joinPath(path, 'activeUntil'), message: `item "${item.id}" has expired and is never served` });
+    }
+    items.set(item.id, {
+      id: item.id,
+      kind: item.kind,
+      channels: item.channels ? new Set(item.channels) : null,
+      ...window,
+      fields: Object.freeze({ ...(item as Record<string, Json>) }),
+    });
+  });
+  return items;
+}
+
+interface SegmentCheck {
+  conditions: Map<string, BooleanCondition>;
+  /** The facts each segment uses, through the segments it references too. */
+  factsUsed: Map<string, Set<string>>;
+}
+
+function checkSegments(segments: Parsed<SegmentsFile> | null, stageIndex: ReadonlyMap<string, number>, errors: RuleError[]): SegmentCheck {
+  const conditions = new Map<string, BooleanCondition>();
+  const factsUsed = new Map<string, Set<string>>();
+  if (!segments) return { conditions, factsUsed };
+  const { file } = segments;
+  const names = Object.keys(segments.data.segments);
+  const references = new Map<string, Set<string>>();
+  for (const name of names) {
+    const path = joinPath('$.segments', name);
+    const nameCheck = segmentNameSchema.safeParse(name);
+    if (!nameCheck.success) errors.push({ file, path, message: `segment name ${nameCheck.error.issues[0]?.message ?? 'is invalid'}` });
+    const condition = segments.data.segments[name] as BooleanCondition;
+    const scope: ConditionScope = {
+      file,
+      inStageRule: false,
+      stageIndex,
+      segmentNames: new Set(names),
+      errors,
+      references: new Set(),
+      factsUsed: new Set(),
+    };
+    checkCondition(condition, path, scope);
+    references.set(name, scope.references as Set<string>);
+    factsUsed.set(name, scope.factsUsed as Set<string>);
+    conditions.set(name, condition);
+  }
+  // A segment that references itself, directly or not, would never finish evaluating.
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (name: string, trail: string[]): void => {
+    if (state.get(name) === 'done') return;
+    if (state.get(name) === 'visiting') {
+      const cycle = [...trail.slice(trail.indexOf(name)), name];
+      errors.push({ file, path: joinPath('$.segments', name), message: `segments reference each other in a cycle: ${cycle.join(' -> ')}` });
+      return;
+    }
+    state.set(name, 'visiting');
+    for (const ref of references.get(name) ?? []) {
+      if (conditions.has(ref)) {
+        visit(ref, [...trail, name]);
+        for (const fact of factsUsed.get(ref) ?? []) factsUsed.get(name)?.add(fact);
+      }
+    }
+    state.set(name, 'done');
+  };
+  for (const name of names) visit(name, []);
+  return { conditions, factsUsed };
+}
+
+function sortRules<T extends { priority: number; order: number }>(rules: T[]): T[] {
+  return rules.sort((a, b) => b.priority - a.priority || a.order - b.order);
+}
+
+function checkStageRules(
+  journey: Parsed<JourneyFile>,
+  stageIndex: ReadonlyMap<string, number>,
+  segments: SegmentCheck,
+  errors: RuleError[],
+): StageRule[] {
+  const { file } = journey;
+  const names = new Set<string>();
+  const rules: StageRule[] = [];
+  journey.data.rules.forEach((rule, i) => {
+    const path = `$.rules[${i}]`;
+    if (names.has(rule.name)) errors.push({ file, path: joinPath(path, 'name'), message: `duplicate rule name "${rule.name}"` });
+    names.add(rule.name);
+    const stage = rule.event.params.stage;
+    if (!stageIndex.has(stage)) {
+      errors.push({ file, path: `${path}.event.params.stage`, message: `unknown stage "${stage}"; stages are ${[...stageIndex.keys()].join(', ')}` });
+    }
+    const scope: ConditionScope = { file, inStageRule: true, stageIndex, segmentNames: new Set(segments.conditions.keys()), errors, references: new Set() };
+    checkCondition(rule.conditions, joinPath(path, 'conditions'), scope);
+    for (const ref of scope.references ?? []) {
+      const stageFacts = [...(segments.factsUsed.get(ref) ?? [])].filter((f) => isFactName(f) && !FACTS[f].usableInStageRules);
+      if (stageFacts.length > 0) {
+        errors.push({ file, path: joinPath(path, 'conditions'), message: `segment "${ref}" uses the ${stageFacts.map((f) => `"${f}"`).join(', ')} fact, which stage rules cannot use` });
+      }
+    }
+    rules.push({ name: rule.name, priority: rule.priority, order: i, stage, conditions: rule.conditions });
+  });
+  return sortRules(rules);
+}
+
+type PlacementDraft = Omit<Placement, 'matcher'>;
+
+function checkPlacements(
+  placements: readonly Parsed<PlacementFile>[],
+  stageIndex: ReadonlyMap<string, number>,
+  segments: SegmentCheck,
+  catalog: ReadonlyMap<string, CatalogItem>,
+  now: number,
+  errors: RuleError[],
+  warnings: RuleError[],
+): PlacementDraft[] {
+  const seen = new Map<string, string>();
+  const drafts: PlacementDraft[] = [];
+  const catalogLoaded = catalog.size > 0 || !errors.some((e) => e.file === 'catalog.json');
+  const checkItem = (file: string, path: string, id: string): void => {
+    if (catalogLoaded && !catalog.has(id)) errors.push({ file, path, message: `unknown item "${id}"; it is not in catalog.json` });
+  };
+  for (const { file, data } of placements) {
+    const earlier = seen.get(data.placement);
+    if (earlier !== undefined) {
+      errors.push({ file, path: '$.placement', message: `duplicate placement "${data.placement}"; ${earlier} defines it too` });
+    }
+    seen.set(data.placement, file);
+    data.fallback.forEach((id, i) => checkItem(file, `$.fallback[${i}]`, id));
+    const names = new Set<string>();
+    const rules: DecisionRule[] = [];
+    data.rules.forEach((rule, i) => {
+      const path = `$.rules[${i}]`;
+      if (names.has(rule.name)) errors.push({ file, path: joinPath(path, 'name'), message: `duplicate rule name "${rule.name}"` });
+      names.add(rule.name);
+      rule.event.params.items.forEach((id, j) => checkItem(file, `${path}.event.params.items[${j}]`, id));
+      const window = checkWindow(file, path, rule, errors);
+      if (window.activeUntil !== null && window.activeUntil <= now) {
+        warnings.push({ file, path: joinPath(path, 'activeUntil'), message: `rule "${rule.name}" has expired and never serves` });
+      }
+      checkCondition(rule.conditions, joinPath(path, 'conditions'), {
+        file,
+        inStageRule: false,
+        stageIndex,
+        segmentNames: new Set(segments.conditions.keys()),
+        errors,
+      });
+      rules.push({
+        name: rule.name,
+        priority: rule.priority,
+        order: i,
+        enabled: rule.enabled,
+        ...window,
+        items: rule.event.params.items,
+        conditions: rule.conditions,
+      });
+    });
+    if (data.rules.length === 0 && data.fallback.length === 0) {
+      warnings.push({ file, path: '$', message: `placement "${data.placement}" has no rules and no fallback, so it always answers with no items` });
+    }
+    drafts.push({ name: data.placement, file, maxItems: data.maxItems, fallback: data.fallback, rules: sortRules(rules) });
+  }
+  return drafts;
+}

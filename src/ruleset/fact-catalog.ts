@@ -1,0 +1,79 @@
+/**
+ * The facts a condition may name (contract section 4): their parameters, and
+ * whether their value is an object a `path` can read into.
+ */
+import * as z from 'zod';
+import { slugSchema } from '../domain/ids.js';
+
+const slugOrList = z.union([slugSchema, z.array(slugSchema).min(1, 'needs at least one slug')]);
+
+export const touchpointFilterSchema = z.strictObject({
+  type: slugOrList.optional(),
+  channel: slugOrList.optional(),
+});
+
+export const touchpointCountParamsSchema = touchpointFilterSchema.extend({
+  withinDays: z.number().positive('must be a positive number of days').optional(),
+});
+export type TouchpointCountParams = z.infer<typeof touchpointCountParamsSchema>;
+export type TouchpointFilterParams = z.infer<typeof touchpointFilterSchema>;
+
+export const bucketParamsSchema = z.strictObject({
+  salt: z.string().min(1, 'must not be empty').max(256),
+});
+export type BucketParams = z.infer<typeof bucketParamsSchema>;
+
+export interface FactSpec {
+  /** Parameters it takes; undefined: none. */
+  params?: z.ZodType;
+  paramsRequired?: boolean;
+  /** Whether its value is an object or array that `path` can read into. */
+  hasProperties: boolean;
+  /** Stage rules decide the stage, so they cannot depend on it. */
+  usableInStageRules: boolean;
+  description: string;
+}
+
+export const FACTS = {
+  customerId: { hasProperties: false, usableInStageRules: true, description: 'the customer id (string)' },
+  stage: { hasProperties: false, usableInStageRules: false, description: 'the current stage (string)' },
+  stageIndex: {
+    hasProperties: false,
+    usableInStageRules: false,
+    description: "the current stage's position in the stage list, from 0",
+  },
+  attributes: { hasProperties: true, usableInStageRules: true, description: 'the profile attributes (use path)' },
+  context: { hasProperties: true, usableInStageRules: true, description: "the request's context object (use path)" },
+  touchpointCount: {
+    params: touchpointCountParamsSchema,
+    hasProperties: false,
+    usableInStageRules: true,
+    description: 'number of touchpoints matching type, channel, withinDays',
+  },
+  daysSinceLastTouchpoint: {
+    params: touchpointFilterSchema,
+    hasProperties: false,
+    usableInStageRules: true,
+    description: 'days since the newest touchpoint matching type and channel; null when none',
+  },
+  touchpointTypes: { hasProperties: true, usableInStageRules: true, description: 'distinct touchpoint types seen' },
+  channels: { hasProperties: true, usableInStageRules: true, description: 'distinct channels seen' },
+  bucket: {
+    params: bucketParamsSchema,
+    paramsRequired: true,
+    hasProperties: false,
+    usableInStageRules: true,
+    description: 'a stable number 0-99 from the customer id and salt',
+  },
+} as const satisfies Record<string, FactSpec>;
+
+export type FactName = keyof typeof FACTS;
+export const FACT_NAMES = Object.keys(FACTS) as FactName[];
+
+export function isFactName(name: string): name is FactName {
+  return Object.prototype.hasOwnProperty.call(FACTS, name);
+}
+
+export function factSpec(name: FactName): FactSpec {
+  return FACTS[name];
+}

@@ -1,0 +1,107 @@
+/**
+ * The operators and decorators a condition may use. json-rules-engine's own
+ * definitions throw on some type mismatches (`in` with a non-array value,
+ * `someValue:` on a non-array); a throw would fail the whole decision, so these
+ * keep the engine's results for well-typed input and answer false otherwise.
+ * Both evaluators register exactly these definitions.
+ */
+
+export type OperatorFn = (factValue: unknown, jsonValue: unknown) => boolean;
+
+export interface OperatorDefinition {
+  name: string;
+  /** Checked first; false makes the condition false without calling `evaluate`. */
+  validator: (factValue: unknown) => boolean;
+  evaluate: OperatorFn;
+}
+
+export interface DecoratorDefinition {
+  name: string;
+  validator: (factValue: unknown) => boolean;
+  evaluate: (factValue: unknown, jsonValue: unknown, next: OperatorFn) => boolean;
+}
+
+export const BASE_OPERATOR_NAMES = [
+  'equal',
+  'notEqual',
+  'in',
+  'notIn',
+  'contains',
+  'doesNotContain',
+  'lessThan',
+  'lessThanInclusive',
+  'greaterThan',
+  'greaterThanInclusive',
+  'stageAtLeast',
+  'stageAtMost',
+] as const;
+export type BaseOperatorName = (typeof BASE_OPERATOR_NAMES)[number];
+
+export const DECORATOR_NAMES = ['not', 'someFact', 'someValue', 'everyFact', 'everyValue', 'swap'] as const;
+export type DecoratorName = (typeof DECORATOR_NAMES)[number];
+
+const always = (): boolean => true;
+const isArray = (value: unknown): value is unknown[] => Array.isArray(value);
+const isSearchable = (value: unknown): value is unknown[] | string => Array.isArray(value) || typeof value === 'string';
+/** json-rules-engine's own test for numeric operators. */
+const isNumberLike = (value: unknown): boolean => Number.parseFloat(value as string).toString() !== 'NaN';
+
+function compare(evaluate: (a: number, b: number) => boolean): OperatorFn {
+  return (a, b) => evaluate(a as number, b as number);
+}
+
+/** The operators of one ruleset; the stage operators depend on its stage list. */
+export function createOperators(stageIndex: ReadonlyMap<string, number>): OperatorDefinition[] {
+  const isStage = (value: unknown): boolean => typeof value === 'string' && stageIndex.has(value);
+  const stageCompare =
+    (test: (fact: number, expected: number) => boolean): OperatorFn =>
+    (a, b) => {
+      const expected = typeof b === 'string' ? stageIndex.get(b) : undefined;
+      return expected !== undefined && test(stageIndex.get(a as string) as number, expected);
+    };
+  return [
+    { name: 'equal', validator: always, evaluate: (a, b) => a === b },
+    { name: 'notEqual', validator: always, evaluate: (a, b) => a !== b },
+    { name: 'in', validator: always, evaluate: (a, b) => isSearchable(b) && (b as unknown[]).indexOf(a) > -1 },
+    { name: 'notIn', validator: always, evaluate: (a, b) => isSearchable(b) && (b as unknown[]).indexOf(a) === -1 },
+    { name: 'contains', validator: isArray, evaluate: (a, b) => (a as unknown[]).indexOf(b) > -1 },
+    { name: 'doesNotContain', validator: isArray, evaluate: (a, b) => (a as unknown[]).indexOf(b) === -1 },
+    { name: 'lessThan', validator: isNumberLike, evaluate: compare((a, b) => a < b) },
+    { name: 'lessThanInclusive', validator: isNumberLike, evaluate: compare((a, b) => a <= b) },
+    { name: 'greaterThan', validator: isNumberLike, evaluate: compare((a, b) => a > b) },
+    { name: 'greaterThanInclusive', validator: isNumberLike, evaluate: compare((a, b) => a >= b) },
+    { name: 'stageAtLeast', validator: isStage, evaluate: stageCompare((fact, expected) => fact >= expected) },
+    { name: 'stageAtMost', validator: isStage, evaluate: stageCompare((fact, expected) => fact <= expected) },
+  ];
+}
+
+export const DECORATORS: readonly DecoratorDefinition[] = [
+  { name: 'someFact', validator: isArray, evaluate: (a, b, next) => (a as unknown[]).some((fv) => next(fv, b)) },
+  { name: 'someValue', validator: always, evaluate: (a, b, next) => isArray(b) && b.some((jv) => next(a, jv)) },
+  { name: 'everyFact', validator: isArray, evaluate: (a, b, next) => (a as unknown[]).every((fv) => next(fv, b)) },
+  { name: 'everyValue', validator: always, evaluate: (a, b, next) => isArray(b) && b.every((jv) => next(a, jv)) },
+  { name: 'swap', validator: always, evaluate: (a, b, next) => next(b, a) },
+  { name: 'not', validator: always, evaluate: (a, b, next) => !next(a, b) },
+];
+
+export type OperatorParse =
+  | { ok: true; decorators: DecoratorName[]; base: BaseOperatorName }
+  | { ok: false; message: string };
+
+const baseNames: ReadonlySet<string> = new Set(BASE_OPERATOR_NAMES);
+const decoratorNames: ReadonlySet<string> = new Set(DECORATOR_NAMES);
+
+/** Splits "not:someFact:equal" into its decorators (outermost first) and base operator. */
+export function parseOperator(operator: string): OperatorParse {
+  const parts = operator.split(':');
+  const base = parts.pop() as string;
+  for (const decorator of parts) {
+    if (!decoratorNames.has(decorator)) {
+      return { ok: false, message: `unknown decorator "${decorator}"; use one of ${DECORATOR_NAMES.join(', ')}` };
+    }
+  }
+  if (!baseNames.has(base)) {
+    return { ok: false, message: `unknown operator "${base}"; use one of ${BASE_OPERATOR_NAMES.join(', ')}` };
+  }
+  return { ok: true, decorators: parts as DecoratorName[], base: base as BaseOperatorName };
+}

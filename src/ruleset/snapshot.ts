@@ -1,0 +1,65 @@
+import type { Json } from '../domain/json.js';
+import type { BooleanCondition, RuleError } from '../domain/rule-files.js';
+import type { RuleMatcher } from './matcher.js';
+
+export interface CatalogItem {
+  id: string;
+  kind: 'content' | 'offer';
+  /** null: served on every channel. */
+  channels: ReadonlySet<string> | null;
+  activeFrom: number | null;
+  activeUntil: number | null;
+  /** Every field of the catalog entry, as served. */
+  fields: Readonly<Record<string, Json>>;
+}
+
+export interface DecisionRule {
+  name: string;
+  priority: number;
+  /** Position in its file; breaks priority ties. */
+  order: number;
+  enabled: boolean;
+  activeFrom: number | null;
+  activeUntil: number | null;
+  items: readonly string[];
+  conditions: BooleanCondition;
+}
+
+export interface Placement {
+  name: string;
+  file: string;
+  maxItems: number;
+  fallback: readonly string[];
+  /** Highest priority first, ties in file order. */
+  rules: readonly DecisionRule[];
+  /** Matches the enabled rules. */
+  matcher: RuleMatcher;
+}
+
+export interface StageRule {
+  name: string;
+  priority: number;
+  order: number;
+  stage: string;
+  conditions: BooleanCondition;
+}
+
+/** One consistent, immutable set of rules; requests read one snapshot from start to end. */
+export interface RulesetSnapshot {
+  version: string;
+  loadedAt: string;
+  stages: readonly string[];
+  stageIndex: ReadonlyMap<string, number>;
+  /** Highest priority first, ties in file order. */
+  stageRules: readonly StageRule[];
+  stageMatcher: RuleMatcher;
+  catalog: ReadonlyMap<string, CatalogItem>;
+  segments: ReadonlyMap<string, BooleanCondition>;
+  placements: ReadonlyMap<string, Placement>;
+  warnings: readonly RuleError[];
+}
+
+/** Whether something with an activity window is active at `now` (from inclusive, until exclusive). */
+export function isActive(window: { activeFrom: number | null; activeUntil: number | null }, now: number): boolean {
+  return (window.activeFrom === null || now >= window.activeFrom) && (window.activeUntil === null || now < window.activeUntil);
+}
