@@ -1,0 +1,224 @@
+import { LRUCache } from 'lru-cache';
+import type { Profile } from '../domain/profile.js';
+import { DAY_MS, type ProfileStore } from './store.js';
+
+export interface CacheStats {
+  /** Reads served from a cached entry (a profile, or the knowledge that there is none). */
+  hits: number;
+  /** Reads that found no entry; several concurrent misses of one id share one inner read. */
+  misses: number;
+  /** Entries held now. */
+  size: number;
+}
+
+export interface CachedProfileStore extends ProfileStore {
+  /** Forgets what is cached for the customer, e.g. after another replica wrote it. */
+  invalidate(customerId: string): void;
+  stats(): CacheStats;
+}
+
+export interface CachedStoreOptions {
+  /** Most entries kept; 0 turns caching off (concurrent reads still share one inner read). */
+  max: number;
+  /** How long an entry may serve, for stores that other processes write to (redis). */
+  ttlMs?: number;
+  /**
+   * The inner store's retention. With it, a cached profile hides touchpoints
+   * that expire while it sits in the cache, exactly as the inner `get` would.
+   */
+  retentionDays?: number;
+  /** The clock for that retention, the inner store's clock. */
+  now?: () => number;
+}
+
+/** Stands for "no such customer": lru-cache cannot hold null, and unknown visitors are the common case. */
+const ABSENT = Symbol('absent');
+type Entry = Profile | typeof ABSENT;
+
+/** One inner read in progress. A write to its id marks it stale, so its result is returned but never cached. */
+interface PendingRead {
+  promise: Promise<Profile | null>;
+  stale: boolean;
+}
+
+/**
+ * An LRU cache in front of a ProfileStore. Profiles it returns are frozen and
+ * shared between callers: read them, never change them.
+ *
+ * Coalescing and staleness are tracked here rather than with lru-cache's
+ * `fetch`: a `delete` during a `fetch` aborts it and rejects every waiter,
+ * while a read overlapping a write should simply answer and not be cached,
+ * and `getMany` must load all its misses with a single inner call.
+ */
+export function createCachedStore(inner: ProfileStore, options: CachedStoreOptions): CachedProfileStore {
+  const cache =
+    options.max > 0 ? new LRUCache<string, Entry>({ max: options.max, ...(options.ttlMs ? { ttl: options.ttlMs } : {}) }) : null;
+  const pending = new Map<string, PendingRead>();
+  const clock = options.now ?? Date.now;
+  let hits = 0;
+  let misses = 0;
+
+  function invalidate(customerId: string): void {
+    cache?.delete(customerId);
+    const read = pending.get(customerId);
+    if (read) {
+      read.stale = true;
+      pending.delete(customerId);
+    }
+  }
+
+  function invalidateAll(): void {
+    cache?.clear();
+    for (const read of pending.values()) read.stale = true;
+    pending.clear();
+  }
+
+  /** The cached entry, aged by retention like the inner store's reads; undefined on a miss. */
+  function lookup(customerId: string): Entry | undefined {
+    const entry = cache?.get(customerId);
+    if (entry === undefined || entry === ABSENT || options.retentionDays === undefined) return entry;
+    const oldestKept = clock() - options.retentionDays * DAY_MS;
+    const oldest = entry.touchpoints[entry.touchpoints.length - 1];
+    if (oldest === undefined || oldest.at >= oldestKept) return entry;
+    const aged = freezeProfile({ ...entry, touchpoints: entry.touchpoints.filter((tp) => tp.at >= oldestKept) });
+    cache?.set(customerId, aged, { noUpdateTTL: true });
+    return aged;
+  }
+
+  function settle(customerId: string, read: PendingRead, profile: Profile | null): Profile | null {
+    const frozen = profile === null ? null : freezeProfile(profile);
+    if (pending.get(customerId) === read) pending.delete(customerId);
+    if (!read.stale) cache?.set(customerId, frozen ?? ABSENT);
+    return frozen;
+  }
+
+  function forget(customerId: string, read: PendingRead): void {
+    if (pending.get(customerId) === read) pending.delete(customerId);
+  }
+
+  /** Registers one pending read per id, all settled by a single inner call. */
+  function startReads(customerIds: readonly string[], load: () => Promise<Map<string, Profile>>): void {
+    const loaded = callSafely(load);
+    for (const customerId of customerIds) {
+      const read: PendingRead = { stale: false, promise: Promise.resolve(null) };
+      read.promise = loaded.then(
+        (profiles) => settle(customerId, read, profiles.get(customerId) ?? null),
+        (error: unknown) => {
+          forget(customerId, read);
+          throw error;
+        },
+      );
+      // A batch's rejection reaches only the callers that wait for it; the others must not crash the process.
+      read.promise.catch(() => undefined);
+      pending.set(customerId, read);
+    }
+  }
+
+  function loadOne(customerId: string): Promise<Profile | null> {
+    startReads([customerId], async () => {
+      const profile = await inner.get(customerId);
+      return profile === null ? new Map() : new Map([[customerId, profile]]);
+    });
+    return (pending.get(customerId) as PendingRead).promise;
+  }
+
+  /** Runs a write, then forgets the id, whether the write succeeded or not (it may have half-applied). */
+  async function write<T>(customerId: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } finally {
+      invalidate(customerId);
+    }
+  }
+
+  return {
+    kind: inner.kind,
+    async get(customerId) {
+      const entry = lookup(customerId);
+      if (entry !== undefined) {
+        hits++;
+        return entry === ABSENT ? null : entry;
+      }
+      misses++;
+      return pending.get(customerId)?.promise ?? loadOne(customerId);
+    },
+    async getMany(customerIds) {
+      const unique = [...new Set(customerIds)];
+      const cached = new Map<string, Profile>();
+      const toLoad: string[] = [];
+      for (const customerId of unique) {
+        const entry = lookup(customerId);
+        if (entry === undefined) {
+          misses++;
+          if (!pending.has(customerId)) toLoad.push(customerId);
+        } else {
+          hits++;
+          if (entry !== ABSENT) cached.set(customerId, entry);
+        }
+      }
+      if (toLoad.length > 0) startReads(toLoad, () => inner.getMany(toLoad));
+      // Every promise is taken before the first await: a settled read leaves `pending`.
+      const answers = unique.map((customerId) => cached.get(customerId) ?? pending.get(customerId)?.promise ?? null);
+      const profiles = await Promise.all(answers);
+      const found = new Map<string, Profile>();
+      unique.forEach((customerId, index) => {
+        const profile = profiles[index];
+        if (profile) found.set(customerId, profile);
+      });
+      return found;
+    },
+    appendTouchpoints(customerId, touchpoints, now) {
+      return write(customerId, () => inner.appendTouchpoints(customerId, touchpoints, now));
+    },
+    patch(customerId, change, now) {
+      return write(customerId, () => inner.patch(customerId, change, now));
+    },
+    delete(customerId) {
+      return write(customerId, () => inner.delete(customerId));
+    },
+    async sweepExpired(now) {
+      const dropped = await inner.sweepExpired(now);
+      // Without the retention rule the cache cannot age entries itself, so it starts over.
+      if (dropped > 0 && options.retentionDays === undefined) invalidateAll();
+      return dropped;
+    },
+    ping() {
+      return inner.ping();
+    },
+    async close() {
+      invalidateAll();
+      await inner.close();
+    },
+    invalidate,
+    stats() {
+      return { hits, misses, size: cache?.size ?? 0 };
+    },
+  };
+}
+
+/** Turns a synchronous throw into a rejection, so a misbehaving inner store cannot break the bookkeeping. */
+function callSafely<T>(operation: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve) => resolve(operation()));
+}
+
+/**
+ * Freezes the profile deeply: it is shared by every caller that reads it from
+ * the cache, so a careless change would leak into other requests' decisions.
+ */
+function freezeProfile(profile: Profile): Profile {
+  deepFreeze(profile.attributes);
+  for (const touchpoint of profile.touchpoints) {
+    if (touchpoint.properties !== null) deepFreeze(touchpoint.properties);
+    Object.freeze(touchpoint);
+  }
+  Object.freeze(profile.touchpoints);
+  return Object.freeze(profile);
+}
+
+function deepFreeze(value: object): void {
+  if (Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const child of Object.values(value)) {
+    if (typeof child === 'object' && child !== null) deepFreeze(child);
+  }
+}

@@ -1,0 +1,179 @@
+import { StoreUnavailableError } from '../domain/errors.js';
+import type { JsonObject } from '../domain/json.js';
+import type { Profile } from '../domain/profile.js';
+import type { StoredTouchpoint } from '../domain/touchpoint.js';
+import { cloneJson } from './clone-json.js';
+import { patchAttributes } from './patch-attributes.js';
+import { DAY_MS, type AppendResult, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
+
+/** A stored touchpoint with its insertion number, which breaks ties between equal `at` (later first). */
+interface Entry {
+  touchpoint: StoredTouchpoint;
+  seq: number;
+}
+
+interface StoredProfile {
+  customerId: string;
+  attributes: JsonObject;
+  stage: string | null;
+  createdAt: number;
+  updatedAt: number;
+  /** Newest first: `at` descending, then `seq` descending. */
+  entries: Entry[];
+}
+
+/**
+ * A profile store held in process memory: the fake of the port (tests, local
+ * runs, a single replica that may lose its data on restart). Everything that
+ * goes in or comes out is copied, so callers never share state with the store.
+ */
+export function createMemoryStore(limits: StoreLimits): ProfileStore {
+  const records = new Map<string, StoredProfile>();
+  const clock = limits.now ?? Date.now;
+  let nextSeq = 1;
+  let closed = false;
+
+  const cutoff = (now: number): number => now - limits.retentionDays * DAY_MS;
+
+  function ensureOpen(): void {
+    if (closed) throw new StoreUnavailableError('the memory profile store is closed');
+  }
+
+  function recordFor(customerId: string, now: number): StoredProfile {
+    let record = records.get(customerId);
+    if (!record) {
+      record = { customerId, attributes: {}, stage: null, createdAt: now, updatedAt: now, entries: [] };
+      records.set(customerId, record);
+    }
+    return record;
+  }
+
+  function toProfile(record: StoredProfile, now: number): Profile {
+    const oldestKept = cutoff(now);
+    const touchpoints: StoredTouchpoint[] = [];
+    for (const entry of record.entries) {
+      // Entries are newest first, so the first expired one ends the visible part.
+      if (entry.touchpoint.at < oldestKept) break;
+      touchpoints.push(copyTouchpoint(entry.touchpoint));
+    }
+    return {
+      customerId: record.customerId,
+      attributes: cloneJson(record.attributes),
+      stage: record.stage,
+      touchpoints,
+      createdAt: record.createdAt,
+      updatedAt: record.updatedAt,
+    };
+  }
+
+  function append(customerId: string, touchpoints: readonly StoredTouchpoint[], now: number): AppendResult {
+    const record = recordFor(customerId, now);
+    // Expired touchpoints go first so that an id whose touchpoint has aged out can be stored again.
+    dropExpired(record, cutoff(now));
+    const seen = new Set<string>();
+    for (const entry of record.entries) {
+      if (entry.touchpoint.id !== null) seen.add(entry.touchpoint.id);
+    }
+    const added: Entry[] = [];
+    for (const touchpoint of touchpoints) {
+      if (touchpoint.id !== null) {
+        if (seen.has(touchpoint.id)) continue;
+        seen.add(touchpoint.id);
+      }
+      added.push({ touchpoint: copyTouchpoint(touchpoint), seq: nextSeq++ });
+    }
+    if (added.length > 0) {
+      record.entries = record.entries.concat(added).sort(newestEntryFirst);
+      dropExpired(record, cutoff(now));
+      if (record.entries.length > limits.maxTouchpointsPerProfile) record.entries.length = limits.maxTouchpointsPerProfile;
+    }
+    record.updatedAt = now;
+    return { accepted: added.length, duplicates: touchpoints.length - added.length };
+  }
+
+  function patch(customerId: string, change: ProfileChange, now: number): Profile {
+    // Merged before the record is created, so a rejected patch leaves no trace.
+    // The patch is cloned because the merge may adopt its arrays and objects.
+    const attributes =
+      change.attributes === undefined
+        ? undefined
+        : patchAttributes(records.get(customerId)?.attributes ?? {}, cloneJson(change.attributes));
+    const record = recordFor(customerId, now);
+    if (attributes !== undefined) record.attributes = attributes;
+    if (change.stage !== undefined) record.stage = change.stage;
+    record.updatedAt = now;
+    return toProfile(record, now);
+  }
+
+  function sweep(now: number): number {
+    let dropped = 0;
+    const oldestKept = cutoff(now);
+    for (const record of records.values()) dropped += dropExpired(record, oldestKept);
+    return dropped;
+  }
+
+  return {
+    kind: 'memory',
+    async get(customerId) {
+      ensureOpen();
+      const record = records.get(customerId);
+      return record ? toProfile(record, clock()) : null;
+    },
+    async getMany(customerIds) {
+      ensureOpen();
+      const now = clock();
+      const found = new Map<string, Profile>();
+      for (const customerId of customerIds) {
+        const record = records.get(customerId);
+        if (record && !found.has(customerId)) found.set(customerId, toProfile(record, now));
+      }
+      return found;
+    },
+    async appendTouchpoints(customerId, touchpoints, now) {
+      ensureOpen();
+      return append(customerId, touchpoints, now);
+    },
+    async patch(customerId, change, now) {
+      ensureOpen();
+      return patch(customerId, change, now);
+    },
+    async delete(customerId) {
+      ensureOpen();
+      return records.delete(customerId);
+    },
+    async sweepExpired(now) {
+      ensureOpen();
+      return sweep(now);
+    },
+    async ping() {
+      ensureOpen();
+    },
+    async close() {
+      closed = true;
+      records.clear();
+    },
+  };
+}
+
+function dropExpired(record: StoredProfile, oldestKept: number): number {
+  const before = record.entries.length;
+  // Newest first: expired entries form the tail.
+  let keep = before;
+  while (keep > 0 && (record.entries[keep - 1] as Entry).touchpoint.at < oldestKept) keep--;
+  record.entries.length = keep;
+  return before - keep;
+}
+
+function newestEntryFirst(a: Entry, b: Entry): number {
+  return b.touchpoint.at - a.touchpoint.at || b.seq - a.seq;
+}
+
+function copyTouchpoint(touchpoint: StoredTouchpoint): StoredTouchpoint {
+  return {
+    id: touchpoint.id,
+    type: touchpoint.type,
+    channel: touchpoint.channel,
+    at: touchpoint.at,
+    properties: touchpoint.properties === null ? null : cloneJson(touchpoint.properties),
+  };
+}

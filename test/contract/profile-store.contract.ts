@@ -1,0 +1,441 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InvalidInputError } from '../../src/domain/errors.js';
+import type { JsonObject } from '../../src/domain/json.js';
+import { MAX_ATTRIBUTES_BYTES } from '../../src/domain/profile.js';
+import type { StoredTouchpoint } from '../../src/domain/touchpoint.js';
+import { DAY_MS, type ProfileStore, type StoreLimits } from '../../src/profiles/store.js';
+
+export interface StoreHandle {
+  store: ProfileStore;
+  /** Closes the store if still open and removes anything it left behind (files, keys). */
+  cleanup(): Promise<void>;
+}
+
+export type StoreFactory = (limits: StoreLimits) => Promise<StoreHandle>;
+
+const T0 = Date.UTC(2026, 0, 15, 12, 0, 0);
+const MINUTE = 60 * 1000;
+
+function touchpoint(overrides: Partial<StoredTouchpoint> = {}): StoredTouchpoint {
+  return { id: null, type: 'page_view', channel: 'web', at: T0, properties: null, ...overrides };
+}
+
+/** Tries to change a returned object; a frozen one throws, which is as good as a copy. */
+function tryToMutate(change: () => void): void {
+  try {
+    change();
+  } catch {
+    // Frozen (shared read-only) results refuse the change; that is allowed.
+  }
+}
+
+/**
+ * The behaviour every ProfileStore must share. Run it from a `*.test.ts` file
+ * with a factory that opens a fresh, empty store for the limits it is given.
+ */
+export function runProfileStoreContract(name: string, factory: StoreFactory): void {
+  describe(`ProfileStore contract: ${name}`, () => {
+    let handles: StoreHandle[] = [];
+    let now = T0;
+
+    async function open(limits: Partial<StoreLimits> = {}): Promise<ProfileStore> {
+      const handle = await factory({ retentionDays: 30, maxTouchpointsPerProfile: 100, now: () => now, ...limits });
+      handles.push(handle);
+      return handle.store;
+    }
+
+    beforeEach(() => {
+      now = T0;
+    });
+
+    afterEach(async () => {
+      const opened = handles;
+      handles = [];
+      for (const handle of opened) await handle.cleanup();
+    });
+
+    describe('reading', () => {
+      it('answers null for a customer never seen', async () => {
+        const store = await open();
+        expect(await store.get('nobody')).toBeNull();
+        expect((await store.getMany(['nobody', 'nobody-else'])).size).toBe(0);
+      });
+
+      it('returns touchpoints newest first, the later inserted first among equal times', async () => {
+        const store = await open();
+        await store.appendTouchpoints(
+          'c1',
+          [
+            touchpoint({ id: 'a', at: T0 - 3 * MINUTE }),
+            touchpoint({ id: 'b', at: T0 - MINUTE }),
+            touchpoint({ id: 'c', at: T0 - 2 * MINUTE }),
+            touchpoint({ id: 'd', at: T0 - MINUTE }),
+          ],
+          T0,
+        );
+        await store.appendTouchpoints('c1', [touchpoint({ id: 'e', at: T0 - MINUTE }), touchpoint({ id: 'f', at: T0 - 10 * MINUTE })], T0);
+        const profile = await store.get('c1');
+        expect(profile?.touchpoints.map((tp) => tp.id)).toEqual(['e', 'd', 'b', 'c', 'a', 'f']);
+      });
+
+      it('keeps every field of a touchpoint', async () => {
+        const store = await open();
+        const stored = touchpoint({ id: 'x', type: 'cart_add', channel: 'email', at: T0 - 5, properties: { sku: 'A-1', qty: 2, tags: ['x', null], nested: { ok: true } } });
+        await store.appendTouchpoints('c1', [stored, touchpoint({ at: T0 - 10 })], T0);
+        const profile = await store.get('c1');
+        expect(profile?.touchpoints).toEqual([stored, touchpoint({ at: T0 - 10 })]);
+      });
+
+      it('getMany returns the existing profiles, skipping missing ids and repeated ones', async () => {
+        const store = await open();
+        await store.appendTouchpoints('a', [touchpoint({ id: '1' })], T0);
+        await store.patch('b', { attributes: { tier: 'gold' } }, T0);
+        const found = await store.getMany(['a', 'missing', 'b', 'a', 'missing']);
+        expect([...found.keys()].sort()).toEqual(['a', 'b']);
+        expect(found.get('a')?.touchpoints.map((tp) => tp.id)).toEqual(['1']);
+        expect(found.get('b')?.attributes).toEqual({ tier: 'gold' });
+        expect(found.get('a')).toEqual(await store.get('a'));
+        expect((await store.getMany([])).size).toBe(0);
+      });
+
+      it('getMany handles a thousand ids', async () => {
+        const store = await open();
+        const ids = Array.from({ length: 1000 }, (_, i) => `c-${i}`);
+        for (const id of ids.slice(0, 500)) await store.appendTouchpoints(id, [touchpoint({ id: `${id}-tp` })], T0);
+        const found = await store.getMany(ids);
+        expect(found.size).toBe(500);
+        expect(found.get('c-499')?.touchpoints[0]?.id).toBe('c-499-tp');
+        expect(found.has('c-500')).toBe(false);
+      });
+    });
+
+    describe('appendTouchpoints', () => {
+      it('creates the profile', async () => {
+        const store = await open();
+        expect(await store.appendTouchpoints('c1', [touchpoint()], T0)).toEqual({ accepted: 1, duplicates: 0 });
+        expect(await store.get('c1')).toEqual({
+          customerId: 'c1',
+          attributes: {},
+          stage: null,
+          touchpoints: [touchpoint()],
+          createdAt: T0,
+          updatedAt: T0,
+        });
+      });
+
+      it('stores a batch of a thousand touchpoints', async () => {
+        const store = await open({ maxTouchpointsPerProfile: 1000 });
+        const batch = Array.from({ length: 1000 }, (_, i) => touchpoint({ id: `tp-${i}`, at: T0 - i * 1000, properties: { i } }));
+        expect(await store.appendTouchpoints('c1', batch, T0)).toEqual({ accepted: 1000, duplicates: 0 });
+        const profile = await store.get('c1');
+        expect(profile?.touchpoints).toHaveLength(1000);
+        expect(profile?.touchpoints).toEqual(batch);
+        expect(await store.appendTouchpoints('c1', batch, T0)).toEqual({ accepted: 0, duplicates: 1000 });
+      });
+
+      it('skips an id seen earlier in the same batch, keeping the first', async () => {
+        const store = await open();
+        const result = await store.appendTouchpoints(
+          'c1',
+          [touchpoint({ id: 'a', properties: { n: 1 } }), touchpoint({ id: 'b' }), touchpoint({ id: 'a', properties: { n: 2 } })],
+          T0,
+        );
+        expect(result).toEqual({ accepted: 2, duplicates: 1 });
+        const profile = await store.get('c1');
+        expect(profile?.touchpoints.find((tp) => tp.id === 'a')?.properties).toEqual({ n: 1 });
+        expect(profile?.touchpoints).toHaveLength(2);
+      });
+
+      it('skips ids stored by an earlier call, and never treats a null id as a duplicate', async () => {
+        const store = await open();
+        await store.appendTouchpoints('c1', [touchpoint({ id: 'a' }), touchpoint()], T0);
+        const result = await store.appendTouchpoints('c1', [touchpoint({ id: 'a', at: T0 + 1 }), touchpoint(), touchpoint(), touchpoint({ id: 'b' })], T0 + 1);
+        expect(result).toEqual({ accepted: 3, duplicates: 1 });
+        expect((await store.get('c1'))?.touchpoints).toHaveLength(5);
+      });
+
+      it('keeps touchpoint ids of different customers apart', async () => {
+        const store = await open();
+        expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'shared' })], T0)).toEqual({ accepted: 1, duplicates: 0 });
+        expect(await store.appendTouchpoints('c2', [touchpoint({ id: 'shared' })], T0)).toEqual({ accepted: 1, duplicates: 0 });
+        expect((await store.get('c2'))?.touchpoints.map((tp) => tp.id)).toEqual(['shared']);
+      });
+
+      it('counts an empty batch as a write that creates the profile', async () => {
+        const store = await open();
+        expect(await store.appendTouchpoints('c1', [], T0)).toEqual({ accepted: 0, duplicates: 0 });
+        expect((await store.get('c1'))?.touchpoints).toEqual([]);
+      });
+
+      it('sets updatedAt on every write and keeps createdAt', async () => {
+        const store = await open();
+        await store.appendTouchpoints('c1', [touchpoint({ id: 'a' })], T0);
+        await store.appendTouchpoints('c1', [touchpoint({ id: 'a' })], T0 + 5000);
+        const profile = await store.get('c1');
+        expect(profile?.createdAt).toBe(T0);
+        expect(profile?.updatedAt).toBe(T0 + 5000);
+      });
+
+      it('keeps only the newest touchpoints beyond the cap, dropping the oldest first', async () => {
+        const store = await open({ maxTouchpointsPerProfile: 3 });
+        const ats = [5, 1, 4, 2, 3].map((m) => T0 - m * MINUTE);
+        const result = await store.appendTouchpoints('c1', ats.map((at, i) => touchpoint({ id: `t${i}`, at })), T0);
+        expect(result).toEqual({ accepted: 5, duplicates: 0 });
+        expect((await store.get('c1'))?.touchpoints.map((tp) => tp.id)).toEqual(['t1', 't3', 't4']);
+
+        // Older than everything kept: accepted, then dropped by the cap at once.
+        expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'old', at: T0 - 60 * MINUTE })], T0)).toEqual({ accepted: 1, duplicates: 0 });
+        expect((await store.get('c1'))?.touchpoints.map((tp) => tp.id)).toEqual(['t1', 't3', 't4']);
+
+        await store.appendTouchpoints('c1', [touchpoint({ id: 'new', at: T0 })], T0);
+        expect((await store.get('c1'))?.touchpoints.map((tp) => tp.id)).toEqual(['new', 't1', 't3']);
+      });
+
+      it('drops the earlier inserted of equal times first at the cap', async () => {
+        const store = await open({ maxTouchpointsPerProfile: 2 });
+        await store.appendTouchpoints('c1', [touchpoint({ id: 'first' }), touchpoint({ id: 'second' })], T0);
+        await store.appendTouchpoints('c1', [touchpoint({ id: 'third' })], T0);
+        expect((await store.get('c1'))?.touchpoints.map((tp) => tp.id)).toEqual(['third', 'second']);
+      });
+
+      it('lets an id dropped by the cap be stored again', async () => {
+        const store = await open({ maxTouchpointsPerProfile: 1 });
+        await store.appendTouchpoints('c1', [touchpoint({ id: 'a', at: T0 - MINUTE })], T0);
+        await store.appendTouchpoints('c1', [touchpoint({ id: 'b', at: T0 })], T0);
+        expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'a', at: T0 + MINUTE })], T0 + MINUTE)).toEqual({ accepted: 1, duplicates: 0 });
+        expect((await store.get('c1'))?.touchpoints.map((tp) => tp.id)).toEqual(['a']);
+      });
+    });
+
+    describe('retention', () => {
+      it('drops touchpoints older than retention when writing, keeping the one exactly at the limit', async () => {
+        const store = await open({ retentionDays: 30 });
+        const limit = T0 - 30 * DAY_MS;
+        const result = await store.appendTouchpoints(
+          'c1',
+          [touchpoint({ id: 'too-old', at: limit - 1 }), touchpoint({ id: 'at-limit', at: limit }), touchpoint({ id: 'fresh', at: T0 })],
+          T0,
+        );
+        expect(result).toEqual({ accepted: 3, duplicates: 0 });
+        expect((await store.get('c1'))?.touchpoints.map((tp) => tp.id)).toEqual(['fresh', 'at-limit']);
+      });
+
+      it('hides touchpoints that aged past retention on read, by the injected clock', async () => {
+        const store = await open({ retentionDays: 30 });
+        await store.appendTouchpoints('c1', [touchpoint({ id: 'old', at: T0 - 20 * DAY_MS }), touchpoint({ id: 'new', at: T0 })], T0);
+        expect((await store.get('c1'))?.touchpoints.map((tp) => tp.id)).toEqual(['new', 'old']);
+
+        now = T0 + 15 * DAY_MS;
+        expect((await store.get('c1'))?.touchpoints.map((tp) => tp.id)).toEqual(['new']);
+        expect((await store.getMany(['c1'])).get('c1')?.touchpoints.map((tp) => tp.id)).toEqual(['new']);
+
+        now = T0 + 31 * DAY_MS;
+        const profile = await store.get('c1');
+        expect(profile?.touchpoints).toEqual([]);
+        expect(profile?.customerId).toBe('c1');
+      });
+
+      it('lets an id whose touchpoint has expired be stored again', async () => {
+        const store = await open({ retentionDays: 1 });
+        await store.appendTouchpoints('c1', [touchpoint({ id: 'a', at: T0 })], T0);
+        const later = T0 + 2 * DAY_MS;
+        expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'a', at: later })], later)).toEqual({ accepted: 1, duplicates: 0 });
+        now = later;
+        expect((await store.get('c1'))?.touchpoints.map((tp) => tp.at)).toEqual([later]);
+      });
+
+      it('sweepExpired drops expired touchpoints of every profile and counts them', async () => {
+        const store = await open({ retentionDays: 10 });
+        await store.appendTouchpoints('a', [touchpoint({ at: T0 - 5 * DAY_MS }), touchpoint({ at: T0 - 8 * DAY_MS }), touchpoint({ at: T0 })], T0);
+        await store.appendTouchpoints('b', [touchpoint({ at: T0 - 9 * DAY_MS })], T0);
+        await store.patch('c', { stage: 'awareness' }, T0);
+
+        const later = T0 + 3 * DAY_MS;
+        expect(await store.sweepExpired(later)).toBe(2);
+        expect(await store.sweepExpired(later)).toBe(0);
+        now = T0;
+        // Swept for good: even a reader whose clock is behind no longer sees them.
+        expect((await store.get('a'))?.touchpoints.map((tp) => tp.at)).toEqual([T0, T0 - 5 * DAY_MS]);
+        expect((await store.get('b'))?.touchpoints).toEqual([]);
+        expect((await store.get('c'))?.stage).toBe('awareness');
+      });
+    });
+
+    describe('patch', () => {
+      it('creates the profile and returns it', async () => {
+        const store = await open();
+        const profile = await store.patch('c1', { attributes: { tier: 'gold' }, stage: 'consideration' }, T0);
+        expect(profile).toEqual({ customerId: 'c1', attributes: { tier: 'gold' }, stage: 'consideration', touchpoints: [], createdAt: T0, updatedAt: T0 });
+        expect(await store.get('c1')).toEqual(profile);
+      });
+
+      it('merges attributes as a JSON merge patch: nested objects merge, null deletes, arrays replace', async () => {
+        const store = await open();
+        await store.patch('c1', { attributes: { tier: 'gold', prefs: { email: true, sms: true }, tags: ['a', 'b'], drop: 1 } }, T0);
+        const profile = await store.patch('c1', { attributes: { prefs: { sms: null, push: false }, tags: ['c'], drop: null, added: { deep: { er: 1 } } } }, T0 + 1);
+        const expected = { tier: 'gold', prefs: { email: true, push: false }, tags: ['c'], added: { deep: { er: 1 } } };
+        expect(profile.attributes).toEqual(expected);
+        expect((await store.get('c1'))?.attributes).toEqual(expected);
+      });
+
+      it('sets, keeps and clears the explicit stage', async () => {
+        const store = await open();
+        expect((await store.patch('c1', { stage: 'purchase' }, T0)).stage).toBe('purchase');
+        expect((await store.patch('c1', { attributes: { x: 1 } }, T0)).stage).toBe('purchase');
+        expect((await store.patch('c1', { stage: 'retention' }, T0)).stage).toBe('retention');
+        expect((await store.patch('c1', { stage: null }, T0)).stage).toBeNull();
+        expect((await store.get('c1'))?.stage).toBeNull();
+      });
+
+      it('keeps touchpoints and createdAt, and sets updatedAt', async () => {
+        const store = await open();
+        await store.appendTouchpoints('c1', [touchpoint({ id: 'a' })], T0);
+        const profile = await store.patch('c1', { attributes: { x: 1 } }, T0 + 1000);
+        expect(profile.touchpoints.map((tp) => tp.id)).toEqual(['a']);
+        expect(profile.createdAt).toBe(T0);
+        expect(profile.updatedAt).toBe(T0 + 1000);
+      });
+
+      it('an empty change still creates the profile', async () => {
+        const store = await open();
+        expect(await store.patch('c1', {}, T0)).toMatchObject({ customerId: 'c1', attributes: {}, stage: null });
+        expect(await store.get('c1')).not.toBeNull();
+      });
+
+      it('rejects attributes that would outgrow the limit and changes nothing', async () => {
+        const store = await open();
+        await store.patch('c1', { attributes: { keep: 'me' }, stage: 'purchase' }, T0);
+        const before = await store.get('c1');
+        const huge = 'x'.repeat(MAX_ATTRIBUTES_BYTES);
+
+        const failure = await store.patch('c1', { attributes: { huge }, stage: 'retention' }, T0 + 1).catch((error: unknown) => error);
+        expect(failure).toBeInstanceOf(InvalidInputError);
+        expect((failure as InvalidInputError).errors).toEqual([{ path: '$.attributes', message: expect.any(String) }]);
+        expect(await store.get('c1')).toEqual(before);
+
+        await expect(store.patch('new', { attributes: { huge } }, T0)).rejects.toBeInstanceOf(InvalidInputError);
+        expect(await store.get('new')).toBeNull();
+      });
+
+      it('accepts attributes right up to the limit', async () => {
+        const store = await open();
+        // {"v":"..."} is 8 bytes around the string.
+        const fits = 'x'.repeat(MAX_ATTRIBUTES_BYTES - 8);
+        expect((await store.patch('c1', { attributes: { v: fits } }, T0)).attributes.v).toBe(fits);
+        await expect(store.patch('c1', { attributes: { w: 1 } }, T0)).rejects.toBeInstanceOf(InvalidInputError);
+        // Shrinking a profile that is at the limit is allowed.
+        expect((await store.patch('c1', { attributes: { v: null } }, T0)).attributes).toEqual({});
+      });
+
+      it('ignores keys that would reach a prototype', async () => {
+        const store = await open();
+        const patch = JSON.parse('{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}, "ok": 1}') as JsonObject;
+        const profile = await store.patch('c1', { attributes: patch }, T0);
+        expect(profile.attributes).toEqual({ ok: 1 });
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      });
+    });
+
+    describe('delete', () => {
+      it('removes the profile and its touchpoints, and says whether it existed', async () => {
+        const store = await open();
+        await store.appendTouchpoints('c1', [touchpoint({ id: 'a' })], T0);
+        await store.patch('c1', { attributes: { x: 1 }, stage: 'purchase' }, T0);
+        await store.appendTouchpoints('c2', [touchpoint({ id: 'a' })], T0);
+
+        expect(await store.delete('c1')).toBe(true);
+        expect(await store.get('c1')).toBeNull();
+        expect((await store.getMany(['c1', 'c2'])).has('c1')).toBe(false);
+        expect(await store.delete('c1')).toBe(false);
+        expect(await store.delete('never')).toBe(false);
+        expect((await store.get('c2'))?.touchpoints.map((tp) => tp.id)).toEqual(['a']);
+      });
+
+      it('forgets touchpoint ids, so the same id can be stored again into a fresh profile', async () => {
+        const store = await open();
+        await store.appendTouchpoints('c1', [touchpoint({ id: 'a' })], T0);
+        await store.patch('c1', { attributes: { x: 1 } }, T0);
+        await store.delete('c1');
+
+        expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'a' })], T0 + 1)).toEqual({ accepted: 1, duplicates: 0 });
+        expect(await store.get('c1')).toEqual({
+          customerId: 'c1',
+          attributes: {},
+          stage: null,
+          touchpoints: [touchpoint({ id: 'a' })],
+          createdAt: T0 + 1,
+          updatedAt: T0 + 1,
+        });
+      });
+    });
+
+    describe('isolation of stored state', () => {
+      it('is not changed through objects passed in', async () => {
+        const store = await open();
+        const batch = [touchpoint({ id: 'a', properties: { list: [1], nested: { n: 1 } } })];
+        await store.appendTouchpoints('c1', batch, T0);
+        const attributes: JsonObject = { prefs: { list: [1] } };
+        await store.patch('c1', { attributes }, T0);
+
+        const first = batch[0] as StoredTouchpoint;
+        first.type = 'changed';
+        (first.properties?.list as number[]).push(2);
+        ((attributes.prefs as JsonObject).list as number[]).push(2);
+        (attributes.prefs as JsonObject).extra = true;
+
+        const profile = await store.get('c1');
+        expect(profile?.touchpoints[0]).toEqual(touchpoint({ id: 'a', properties: { list: [1], nested: { n: 1 } } }));
+        expect(profile?.attributes).toEqual({ prefs: { list: [1] } });
+      });
+
+      it('is not changed through objects returned', async () => {
+        const store = await open();
+        await store.appendTouchpoints('c1', [touchpoint({ id: 'a', properties: { n: 1 } })], T0);
+        await store.patch('c1', { attributes: { prefs: { email: true } } }, T0);
+        const expected = await store.get('c1');
+        const snapshot = structuredClone(expected);
+
+        const returned = [await store.get('c1'), (await store.getMany(['c1'])).get('c1'), await store.patch('c1', {}, T0)];
+        for (const profile of returned) {
+          if (!profile) throw new Error('profile expected');
+          tryToMutate(() => {
+            profile.stage = 'hacked';
+          });
+          tryToMutate(() => {
+            profile.attributes.injected = true;
+          });
+          tryToMutate(() => {
+            (profile.attributes.prefs as JsonObject).email = false;
+          });
+          tryToMutate(() => {
+            const tp = profile.touchpoints[0] as StoredTouchpoint;
+            tp.type = 'hacked';
+            (tp.properties as JsonObject).n = 99;
+          });
+          tryToMutate(() => {
+            profile.touchpoints.pop();
+          });
+          tryToMutate(() => {
+            profile.touchpoints.push(touchpoint({ id: 'fake' }));
+          });
+        }
+        expect(await store.get('c1')).toEqual(snapshot);
+        expect((await store.getMany(['c1'])).get('c1')).toEqual(snapshot);
+      });
+    });
+
+    describe('lifecycle', () => {
+      it('ping resolves while open', async () => {
+        const store = await open();
+        await expect(store.ping()).resolves.toBeUndefined();
+      });
+
+      it('close can be called twice, and a closed store refuses work', async () => {
+        const store = await open();
+        await store.close();
+        await expect(store.close()).resolves.toBeUndefined();
+        await expect(store.ping()).rejects.toThrow();
+      });
+    });
+  });
+}
