@@ -37,9 +37,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   }
   const store = openStore(config);
   const watcher = watchRulesDir({ dir: config.rulesDir, logger, onChange: () => void registry.reload() });
-  const sweep = setInterval(() => {
+  // Reads already hide expired touchpoints; the sweep reclaims their space, at start and then hourly.
+  const sweepExpired = () => {
     store.sweepExpired(Date.now()).catch((err: Error) => logger.warn('touchpoint sweep failed', { error: err.message }));
-  }, SWEEP_INTERVAL_MS);
+  };
+  sweepExpired();
+  const sweep = setInterval(sweepExpired, SWEEP_INTERVAL_MS);
   sweep.unref();
 
   const app = createApp({ rules: registry, store, logger });

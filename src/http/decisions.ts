@@ -15,6 +15,8 @@ import type { ResolvedDeps } from './deps.js';
 import { HttpProblem, toProblem, validationProblem, type Problem } from './problem.js';
 import { parseWith, readJson, rejectForbiddenKeys } from './request-body.js';
 
+const BATCH_LOAD_CHUNK = 100;
+
 export function decisionsRoutes(deps: ResolvedDeps): Hono {
   const app = new Hono();
 
@@ -30,10 +32,14 @@ export function decisionsRoutes(deps: ResolvedDeps): Hono {
         results[index] = toProblem(err).problem;
       }
     });
-    const profiles = await deps.store.getMany([...new Set(valid.map((v) => v.request.customerId))]);
     const now = deps.now();
-    for (const { index, request } of valid) {
-      results[index] = await decide(snapshot, profiles.get(request.customerId) ?? null, request, { now, decisionId: deps.newId() });
+    // Profiles load a chunk at a time, so a batch of heavy profiles never holds the event loop (or memory) at once.
+    for (let start = 0; start < valid.length; start += BATCH_LOAD_CHUNK) {
+      const chunk = valid.slice(start, start + BATCH_LOAD_CHUNK);
+      const profiles = await deps.store.getMany([...new Set(chunk.map((v) => v.request.customerId))]);
+      for (const { index, request } of chunk) {
+        results[index] = await decide(snapshot, profiles.get(request.customerId) ?? null, request, { now, decisionId: deps.newId() });
+      }
     }
     return c.json({ results });
   });

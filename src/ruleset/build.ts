@@ -26,6 +26,7 @@ import { createJreMatcher } from './jre-matcher.js';
 import type { MatcherFactory } from './matcher.js';
 import type { CatalogItem, DecisionRule, Placement, RulesetSnapshot, StageRule } from './snapshot.js';
 import { formatZodIssues } from './zod-issues.js';
+import { locateJsonError } from './json-error.js';
 
 /** A rule file's text, named by its path relative to the rules folder ("placements/home-hero.json"). */
 export interface RuleSource {
@@ -152,29 +153,24 @@ export function rulesVersion(sources: readonly RuleSource[]): string {
 }
 
 function parseJson(source: RuleSource, errors: RuleError[]): unknown {
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(source.text);
-    const forbidden = findForbiddenKey(value);
-    if (forbidden) {
-      errors.push({ file: source.file, path: forbidden, message: 'this key is not allowed (it could reach object prototypes)' });
-      return undefined;
-    }
-    return value;
+    // A byte-order mark is legal in a file but not to JSON.parse.
+    value = JSON.parse(source.text.charCodeAt(0) === 0xfeff ? source.text.slice(1) : source.text);
   } catch (err) {
-    errors.push({ file: source.file, path: '$', message: `malformed JSON: ${describeJsonError(err, source.text)}` });
+    const located = locateJsonError(source.text);
+    const message = located
+      ? `${located.message} (line ${located.line}, column ${located.column})`
+      : (err as Error).message;
+    errors.push({ file: source.file, path: '$', message: `malformed JSON: ${message}` });
     return undefined;
   }
-}
-
-function describeJsonError(err: unknown, text: string): string {
-  const message = err instanceof Error ? err.message : String(err);
-  const match = /position (\d+)/.exec(message);
-  if (!match) return message;
-  const position = Number(match[1]);
-  const before = text.slice(0, position);
-  const line = before.split('\n').length;
-  const column = position - before.lastIndexOf('\n');
-  return `${message.replace(/ in JSON at position \d+.*$/, '')} (line ${line}, column ${column})`;
+  const forbidden = findForbiddenKey(value);
+  if (forbidden) {
+    errors.push({ file: source.file, path: forbidden, message: 'this key is not allowed (it could reach object prototypes)' });
+    return undefined;
+  }
+  return value;
 }
 
 function parseFile<T>(file: string, json: unknown, schema: z.ZodType<T>, errors: RuleError[]): Parsed<T> | null {

@@ -1,0 +1,110 @@
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { listening, run, start } from './spawn.js';
+
+const MAIN = 'src/main.ts';
+const FIXTURE = 'test/fixtures/minimal-rules';
+const tmp = mkdtempSync(join(tmpdir(), 'nextbest-process-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function rulesCopy(name: string): string {
+  const dir = join(tmp, name);
+  cpSync(FIXTURE, dir, { recursive: true });
+  return dir;
+}
+
+describe('start-up', () => {
+  it('exits 1 naming the variable when configuration is invalid', async () => {
+    const result = await run(MAIN, [], { PORT: 'eighty', RULES_DIR: FIXTURE, STORE: 'memory' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('PORT');
+    expect(result.stderr).toContain('"eighty"');
+  });
+
+  it('exits 1 listing every rule error with file and JSON path', async () => {
+    const dir = rulesCopy('broken');
+    writeFileSync(
+      join(dir, 'placements', 'home-hero.json'),
+      JSON.stringify({ placement: 'home-hero', rules: [{ name: 'r', conditions: { all: [] }, event: { type: 'serve', params: { items: ['nope'] } } }] }),
+    );
+    writeFileSync(join(dir, 'journey.json'), '{ "stages": ["a", }');
+    const result = await run(MAIN, [], { PORT: '0', RULES_DIR: dir, STORE: 'memory' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('placements/home-hero.json: $.rules[0].event.params.items[0]: unknown item "nope"');
+    expect(result.stderr).toMatch(/journey\.json: \$: malformed JSON: .*line 1/);
+  });
+
+  it('exits 1 when the rules folder does not exist', async () => {
+    const result = await run(MAIN, [], { PORT: '0', RULES_DIR: join(tmp, 'missing'), STORE: 'memory' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('does not exist');
+  });
+});
+
+describe('serving on SQLite', () => {
+  it('creates the database folder, keeps acknowledged writes across a SIGTERM restart, and exits 0', async () => {
+    const sqlitePath = join(tmp, 'nested', 'folder', 'profiles.db');
+    const env = { PORT: '0', HOST: '127.0.0.1', RULES_DIR: FIXTURE, SQLITE_PATH: sqlitePath };
+
+    const first = start(MAIN, [], env);
+    const url = await listening(first);
+    const ingest = await fetch(`${url}/v1/customers/c-1/touchpoints`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'tp-1', type: 'cart_add', channel: 'web' }),
+    });
+    expect(ingest.status).toBe(202);
+    first.process.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(first.stdout()).toContain('"msg":"stopped"');
+
+    const second = start(MAIN, [], env);
+    const url2 = await listening(second);
+    const profile = (await (await fetch(`${url2}/v1/customers/c-1`)).json()) as { touchpointCount: number; stage: string };
+    expect(profile.touchpointCount).toBe(1);
+    expect(profile.stage).toBe('purchase');
+    const again = (await (
+      await fetch(`${url2}/v1/customers/c-1/touchpoints`, {
+        method: 'POST',
+        body: JSON.stringify({ id: 'tp-1', type: 'cart_add', channel: 'web' }),
+      })
+    ).json()) as { accepted: number; duplicates: number };
+    expect(again).toEqual({ accepted: 0, duplicates: 1 });
+    second.process.kill('SIGINT');
+    expect(await second.exited).toBe(0);
+  });
+});
+
+describe('nextbest validate', () => {
+  const CLI = 'src/cli/main.ts';
+
+  it('exits 0 on a clean folder', async () => {
+    const result = await run(CLI, ['validate', FIXTURE], {});
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('valid');
+  });
+
+  it('validates the example rules shipped in rules/', async () => {
+    const result = await run(CLI, ['validate', 'rules'], {});
+    expect(result.stdout).not.toMatch(/^(?!warning).*: \$/m);
+    expect(result.code).toBe(0);
+  });
+
+  it('prints every error as file: path: message and exits 1', async () => {
+    const dir = rulesCopy('validate-broken');
+    writeFileSync(join(dir, 'catalog.json'), JSON.stringify({ items: [{ id: 'x', kind: 'banner' }], extra: true }));
+    const result = await run(CLI, ['validate', dir], {});
+    expect(result.code).toBe(1);
+    const lines = result.stdout.split('\n');
+    expect(lines).toContain('catalog.json: $.extra: unknown key');
+    expect(lines.some((l) => l.startsWith('catalog.json: $.items[0].kind: '))).toBe(true);
+  });
+
+  it('uses RULES_DIR when no folder is given', async () => {
+    const result = await run(CLI, ['validate'], { RULES_DIR: join(tmp, 'nowhere') });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('nowhere');
+  });
+});

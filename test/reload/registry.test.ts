@@ -1,0 +1,120 @@
+import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/logger.js';
+import { createRuleRegistry, type RuleRegistry } from '../../src/reload/registry.js';
+import { watchRulesDir, type RulesWatcher } from '../../src/reload/watcher.js';
+
+const FIXTURE = 'test/fixtures/minimal-rules';
+let dir: string;
+let registry: RuleRegistry;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'nextbest-reload-'));
+  cpSync(FIXTURE, dir, { recursive: true });
+  registry = createRuleRegistry({ dir, logger: silentLogger });
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const heroFile = () => join(dir, 'placements', 'home-hero.json');
+
+function editHero(edit: (hero: { rules: Array<{ name: string }>; fallback: string[] }) => void): void {
+  const hero = JSON.parse(readFileSync(heroFile(), 'utf8'));
+  edit(hero);
+  writeFileSync(heroFile(), JSON.stringify(hero));
+}
+
+describe('rule registry', () => {
+  it('is empty until the first good load, then serves it', async () => {
+    expect(registry.current).toBeNull();
+    const outcome = await registry.reload();
+    expect(outcome).toMatchObject({ ok: true, changed: true });
+    expect([...(registry.current?.placements.keys() ?? [])]).toEqual(['home-hero']);
+    expect(registry.status()).toMatchObject({ errors: [], placements: ['home-hero'], reloads: { success: 1, failure: 0 } });
+  });
+
+  it('derives the version from content: unchanged files keep it, any edit changes it', async () => {
+    await registry.reload();
+    const first = registry.current?.version;
+    expect((await registry.reload()).changed).toBe(false);
+    expect(registry.current?.version).toBe(first);
+    editHero((hero) => hero.fallback.push('offer-10'));
+    expect((await registry.reload()).changed).toBe(true);
+    expect(registry.current?.version).not.toBe(first);
+  });
+
+  it('keeps the last good rules serving when a reload fails, and reports the errors until a good one', async () => {
+    await registry.reload();
+    const good = registry.current;
+    writeFileSync(heroFile(), '{ "placement": "home-hero", "rules": [ }');
+    const failed = await registry.reload();
+    expect(failed.ok).toBe(false);
+    expect(registry.current).toBe(good);
+    expect(registry.status().errors).toEqual([
+      expect.objectContaining({ file: 'placements/home-hero.json', path: '$', message: expect.stringContaining('line 1') }),
+    ]);
+    expect(registry.status().reloads).toEqual({ success: 1, failure: 1 });
+
+    cpSync(join(FIXTURE, 'placements', 'home-hero.json'), heroFile());
+    expect((await registry.reload()).ok).toBe(true);
+    expect(registry.status().errors).toEqual([]);
+  });
+
+  it('never empties the rules when files disappear', async () => {
+    await registry.reload();
+    const good = registry.current;
+    unlinkSync(join(dir, 'catalog.json'));
+    expect((await registry.reload()).ok).toBe(false);
+    expect(registry.current).toBe(good);
+    rmSync(dir, { recursive: true, force: true });
+    expect((await registry.reload()).ok).toBe(false);
+    expect(registry.current).toBe(good);
+  });
+
+  it('runs overlapping reload requests one after another and ends on the latest files', async () => {
+    await registry.reload();
+    const pending = [registry.reload(), registry.reload(), registry.reload()];
+    editHero((hero) => hero.rules.push({ ...hero.rules[0], name: 'second' } as { name: string }));
+    await Promise.all(pending);
+    await registry.reload();
+    expect(registry.current?.placements.get('home-hero')?.rules.map((r) => r.name)).toContain('second');
+  });
+});
+
+describe('rules watcher', () => {
+  let watcher: RulesWatcher | null = null;
+  afterEach(() => watcher?.close());
+
+  async function until(check: () => boolean, ms = 3000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error('condition not met in time');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  it('reloads after a file in placements/ is saved in place, and after a rename-save', async () => {
+    await registry.reload();
+    watcher = watchRulesDir({ dir, logger: silentLogger, onChange: () => void registry.reload(), debounceMs: 50 });
+    const v1 = registry.current?.version;
+
+    editHero((hero) => hero.fallback.push('offer-10'));
+    await until(() => registry.current?.version !== v1);
+    const v2 = registry.current?.version;
+
+    const hero = JSON.parse(readFileSync(heroFile(), 'utf8'));
+    hero.fallback = ['hero-welcome'];
+    writeFileSync(`${heroFile()}.tmp`, JSON.stringify(hero));
+    renameSync(`${heroFile()}.tmp`, heroFile());
+    await until(() => registry.current?.version !== v2);
+    expect(registry.current?.placements.get('home-hero')?.fallback).toEqual(['hero-welcome']);
+  });
+
+  it('picks up a new placement file', async () => {
+    await registry.reload();
+    watcher = watchRulesDir({ dir, logger: silentLogger, onChange: () => void registry.reload(), debounceMs: 50 });
+    writeFileSync(join(dir, 'placements', 'footer.json'), JSON.stringify({ placement: 'footer', fallback: ['offer-10'], rules: [] }));
+    await until(() => registry.current?.placements.has('footer') === true);
+  });
+});

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  it('applies the contract defaults', () => {
+    expect(loadConfig({})).toEqual({
+      port: 3000,
+      host: '0.0.0.0',
+      rulesDir: './rules',
+      store: 'sqlite',
+      sqlitePath: './data/profiles.db',
+      profileCacheMax: 10000,
+      touchpointRetentionDays: 365,
+      maxTouchpointsPerProfile: 1000,
+      shutdownTimeoutMs: 10000,
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      HOST: '127.0.0.1',
+      RULES_DIR: '/etc/rules',
+      STORE: 'memory',
+      SQLITE_PATH: '/var/lib/nb.db',
+      PROFILE_CACHE_MAX: '0',
+      TOUCHPOINT_RETENTION_DAYS: '30.5',
+      MAX_TOUCHPOINTS_PER_PROFILE: '50',
+      SHUTDOWN_TIMEOUT_MS: '2000',
+    });
+    expect(config).toMatchObject({ port: 8080, store: 'memory', profileCacheMax: 0, touchpointRetentionDays: 30.5, maxTouchpointsPerProfile: 50 });
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ PORT: '' }).port).toBe(3000);
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['STORE', 'postgres'],
+    ['PROFILE_CACHE_MAX', '-1'],
+    ['TOUCHPOINT_RETENTION_DAYS', '0'],
+    ['MAX_TOUCHPOINTS_PER_PROFILE', '0'],
+    ['MAX_TOUCHPOINTS_PER_PROFILE', '1.5'],
+  ])('rejects %s=%s naming the variable and the value', (name, value) => {
+    try {
+      loadConfig({ [name]: value });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toContain(`${name}:`);
+      expect((err as Error).message).toContain(JSON.stringify(value));
+    }
+  });
+
+  it('reports every invalid variable at once', () => {
+    expect(() => loadConfig({ PORT: 'x', STORE: 'y' })).toThrow(/PORT:[\s\S]*STORE:/);
+  });
+});
