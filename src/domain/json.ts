@@ -33,6 +33,24 @@ export function findForbiddenKey(value: unknown, path = '$'): string | null {
   return null;
 }
 
+/**
+ * Whether a JSON value nests deeper than `limit` levels. Iterative, so a
+ * hostile body nested a million levels deep cannot exhaust the stack here or
+ * in the recursive validators that run after this check.
+ */
+export function exceedsDepth(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop() as [unknown, number];
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(current) ? current : Object.values(current)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /** Appends a key or index to a JSON path in the "$.a['b c'][0]" notation. */

@@ -6,14 +6,14 @@ import {
   type Decision,
   type DecisionRequest,
 } from '../domain/decision.js';
-import { jsonByteLength, pathOf, type JsonObject } from '../domain/json.js';
+import { isPlainObject, jsonByteLength, pathOf, type JsonObject } from '../domain/json.js';
 import type { Profile } from '../domain/profile.js';
 import { decide, unknownPlacements } from '../decide/decide.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
 import { parseCustomerId } from './customer-id.js';
 import type { ResolvedDeps } from './deps.js';
 import { HttpProblem, toProblem, validationProblem, type Problem } from './problem.js';
-import { parseWith, readJson, rejectForbiddenKeys } from './request-body.js';
+import { checkRawJson, parseJsonBody, parseWith, readJson, rejectForbiddenKeys } from './request-body.js';
 
 const BATCH_LOAD_CHUNK = 100;
 
@@ -21,12 +21,16 @@ export function decisionsRoutes(deps: ResolvedDeps): Hono {
   const app = new Hono();
 
   app.post('/batch', async (c) => {
-    const { requests } = parseWith(batchDecisionRequestSchema, await readJson(c));
+    const body = await parseJsonBody(c);
+    // The envelope is checked here, each request on its own below, so one hostile request fails alone.
+    checkRawJson(isPlainObject(body) ? { ...body, requests: [] } : body, '$');
+    const { requests } = parseWith(batchDecisionRequestSchema, body);
     const snapshot = deps.snapshot();
     const results: Array<Decision | Problem> = new Array(requests.length);
     const valid: Array<{ index: number; request: DecisionRequest }> = [];
     requests.forEach((raw, index) => {
       try {
+        checkRawJson(raw, `$.requests[${index}]`);
         valid.push({ index, request: toDecisionRequest(snapshot, raw, ['requests', index]) });
       } catch (err) {
         results[index] = toProblem(err).problem;

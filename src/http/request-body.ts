@@ -1,14 +1,26 @@
 import type { Context } from 'hono';
 import type * as z from 'zod';
-import { findForbiddenKey } from '../domain/json.js';
+import { exceedsDepth, findForbiddenKey } from '../domain/json.js';
 import { formatZodIssues } from '../ruleset/zod-issues.js';
 import { HttpProblem, PROBLEM_TYPES, validationProblem } from './problem.js';
 
+
+/** Deeper bodies are refused before validation; no field of the API needs more. */
+export const MAX_BODY_DEPTH = 64;
+
 /**
- * The request body as JSON. The content type is not insisted on: a body that
- * parses is accepted (curl's -d sends form encoding by default).
+ * The request body as JSON, checked for depth and forbidden keys. The content
+ * type is not insisted on: a body that parses is accepted (curl's -d sends
+ * form encoding by default).
  */
 export async function readJson(c: Context): Promise<unknown> {
+  const body = await parseJsonBody(c);
+  checkRawJson(body, '$');
+  return body;
+}
+
+/** The body parsed, not yet checked: for the batch endpoint, which checks each request on its own. */
+export async function parseJsonBody(c: Context): Promise<unknown> {
   const text = await c.req.text();
   if (text.trim() === '') {
     throw validationProblem('the request needs a JSON body', [{ path: '$', message: 'is required' }]);
@@ -23,6 +35,20 @@ export async function readJson(c: Context): Promise<unknown> {
       detail: `the body is not valid JSON: ${(err as Error).message}`,
     });
   }
+}
+
+/**
+ * Checks raw JSON before any schema sees it: nesting depth (the validators
+ * recurse), and keys that could reach a prototype, which zod's records would
+ * otherwise drop without a word.
+ */
+export function checkRawJson(value: unknown, path: string): void {
+  if (exceedsDepth(value, MAX_BODY_DEPTH)) {
+    throw validationProblem(`${path} nests deeper than ${MAX_BODY_DEPTH} levels`, [
+      { path, message: `nests deeper than ${MAX_BODY_DEPTH} levels` },
+    ]);
+  }
+  rejectForbiddenKeys(value, path);
 }
 
 /** Validates with a zod schema, answering 400 with every problem located by JSON path. */

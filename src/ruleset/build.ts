@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type * as z from 'zod';
-import { findForbiddenKey, joinPath, type Json } from '../domain/json.js';
+import { exceedsDepth, findForbiddenKey, joinPath, type Json } from '../domain/json.js';
 import {
   catalogFileSchema,
   DEFAULT_STAGES,
@@ -21,6 +21,7 @@ import {
   type SegmentsFile,
 } from '../domain/rule-files.js';
 import { checkCondition, type ConditionScope } from './check-conditions.js';
+import { createOperatorResolver } from './conditions.js';
 import { FACTS, isFactName } from './fact-catalog.js';
 import { createJreMatcher } from './jre-matcher.js';
 import type { MatcherFactory } from './matcher.js';
@@ -44,6 +45,9 @@ export interface BuildResult {
   errors: RuleError[];
   warnings: RuleError[];
 }
+
+/** Far beyond any sensible nesting of conditions; keeps the recursive checks off the stack limit. */
+const MAX_RULE_FILE_DEPTH = 100;
 
 export type RuleFileKind = 'journey' | 'catalog' | 'segments' | 'placement' | 'test' | 'other';
 
@@ -139,6 +143,7 @@ export function buildRuleset(sources: readonly RuleSource[], options: BuildOptio
     segments: segmentConditions.conditions,
     placements: placementMap,
     warnings,
+    evaluation: { ...env, operator: createOperatorResolver(stageIndex) },
   };
   return { snapshot, errors, warnings };
 }
@@ -163,6 +168,10 @@ function parseJson(source: RuleSource, errors: RuleError[]): unknown {
       ? `${located.message} (line ${located.line}, column ${located.column})`
       : (err as Error).message;
     errors.push({ file: source.file, path: '$', message: `malformed JSON: ${message}` });
+    return undefined;
+  }
+  if (exceedsDepth(value, MAX_RULE_FILE_DEPTH)) {
+    errors.push({ file: source.file, path: '$', message: `nests deeper than ${MAX_RULE_FILE_DEPTH} levels` });
     return undefined;
   }
   const forbidden = findForbiddenKey(value);
