@@ -1,4 +1,5 @@
 import type { PlacementDecision, ServedItem } from '../domain/decision.js';
+import type { ItemOutcome } from '../domain/trace.js';
 import { isActive, type CatalogItem, type Placement } from '../ruleset/snapshot.js';
 
 export interface ArbitrationInput {
@@ -11,45 +12,57 @@ export interface ArbitrationInput {
   channel: string | undefined;
 }
 
+/** Told what became of each item considered; `rule` is null for fallback items. */
+export type ItemRecorder = (rule: string | null, id: string, outcome: ItemOutcome) => void;
+
 /**
  * Contract section 4: matching rules that are enabled and active, by priority
  * (ties in file order); their items in listed order, skipping duplicates,
  * inactive items and items not on the request's channel; the first maxItems.
  * With none left, the fallback items under the same filters.
+ *
+ * With a recorder (explain), every item of every matching rule is considered
+ * and its outcome recorded; without one, work stops once the placement is full.
  */
-export function arbitrate(input: ArbitrationInput): PlacementDecision {
+export function arbitrate(input: ArbitrationInput, record?: ItemRecorder): PlacementDecision {
   const { placement, matched, now } = input;
   const items: ServedItem[] = [];
   const taken = new Set<string>();
-  const servable = (id: string): CatalogItem | null => {
-    if (taken.has(id)) return null;
-    const item = input.catalog.get(id);
-    if (!item || !isActive(item, now)) return null;
-    if (input.channel !== undefined && item.channels !== null && !item.channels.has(input.channel)) return null;
-    return item;
+  const full = (): boolean => items.length >= placement.maxItems;
+
+  const consider = (id: string, rule: string | null): void => {
+    const outcome = full() ? 'over-max-items' : itemOutcome(input, taken, id);
+    if (outcome === 'served') {
+      taken.add(id);
+      items.push(serve(input.catalog.get(id) as CatalogItem, rule));
+    }
+    record?.(rule, id, outcome);
   };
 
   for (const rule of placement.rules) {
-    if (items.length >= placement.maxItems) break;
+    if (!record && full()) break;
     if (!rule.enabled || !isActive(rule, now) || !matched.has(rule.name)) continue;
     for (const id of rule.items) {
-      if (items.length >= placement.maxItems) break;
-      const item = servable(id);
-      if (!item) continue;
-      taken.add(id);
-      items.push(serve(item, rule.name));
+      if (!record && full()) break;
+      consider(id, rule.name);
     }
   }
   if (items.length > 0) return { items, fallback: false };
 
   for (const id of placement.fallback) {
-    if (items.length >= placement.maxItems) break;
-    const item = servable(id);
-    if (!item) continue;
-    taken.add(id);
-    items.push(serve(item, null));
+    if (!record && full()) break;
+    consider(id, null);
   }
   return { items, fallback: true };
+}
+
+function itemOutcome(input: ArbitrationInput, taken: ReadonlySet<string>, id: string): ItemOutcome {
+  if (taken.has(id)) return 'duplicate';
+  const item = input.catalog.get(id);
+  // Validation guarantees every listed id is in the catalog; a missing one is treated as never active.
+  if (!item || !isActive(item, input.now)) return 'inactive';
+  if (input.channel !== undefined && item.channels !== null && !item.channels.has(input.channel)) return 'channel';
+  return 'served';
 }
 
 function serve(item: CatalogItem, rule: string | null): ServedItem {

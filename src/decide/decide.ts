@@ -1,10 +1,11 @@
 import type { Decision, DecisionRequest, PlacementDecision } from '../domain/decision.js';
 import { InvalidInputError } from '../domain/errors.js';
 import type { Profile } from '../domain/profile.js';
-import type { RulesetSnapshot } from '../ruleset/snapshot.js';
+import type { Placement, RulesetSnapshot } from '../ruleset/snapshot.js';
 import { arbitrate } from './arbitrate.js';
 import { createFacts } from './facts.js';
-import { resolveStage } from './stage.js';
+import { explainPlacement } from './explain.js';
+import { explainStage, resolveStage } from './stage.js';
 
 export interface DecideOptions {
   now: number;
@@ -39,26 +40,46 @@ export async function decide(
   if (unknown.length > 0) throw new UnknownPlacementsError(unknown);
 
   const facts = createFacts({ customerId: request.customerId, profile, context: request.context, now: options.now });
-  const stage = await resolveStage(snapshot, profile, facts);
   const channel = typeof request.context.channel === 'string' ? request.context.channel : undefined;
+  const placementsOf = (name: string): Placement => {
+    const placement = snapshot.placements.get(name);
+    if (!placement) throw new UnknownPlacementsError([name]);
+    return placement;
+  };
 
+  if (request.explain) {
+    const stageTrace = explainStage(snapshot, profile, facts);
+    const placements: Record<string, PlacementDecision> = {};
+    for (const name of request.placements) {
+      placements[name] = explainPlacement(snapshot, placementsOf(name), facts, options.now, channel);
+    }
+    return { ...header(snapshot, request, options, stageTrace), placements, stageTrace };
+  }
+
+  const stage = await resolveStage(snapshot, profile, facts);
   const decided = await Promise.all(
     request.placements.map(async (name): Promise<[string, PlacementDecision]> => {
-      const placement = snapshot.placements.get(name);
-      if (!placement) throw new UnknownPlacementsError([name]);
+      const placement = placementsOf(name);
       const matched = await placement.matcher.match(facts);
       return [name, arbitrate({ placement, catalog: snapshot.catalog, matched, now: options.now, channel })];
     }),
   );
   const placements: Record<string, PlacementDecision> = {};
   for (const [name, decision] of decided) placements[name] = decision;
+  return { ...header(snapshot, request, options, stage), placements };
+}
 
+function header(
+  snapshot: RulesetSnapshot,
+  request: DecisionRequest,
+  options: DecideOptions,
+  stage: { stage: string; source: Decision['stageSource'] },
+): Omit<Decision, 'placements'> {
   return {
     decisionId: options.decisionId,
     customerId: request.customerId,
     stage: stage.stage,
     stageSource: stage.source,
     rulesVersion: snapshot.version,
-    placements,
   };
 }

@@ -1,4 +1,6 @@
 import type { Profile, StageSource } from '../domain/profile.js';
+import type { StageRuleTrace, StageTrace } from '../domain/trace.js';
+import { traceCondition } from '../ruleset/conditions.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
 import { createFacts, type DecisionFacts } from './facts.js';
 
@@ -15,22 +17,50 @@ export interface StageResolution {
  * Sets `stage` and `stageIndex` on the facts for the placement rules.
  */
 export async function resolveStage(snapshot: RulesetSnapshot, profile: Profile | null, facts: DecisionFacts): Promise<StageResolution> {
-  const resolution = await inferStage(snapshot, profile, facts);
-  facts.stage = resolution.stage;
-  facts.stageIndex = snapshot.stageIndex.get(resolution.stage);
-  return resolution;
+  const explicit = explicitStage(snapshot, profile);
+  let resolution: StageResolution;
+  if (explicit) {
+    resolution = explicit;
+  } else {
+    const matched = snapshot.stageRules.length > 0 ? await snapshot.stageMatcher.match(facts) : new Set<string>();
+    resolution = inferred(snapshot, matched);
+  }
+  return setStage(snapshot, facts, resolution);
 }
 
-async function inferStage(snapshot: RulesetSnapshot, profile: Profile | null, facts: DecisionFacts): Promise<StageResolution> {
+/** resolveStage, evaluating the stage rules with the tracing evaluator and recording every one. */
+export function explainStage(snapshot: RulesetSnapshot, profile: Profile | null, facts: DecisionFacts): StageTrace {
+  const explicit = explicitStage(snapshot, profile);
+  if (explicit) {
+    setStage(snapshot, facts, explicit);
+    return { ...explicit, rules: [] };
+  }
+  const rules: StageRuleTrace[] = snapshot.stageRules.map((rule) => {
+    const conditions = traceCondition(rule.conditions, facts, snapshot.evaluation);
+    return { name: rule.name, priority: rule.priority, stage: rule.stage, outcome: conditions.result ? 'matched' : 'not-matched', conditions };
+  });
+  const matched = new Set(rules.filter((r) => r.outcome === 'matched').map((r) => r.name));
+  const resolution = setStage(snapshot, facts, inferred(snapshot, matched));
+  return { ...resolution, rules };
+}
+
+function explicitStage(snapshot: RulesetSnapshot, profile: Profile | null): StageResolution | null {
   if (profile?.stage != null && snapshot.stageIndex.has(profile.stage)) {
     return { stage: profile.stage, source: 'explicit', rule: null };
   }
-  if (snapshot.stageRules.length > 0) {
-    const matched = await snapshot.stageMatcher.match(facts);
-    const winner = snapshot.stageRules.find((rule) => matched.has(rule.name));
-    if (winner) return { stage: winner.stage, source: 'inferred', rule: winner.name };
-  }
+  return null;
+}
+
+function inferred(snapshot: RulesetSnapshot, matched: ReadonlySet<string>): StageResolution {
+  const winner = snapshot.stageRules.find((rule) => matched.has(rule.name));
+  if (winner) return { stage: winner.stage, source: 'inferred', rule: winner.name };
   return { stage: snapshot.stages[0] as string, source: 'default', rule: null };
+}
+
+function setStage(snapshot: RulesetSnapshot, facts: DecisionFacts, resolution: StageResolution): StageResolution {
+  facts.stage = resolution.stage;
+  facts.stageIndex = snapshot.stageIndex.get(resolution.stage);
+  return resolution;
 }
 
 /** The current stage of a profile outside a decision (for the profile view). */

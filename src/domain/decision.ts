@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { customerIdSchema, slugSchema } from './ids.js';
 import type { Json, JsonObject } from './json.js';
 import type { StageSource } from './profile.js';
+import type { ItemTrace, RuleTrace, StageTrace } from './trace.js';
 
 export const MAX_PLACEMENTS_PER_REQUEST = 20;
 export const MAX_BATCH_REQUESTS = 1000;
@@ -38,6 +39,10 @@ export interface ServedItem {
 export interface PlacementDecision {
   items: ServedItem[];
   fallback: boolean;
+  /** With explain: every rule of the placement in arbitration order, matched or not, and why. */
+  trace?: RuleTrace[];
+  /** With explain, when the placement fell back: each fallback item and what became of it. */
+  fallbackTrace?: ItemTrace[];
 }
 
 export interface Decision {
@@ -47,4 +52,6 @@ export interface Decision {
   stageSource: StageSource;
   rulesVersion: string;
   placements: Record<string, PlacementDecision>;
+  /** With explain: how the stage was decided. */
+  stageTrace?: StageTrace;
 }

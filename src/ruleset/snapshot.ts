@@ -1,5 +1,6 @@
 import type { Json } from '../domain/json.js';
 import type { BooleanCondition, RuleError } from '../domain/rule-files.js';
+import type { TraceEnvironment } from './conditions.js';
 import type { RuleMatcher } from './matcher.js';
 
 export interface CatalogItem {
@@ -57,6 +58,8 @@ export interface RulesetSnapshot {
   segments: ReadonlyMap<string, BooleanCondition>;
   placements: ReadonlyMap<string, Placement>;
   warnings: readonly RuleError[];
+  /** Segments and operators for evaluating conditions directly (explain traces). */
+  evaluation: TraceEnvironment;
 }
 
 /** Whether something with an activity window is active at `now` (from inclusive, until exclusive). */
