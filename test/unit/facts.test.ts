@@ -1,0 +1,209 @@
+/**
+ * The facts of one decision (contract section 4), computed from a profile and
+ * the request by createFacts.
+ */
+import { describe, expect, it } from 'vitest';
+import { bucketOf } from '../../src/decide/bucket.js';
+import { createFacts } from '../../src/decide/facts.js';
+import type { Profile } from '../../src/domain/profile.js';
+import type { StoredTouchpoint } from '../../src/domain/touchpoint.js';
+import type { TouchpointCountParams, TouchpointFilterParams } from '../../src/ruleset/fact-catalog.js';
+
+const NOW = Date.parse('2026-05-10T12:00:00Z');
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+function tp(type: string, channel: string, ago: number): StoredTouchpoint {
+  return { id: null, type, channel, at: NOW - ago, properties: null };
+}
+
+function profile(touchpoints: StoredTouchpoint[], attributes: Profile['attributes'] = {}): Profile {
+  return {
+    customerId: 'c-1',
+    attributes,
+    stage: null,
+    touchpoints: [...touchpoints].sort((a, b) => b.at - a.at),
+    createdAt: NOW - 400 * DAY,
+    updatedAt: NOW,
+  };
+}
+
+const HISTORY = [
+  tp('page_view', 'web', 36 * HOUR),
+  tp('page_view', 'app', 2 * DAY),
+  tp('email_open', 'email', 3 * DAY),
+  tp('purchase', 'store', 10 * DAY),
+  tp('page_view', 'web', 40 * DAY),
+];
+
+const factsOf = (touchpoints: StoredTouchpoint[] | null, context = {}) =>
+  createFacts({ customerId: 'c-1', profile: touchpoints === null ? null : profile(touchpoints), context, now: NOW });
+
+describe('createFacts: constant facts', () => {
+  it('carries the customer id, attributes and context; stage is unset until resolved', () => {
+    const attributes = { tier: 'gold', address: { city: 'Oslo' } };
+    const facts = createFacts({ customerId: 'c-9', profile: profile([], attributes), context: { channel: 'web' }, now: NOW });
+    expect(facts.customerId).toBe('c-9');
+    expect(facts.attributes).toEqual(attributes);
+    expect(facts.context).toEqual({ channel: 'web' });
+    expect(facts.stage).toBeUndefined();
+    expect(facts.stageIndex).toBeUndefined();
+  });
+
+  it('gives a customer never seen before no attributes and no touchpoints', () => {
+    const facts = factsOf(null);
+    expect(facts.attributes).toEqual({});
+    expect(facts.touchpointTypes).toEqual([]);
+    expect(facts.channels).toEqual([]);
+    expect(facts.touchpointCount({})).toBe(0);
+    expect(facts.daysSinceLastTouchpoint({})).toBeNull();
+  });
+
+  it('lists the distinct types and channels seen, sorted', () => {
+    const facts = factsOf(HISTORY);
+    expect(facts.touchpointTypes).toEqual(['email_open', 'page_view', 'purchase']);
+    expect(facts.channels).toEqual(['app', 'email', 'store', 'web']);
+  });
+
+  it('does not depend on the order touchpoints are stored in', () => {
+    const shuffled = createFacts({
+      customerId: 'c-1',
+      profile: { ...profile([]), touchpoints: [HISTORY[3], HISTORY[0], HISTORY[4], HISTORY[1], HISTORY[2]] as StoredTouchpoint[] },
+      context: {},
+      now: NOW,
+    });
+    expect(shuffled.touchpointTypes).toEqual(['email_open', 'page_view', 'purchase']);
+    expect(shuffled.daysSinceLastTouchpoint({})).toBe(1.5);
+    expect(shuffled.daysSinceLastTouchpoint({ type: 'page_view' })).toBe(1.5);
+  });
+});
+
+describe('createFacts: touchpointCount', () => {
+  const facts = factsOf(HISTORY);
+
+  it.each([
+    [{}, 5],
+    [{ type: 'page_view' }, 3],
+    [{ type: ['page_view', 'purchase'] }, 4],
+    [{ type: 'refund' }, 0],
+    [{ channel: 'web' }, 2],
+    [{ channel: ['web', 'app'] }, 3],
+    [{ type: 'page_view', channel: 'app' }, 1],
+    [{ type: 'page_view', channel: ['email', 'store'] }, 0],
+    [{ withinDays: 7 }, 3],
+    [{ withinDays: 1.5 }, 1],
+    [{ withinDays: 1.4 }, 0],
+    [{ withinDays: 10 }, 4],
+    [{ withinDays: 9.999 }, 3],
+    [{ withinDays: 365 }, 5],
+    [{ type: 'page_view', channel: 'web', withinDays: 30 }, 1],
+  ] satisfies Array<[TouchpointCountParams, number]>)('%j counts %i', (params, expected) => {
+    expect(facts.touchpointCount(params)).toBe(expected);
+  });
+
+  it('counts a touchpoint exactly withinDays old as within', () => {
+    const exact = factsOf([tp('purchase', 'web', 10 * DAY)]);
+    expect(exact.touchpointCount({ withinDays: 10 })).toBe(1);
+    const older = factsOf([tp('purchase', 'web', 10 * DAY + 1)]);
+    expect(older.touchpointCount({ withinDays: 10 })).toBe(0);
+  });
+
+  it('counts repeated touchpoints each time', () => {
+    expect(factsOf([tp('page_view', 'web', HOUR), tp('page_view', 'web', HOUR), tp('page_view', 'web', 2 * HOUR)]).touchpointCount({})).toBe(3);
+  });
+});
+
+describe('createFacts: daysSinceLastTouchpoint', () => {
+  const facts = factsOf(HISTORY);
+
+  it.each([
+    [{}, 1.5],
+    [{ type: 'page_view' }, 1.5],
+    [{ type: 'page_view', channel: 'app' }, 2],
+    [{ channel: 'email' }, 3],
+    [{ type: ['purchase', 'email_open'] }, 3],
+    [{ channel: ['store'] }, 10],
+  ] satisfies Array<[TouchpointFilterParams, number]>)('%j is %d days', (params, expected) => {
+    expect(facts.daysSinceLastTouchpoint(params)).toBe(expected);
+  });
+
+  it('is null when nothing matches', () => {
+    expect(facts.daysSinceLastTouchpoint({ type: 'refund' })).toBeNull();
+    expect(facts.daysSinceLastTouchpoint({ type: 'purchase', channel: 'web' })).toBeNull();
+  });
+
+  it('is fractional', () => {
+    expect(factsOf([tp('x', 'web', 6 * HOUR)]).daysSinceLastTouchpoint({})).toBe(0.25);
+    expect(factsOf([tp('x', 'web', 90 * 60_000)]).daysSinceLastTouchpoint({})).toBeCloseTo(1 / 16, 12);
+    expect(factsOf([tp('x', 'web', 0)]).daysSinceLastTouchpoint({})).toBe(0);
+  });
+
+  it('is never negative for a touchpoint slightly in the future (allowed clock skew)', () => {
+    expect(factsOf([tp('x', 'web', -2 * 60_000)]).daysSinceLastTouchpoint({})).toBe(0);
+  });
+});
+
+describe('createFacts: bucket', () => {
+  it('is bucketOf(customerId, salt)', () => {
+    const facts = factsOf(null);
+    expect(facts.bucket({ salt: 'exp-a' })).toBe(bucketOf('c-1', 'exp-a'));
+    expect(facts.bucket({ salt: 'exp-b' })).toBe(bucketOf('c-1', 'exp-b'));
+  });
+});
+
+describe('createFacts: memoisation by parameters', () => {
+  it('keeps the results of different params apart, in any call order', () => {
+    const facts = factsOf(HISTORY);
+    const calls: Array<[TouchpointCountParams, number]> = [
+      [{ type: 'page_view' }, 3],
+      [{ type: 'page_view', withinDays: 7 }, 2],
+      [{ channel: 'page_view' }, 0],
+      [{ type: ['page_view'] }, 3],
+      [{ type: 'page_view', channel: 'web' }, 2],
+      [{ type: 'page_view', channel: 'web', withinDays: 30 }, 1],
+      [{}, 5],
+      [{ withinDays: 7 }, 3],
+      [{ type: ['page_view', 'purchase'] }, 4],
+      [{ type: ['purchase', 'page_view'] }, 4],
+    ];
+    for (const round of [calls, [...calls].reverse(), calls]) {
+      for (const [params, expected] of round) expect(facts.touchpointCount(params), JSON.stringify(params)).toBe(expected);
+    }
+  });
+
+  it('does not mix up a list of types with a list of channels holding the same names', () => {
+    const facts = factsOf([tp('web', 'email', HOUR), tp('email', 'web', 2 * HOUR), tp('email', 'web', 3 * HOUR)]);
+    expect(facts.touchpointCount({ type: 'web' })).toBe(1);
+    expect(facts.touchpointCount({ channel: 'web' })).toBe(2);
+    expect(facts.touchpointCount({ type: ['web', 'email'] })).toBe(3);
+    expect(facts.touchpointCount({ channel: ['web'] })).toBe(2);
+    expect(facts.daysSinceLastTouchpoint({ type: 'web' })).toBeCloseTo(1 / 24, 12);
+    expect(facts.daysSinceLastTouchpoint({ channel: 'email' })).toBeCloseTo(1 / 24, 12);
+    expect(facts.daysSinceLastTouchpoint({ channel: 'web' })).toBeCloseTo(2 / 24, 12);
+  });
+
+  it('keeps recency and count apart for the same params', () => {
+    const facts = factsOf(HISTORY);
+    expect(facts.touchpointCount({ type: 'purchase' })).toBe(1);
+    expect(facts.daysSinceLastTouchpoint({ type: 'purchase' })).toBe(10);
+    expect(facts.touchpointCount({ type: 'purchase' })).toBe(1);
+  });
+
+  it('keeps buckets of different salts apart', () => {
+    const facts = createFacts({ customerId: 'memo-customer', profile: null, context: {}, now: NOW });
+    const salts = Array.from({ length: 20 }, (_, i) => `salt-${i}`);
+    const first = salts.map((salt) => facts.bucket({ salt }));
+    const second = [...salts].reverse().map((salt) => facts.bucket({ salt })).reverse();
+    expect(second).toEqual(first);
+    expect(first).toEqual(salts.map((salt) => bucketOf('memo-customer', salt)));
+    expect(new Set(first).size).toBeGreaterThan(1);
+  });
+
+  it('is per decision: another decision over the same profile at a later time counts afresh', () => {
+    const earlier = factsOf(HISTORY);
+    expect(earlier.touchpointCount({ withinDays: 3 })).toBe(3);
+    const later = createFacts({ customerId: 'c-1', profile: profile(HISTORY), context: {}, now: NOW + DAY });
+    expect(later.touchpointCount({ withinDays: 3 })).toBe(2);
+    expect(later.daysSinceLastTouchpoint({})).toBe(2.5);
+  });
+});
