@@ -3,16 +3,20 @@
  * file and JSON path). Pure: the caller reads the files and owns the clock.
  */
 import { createHash } from 'node:crypto';
-import type * as z from 'zod';
-import { exceedsDepth, findForbiddenKey, joinPath, type Json } from '../domain/json.js';
+import * as z from 'zod';
+import { exceedsDepth, findForbiddenKey, isPlainObject, joinPath, type Json } from '../domain/json.js';
 import {
   catalogFileSchema,
+  catalogItemSchema,
+  decisionRuleSchema,
   DEFAULT_STAGES,
   journeyFileSchema,
   placementFileSchema,
   RESERVED_ITEM_FIELDS,
+  rootConditionSchema,
   segmentNameSchema,
   segmentsFileSchema,
+  stageRuleSchema,
   type BooleanCondition,
   type CatalogFile,
   type JourneyFile,
@@ -27,7 +31,7 @@ import { createJreMatcher } from './jre-matcher.js';
 import type { MatcherFactory } from './matcher.js';
 import type { CatalogItem, DecisionRule, Placement, RulesetSnapshot, StageRule } from './snapshot.js';
 import { formatZodIssues } from './zod-issues.js';
-import { locateJsonError } from './json-error.js';
+import { findDuplicateKeys, locateJsonError } from './json-error.js';
 
 /** A rule file's text, named by its path relative to the rules folder ("placements/home-hero.json"). */
 export interface RuleSource {
@@ -76,6 +80,10 @@ export function buildRuleset(sources: readonly RuleSource[], options: BuildOptio
   let segments: Parsed<SegmentsFile> | null = null;
   const placements: Parsed<PlacementFile>[] = [];
   const versioned: RuleSource[] = [];
+  /** Every item id catalog.json names, even on items with other mistakes; null when it could not be read. */
+  let catalogIds: Set<string> | null = null;
+  /** Every segment segments.json names, including any with mistakes of their own. */
+  let segmentNames = new Set<string>();
 
   for (const source of ruleSources) {
     const kind = classifyRuleFile(source.file);
@@ -89,16 +97,24 @@ export function buildRuleset(sources: readonly RuleSource[], options: BuildOptio
     if (json === undefined) continue;
     switch (kind) {
       case 'journey':
-        journey = parseFile(source.file, json, journeyFileSchema, errors) ?? journey;
+        journey = parseFile(source.file, json, JOURNEY, errors);
         break;
       case 'catalog':
-        catalog = parseFile(source.file, json, catalogFileSchema, errors) ?? catalog;
+        catalog = parseFile(source.file, json, CATALOG, errors);
+        // Without a readable list of items there is nothing to check item ids against.
+        catalogIds =
+          isPlainObject(json) && Array.isArray(json.items)
+            ? new Set(json.items.flatMap((item: unknown) => (isPlainObject(item) && typeof item.id === 'string' ? [item.id] : [])))
+            : null;
         break;
-      case 'segments':
-        segments = parseFile(source.file, json, segmentsFileSchema, errors) ?? segments;
+      case 'segments': {
+        segments = parseFile(source.file, json, SEGMENTS, errors);
+        const declared = isPlainObject(json) ? json.segments : undefined;
+        segmentNames = new Set(isPlainObject(declared) ? Object.keys(declared) : []);
         break;
+      }
       case 'placement': {
-        const placement = parseFile(source.file, json, placementFileSchema, errors);
+        const placement = parseFile(source.file, json, PLACEMENT, errors);
         if (placement) placements.push(placement);
         break;
       }
@@ -110,19 +126,15 @@ export function buildRuleset(sources: readonly RuleSource[], options: BuildOptio
 
   const stages: string[] = journey ? journey.data.stages : [...DEFAULT_STAGES];
   const stageIndex = new Map<string, number>();
-  if (journey) {
-    stages.forEach((stage, i) => {
-      if (stageIndex.has(stage)) errors.push({ file: journey.file, path: `$.stages[${i}]`, message: `duplicate stage "${stage}"` });
-    });
-  }
   stages.forEach((stage, i) => {
-    if (!stageIndex.has(stage)) stageIndex.set(stage, i);
+    if (stageIndex.has(stage)) errors.push({ file: 'journey.json', path: `$.stages[${i}]`, message: `duplicate stage "${stage}"` });
+    else stageIndex.set(stage, i);
   });
 
   const catalogItems = checkCatalog(catalog, options.now, errors, warnings);
-  const segmentConditions = checkSegments(segments, stageIndex, errors);
+  const segmentConditions = checkSegments(segments, segmentNames, stageIndex, errors);
   const stageRules = journey ? checkStageRules(journey, stageIndex, segmentConditions, errors) : [];
-  const compiledPlacements = checkPlacements(placements, stageIndex, segmentConditions, catalogItems, options.now, errors, warnings);
+  const compiledPlacements = checkPlacements(placements, stageIndex, segmentConditions, catalogIds, options.now, errors, warnings);
 
   if (errors.length > 0) return { snapshot: null, errors, warnings };
 
@@ -174,6 +186,11 @@ function parseJson(source: RuleSource, errors: RuleError[]): unknown {
     errors.push({ file: source.file, path: '$', message: `nests deeper than ${MAX_RULE_FILE_DEPTH} levels` });
     return undefined;
   }
+  const duplicates = findDuplicateKeys(source.text);
+  for (const duplicate of duplicates) {
+    errors.push({ file: source.file, path: duplicate.path, message: `"${duplicate.key}" appears twice in the same object; only the last one would count` });
+  }
+  if (duplicates.length > 0) return undefined;
   const forbidden = findForbiddenKey(value);
   if (forbidden) {
     errors.push({ file: source.file, path: forbidden, message: 'this key is not allowed (it could reach object prototypes)' });
@@ -182,11 +199,65 @@ function parseJson(source: RuleSource, errors: RuleError[]): unknown {
   return value;
 }
 
-function parseFile<T>(file: string, json: unknown, schema: z.ZodType<T>, errors: RuleError[]): Parsed<T> | null {
-  const result = schema.safeParse(json);
-  if (result.success) return { file, data: result.data };
-  for (const e of formatZodIssues(result.error.issues, json)) errors.push({ file, ...e });
-  return null;
+/**
+ * How a kind of file is parsed: its envelope, and its list (or map) of
+ * elements, each checked on its own so that one bad rule or item does not
+ * hide the mistakes in the others.
+ */
+interface FileSpec<T> {
+  envelope: z.ZodType;
+  elements: { key: string; schema: z.ZodType; map?: boolean };
+  /** Phantom: the type of the whole file once put back together. */
+  readonly _type?: T;
+}
+
+const JOURNEY: FileSpec<JourneyFile> = {
+  envelope: journeyFileSchema.extend({ rules: z.array(z.unknown()).default([]) }),
+  elements: { key: 'rules', schema: stageRuleSchema },
+};
+const CATALOG: FileSpec<CatalogFile> = {
+  envelope: catalogFileSchema.extend({ items: z.array(z.unknown()) }),
+  elements: { key: 'items', schema: catalogItemSchema },
+};
+const SEGMENTS: FileSpec<SegmentsFile> = {
+  envelope: segmentsFileSchema.extend({ segments: z.record(z.string(), z.unknown()) }),
+  elements: { key: 'segments', schema: rootConditionSchema, map: true },
+};
+const PLACEMENT: FileSpec<PlacementFile> = {
+  envelope: placementFileSchema.extend({ rules: z.array(z.unknown()) }),
+  elements: { key: 'rules', schema: decisionRuleSchema },
+};
+
+function parseFile<T>(file: string, json: unknown, spec: FileSpec<T>, errors: RuleError[]): Parsed<T> | null {
+  const report = (issues: z.core.$ZodIssue[], base: PropertyKey[]): void => {
+    for (const e of formatZodIssues(issues, json, base)) errors.push({ file, ...e });
+  };
+  const envelope = spec.envelope.safeParse(json);
+  if (!envelope.success) report(envelope.error.issues, []);
+  const { key, schema } = spec.elements;
+  const raw = isPlainObject(json) ? json[key] : undefined;
+  let elements: unknown;
+  if (spec.elements.map) {
+    const parsed: Record<string, unknown> = {};
+    for (const [name, value] of isPlainObject(raw) ? Object.entries(raw) : []) {
+      const result = schema.safeParse(value);
+      if (result.success) parsed[name] = result.data;
+      else report(result.error.issues, [key, name]);
+    }
+    elements = parsed;
+  } else {
+    // A sparse array: elements that failed leave a hole, so the others keep their index (and JSON path).
+    const list = Array.isArray(raw) ? raw : [];
+    const parsed: unknown[] = new Array(list.length);
+    list.forEach((value, i) => {
+      const result = schema.safeParse(value);
+      if (result.success) parsed[i] = result.data;
+      else report(result.error.issues, [key, i]);
+    });
+    elements = parsed;
+  }
+  if (!envelope.success) return null;
+  return { file, data: { ...(envelope.data as object), [key]: elements } as T };
 }
 
 function parseDate(value: string | undefined): number | null {
@@ -244,14 +315,21 @@ function checkCatalog(
 
 interface SegmentCheck {
   conditions: Map<string, BooleanCondition>;
+  /** Every name segments.json declares, for reference checks. */
+  names: ReadonlySet<string>;
   /** The facts each segment uses, through the segments it references too. */
   factsUsed: Map<string, Set<string>>;
 }
 
-function checkSegments(segments: Parsed<SegmentsFile> | null, stageIndex: ReadonlyMap<string, number>, errors: RuleError[]): SegmentCheck {
+function checkSegments(
+  segments: Parsed<SegmentsFile> | null,
+  allNames: ReadonlySet<string>,
+  stageIndex: ReadonlyMap<string, number>,
+  errors: RuleError[],
+): SegmentCheck {
   const conditions = new Map<string, BooleanCondition>();
   const factsUsed = new Map<string, Set<string>>();
-  if (!segments) return { conditions, factsUsed };
+  if (!segments) return { conditions, factsUsed, names: allNames };
   const { file } = segments;
   const names = Object.keys(segments.data.segments);
   const references = new Map<string, Set<string>>();
@@ -264,7 +342,7 @@ function checkSegments(segments: Parsed<SegmentsFile> | null, stageIndex: Readon
       file,
       inStageRule: false,
       stageIndex,
-      segmentNames: new Set(names),
+      segmentNames: allNames,
       errors,
       references: new Set(),
       factsUsed: new Set(),
@@ -293,7 +371,7 @@ function checkSegments(segments: Parsed<SegmentsFile> | null, stageIndex: Readon
     state.set(name, 'done');
   };
   for (const name of names) visit(name, []);
-  return { conditions, factsUsed };
+  return { conditions, factsUsed, names: allNames };
 }
 
 function sortRules<T extends { priority: number; order: number }>(rules: T[]): T[] {
@@ -317,7 +395,7 @@ function checkStageRules(
     if (!stageIndex.has(stage)) {
       errors.push({ file, path: `${path}.event.params.stage`, message: `unknown stage "${stage}"; stages are ${[...stageIndex.keys()].join(', ')}` });
     }
-    const scope: ConditionScope = { file, inStageRule: true, stageIndex, segmentNames: new Set(segments.conditions.keys()), errors, references: new Set() };
+    const scope: ConditionScope = { file, inStageRule: true, stageIndex, segmentNames: segments.names, errors, references: new Set() };
     checkCondition(rule.conditions, joinPath(path, 'conditions'), scope);
     for (const ref of scope.references ?? []) {
       const stageFacts = [...(segments.factsUsed.get(ref) ?? [])].filter((f) => isFactName(f) && !FACTS[f].usableInStageRules);
@@ -336,16 +414,15 @@ function checkPlacements(
   placements: readonly Parsed<PlacementFile>[],
   stageIndex: ReadonlyMap<string, number>,
   segments: SegmentCheck,
-  catalog: ReadonlyMap<string, CatalogItem>,
+  catalogIds: ReadonlySet<string> | null,
   now: number,
   errors: RuleError[],
   warnings: RuleError[],
 ): PlacementDraft[] {
   const seen = new Map<string, string>();
   const drafts: PlacementDraft[] = [];
-  const catalogLoaded = catalog.size > 0 || !errors.some((e) => e.file === 'catalog.json');
   const checkItem = (file: string, path: string, id: string): void => {
-    if (catalogLoaded && !catalog.has(id)) errors.push({ file, path, message: `unknown item "${id}"; it is not in catalog.json` });
+    if (catalogIds && !catalogIds.has(id)) errors.push({ file, path, message: `unknown item "${id}"; it is not in catalog.json` });
   };
   for (const { file, data } of placements) {
     const earlier = seen.get(data.placement);
@@ -369,7 +446,7 @@ function checkPlacements(
         file,
         inStageRule: false,
         stageIndex,
-        segmentNames: new Set(segments.conditions.keys()),
+        segmentNames: segments.names,
         errors,
       });
       rules.push({

@@ -75,6 +75,10 @@ function pickBranch(issue: z.core.$ZodIssueInvalidUnion, node: unknown): BranchP
   if (branches.length === 4 || branches.length === 5) {
     return { kind: 'message', message: `must be a condition object, not ${describe(node)}` };
   }
+  // A union with a message of its own (like the rule date's) says best what it wants when every branch fails outright.
+  if (issue.message !== 'Invalid input' && branches.every((b) => b.some((i) => i.path.length === 0))) {
+    return { kind: 'message', message: issue.message };
+  }
   // Any other union: prefer a branch of the right type, then the one with the fewest problems.
   const ranked = [...branches].sort((a, b) => rootTypeMismatch(a) - rootTypeMismatch(b) || a.length - b.length);
   const best = ranked[0];

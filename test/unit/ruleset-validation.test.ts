@@ -21,8 +21,6 @@ interface Row {
   name: string;
   files: Files;
   errors: ExpectedError[];
-  /** A known bug in src: the row runs as `it.fails` until it is fixed. */
-  bug?: string;
 }
 
 // ---- building blocks -------------------------------------------------------
@@ -260,8 +258,6 @@ const rows: Row[] = [
     name: 'duplicate stages',
     files: folder({ 'journey.json': { stages: ['lead', 'customer', 'lead'] } }),
     errors: [{ file: 'journey.json', path: '$.stages[2]', message: 'duplicate stage "lead"' }],
-    bug:
-      'src/ruleset/build.ts buildRuleset checks `stageIndex.has(stage)` while stageIndex is still empty (it is filled in the loop after), so duplicate stages are never reported',
   },
   {
     name: 'an empty stage list',
@@ -679,17 +675,9 @@ describe('rule validation: one mistake, its errors', () => {
     }
   };
 
-  it.each(rows.filter((row) => row.bug === undefined))('$name', check);
+  it.each(rows)('$name', check);
 
-  for (const row of rows.filter((r) => r.bug !== undefined)) {
-    it.fails(`BUG: ${row.name} (${row.bug})`, () => check(row));
-  }
-
-  // Minor: rule-files.ts gives ruleDateSchema a helpful message ("must be an
-  // ISO-8601 date-time with an offset (2026-12-01T00:00:00Z) or a date
-  // (2026-12-01)"), but zod-issues.ts reports the first union branch's generic
-  // "Invalid ISO datetime" instead, so the author is never told the accepted forms.
-  it.fails('BUG (minor): a bad date is reported with the accepted forms, not zod\'s generic "Invalid ISO datetime"', () => {
+  it('a bad date is reported with the accepted forms, not zod\'s generic "Invalid ISO datetime"', () => {
     const files = withPlacement({ rules: [serve('r1', { all: [] }, ['a'], { activeFrom: 'next monday' })] });
     const [error] = buildRuleset(sources(files), { now: NOW }).errors;
     expect(error?.path).toBe('$.rules[0].activeFrom');
@@ -729,7 +717,7 @@ describe('rule validation: the whole folder', () => {
   // build.ts drops a placement file entirely when zod rejects any part of it,
   // so the fact, segment and item checks of its other (valid) rules never run:
   // fixing the priority below only then reveals the unknown fact.
-  it.fails('BUG: a structural error in one rule hides the unknown fact, segment and item of the other rules in that file', () => {
+  it('a structural error in one rule does not hide the unknown fact, segment and item of the other rules in that file', () => {
     const files = withPlacement({
       fallback: ['ghost'],
       rules: [serve('r1', { all: [] }, ['a'], { priority: 0 }), serve('r2', { all: [fact('tier', 'equal', 'gold'), { condition: 'nobody' }] })],
@@ -742,7 +730,7 @@ describe('rule validation: the whole folder', () => {
 
   // Same cause in checkPlacements (`catalogLoaded`): one catalog item with a bad
   // field drops the whole catalog, and then no placement's item ids are checked.
-  it.fails('BUG: one bad catalog item hides unknown item ids in every placement', () => {
+  it('one bad catalog item does not hide unknown item ids in the placements', () => {
     const files = folder({
       'catalog.json': { items: [...ITEMS, { id: 'c', kind: 'banner' }] },
       [HOME]: { placement: 'home', rules: [serve('r1', { all: [] }, ['a', 'zzz'])] },
@@ -839,7 +827,7 @@ describe('rule validation: the whole folder', () => {
   // CONTRACT §4 lists "duplicate names" among validation errors. JSON.parse keeps
   // the last of two equal keys, so two segments with one name in segments.json
   // silently become one: the first definition is dropped without an error.
-  it.fails('BUG: a segment name defined twice in segments.json is an error (JSON.parse drops the first silently)', () => {
+  it('a segment name defined twice in segments.json is an error (JSON.parse would drop the first silently)', () => {
     const text = '{ "segments": { "vip": { "all": [] }, "vip": { "not": { "all": [] } } } }';
     const result = buildRuleset(sources(folder({ 'segments.json': text })), { now: NOW });
     expect(result.errors).toContainEqual(expect.objectContaining({ file: 'segments.json', path: expect.stringContaining('vip') }));
