@@ -29,6 +29,7 @@ const envSchema = z.object({
   TOUCHPOINT_RETENTION_DAYS: positiveNumber.default(365),
   MAX_TOUCHPOINTS_PER_PROFILE: int(1, 100_000).default(1000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+  RULES_POLL_INTERVAL_MS: int(0, 3_600_000).default(2000),
 });
 
 export interface Config {
@@ -41,6 +42,7 @@ export interface Config {
   touchpointRetentionDays: number;
   maxTouchpointsPerProfile: number;
   shutdownTimeoutMs: number;
+  rulesPollIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -73,5 +75,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     touchpointRetentionDays: e.TOUCHPOINT_RETENTION_DAYS,
     maxTouchpointsPerProfile: e.MAX_TOUCHPOINTS_PER_PROFILE,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    rulesPollIntervalMs: e.RULES_POLL_INTERVAL_MS,
   });
 }

@@ -36,7 +36,18 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     throw new StartupError(`the rules in ${config.rulesDir} are invalid:\n${first.errors.map((e) => `  ${formatRuleError(e)}`).join('\n')}`);
   }
   const store = openStore(config);
-  const watcher = watchRulesDir({ dir: config.rulesDir, logger, onChange: () => void registry.reload() });
+  const watcher = watchRulesDir({
+    dir: config.rulesDir,
+    logger,
+    onChange: () => void registry.reload(),
+    pollMs: config.rulesPollIntervalMs,
+  });
+  // `kill -HUP` reloads at once, for deployments that replace files without any event we could see.
+  const onHangup = () => {
+    logger.info('SIGHUP: reloading rules');
+    void registry.reload();
+  };
+  process.on('SIGHUP', onHangup);
   // Reads already hide expired touchpoints; the sweep reclaims their space, at start and then hourly.
   const sweepExpired = () => {
     store.sweepExpired(Date.now()).catch((err: Error) => logger.warn('touchpoint sweep failed', { error: err.message }));
@@ -68,6 +79,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     stop() {
       stopping ??= (async () => {
         watcher.close();
+        process.off('SIGHUP', onHangup);
         clearInterval(sweep);
         await closeServer(server, config.shutdownTimeoutMs, logger);
         await store.close();

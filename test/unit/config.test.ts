@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       touchpointRetentionDays: 365,
       maxTouchpointsPerProfile: 1000,
       shutdownTimeoutMs: 10000,
+      rulesPollIntervalMs: 2000,
     });
   });
 
