@@ -77,6 +77,22 @@ describe('serving on SQLite', () => {
   });
 });
 
+describe('SIGHUP', () => {
+  it('reloads the rules at once', async () => {
+    const child = start(MAIN, [], { PORT: '0', HOST: '127.0.0.1', RULES_DIR: FIXTURE, STORE: 'memory', RULES_POLL_INTERVAL_MS: '0' });
+    const url = await listening(child);
+    const reloads = async () => ((await (await fetch(`${url}/v1/rules`)).json()) as { reloads: { success: number } }).reloads.success;
+    expect(await reloads()).toBe(1);
+    child.process.kill('SIGHUP');
+    const deadline = Date.now() + 10_000;
+    while ((await reloads()) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await reloads()).toBe(2);
+    expect(child.stdout()).toContain('SIGHUP: reloading rules');
+    child.process.kill('SIGTERM');
+    expect(await child.exited).toBe(0);
+  });
+});
+
 describe('nextbest validate', () => {
   const CLI = 'src/cli/main.ts';
 
