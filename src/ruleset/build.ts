@@ -137,6 +137,7 @@ export function buildRuleset(sources: readonly RuleSource[], options: BuildOptio
   const compiledPlacements = checkPlacements(placements, stageIndex, segmentConditions, catalogIds, options.now, errors, warnings);
 
   if (errors.length > 0) return { snapshot: null, errors, warnings };
+  warnUnservable(compiledPlacements, catalogItems, options.now, warnings);
 
   const env = { segments: segmentConditions.conditions, stageIndex };
   const placementMap = new Map<string, Placement>();
@@ -302,6 +303,9 @@ function checkCatalog(
     if (window.activeUntil !== null && window.activeUntil <= now) {
       warnings.push({ file, path: joinPath(path, 'activeUntil'), message: `item "${item.id}" has expired and is never served` });
     }
+    if (item.channels?.length === 0) {
+      warnings.push({ file, path: joinPath(path, 'channels'), message: `is empty, so item "${item.id}" is only served to requests that name no channel` });
+    }
     items.set(item.id, {
       id: item.id,
       kind: item.kind,
@@ -465,4 +469,41 @@ function checkPlacements(
     drafts.push({ name: data.placement, file, maxItems: data.maxItems, fallback: data.fallback, rules: sortRules(rules) });
   }
   return drafts;
+}
+
+/**
+ * Warnings, not errors, for rules that can never serve anything from now on:
+ * every item expired, or no item active at any time the rule is. They load,
+ * but a marketer almost certainly meant something else.
+ */
+function warnUnservable(
+  placements: readonly PlacementDraft[],
+  catalog: ReadonlyMap<string, CatalogItem>,
+  now: number,
+  warnings: RuleError[],
+): void {
+  const overlaps = (a: Window, b: Window): boolean =>
+    (a.activeUntil === null || b.activeFrom === null || b.activeFrom < a.activeUntil) &&
+    (b.activeUntil === null || a.activeFrom === null || a.activeFrom < b.activeUntil);
+  const future: Window = { activeFrom: now, activeUntil: null };
+  for (const placement of placements) {
+    for (const rule of placement.rules) {
+      if (!rule.enabled || !overlaps(rule, future)) continue;
+      const items = rule.items.map((id) => catalog.get(id)).filter((item): item is CatalogItem => item !== undefined);
+      if (items.length === 0 || items.some((item) => overlaps(item, future) && overlaps(item, rule))) continue;
+      const reason = items.every((item) => !overlaps(item, future))
+        ? 'every item it serves has expired'
+        : 'none of its items is active while the rule is';
+      warnings.push({ file: placement.file, path: `$.rules[${rule.order}]`, message: `rule "${rule.name}" can never serve: ${reason}` });
+    }
+    const fallback = placement.fallback.map((id) => catalog.get(id)).filter((item): item is CatalogItem => item !== undefined);
+    if (fallback.length > 0 && !fallback.some((item) => overlaps(item, future))) {
+      warnings.push({ file: placement.file, path: '$.fallback', message: 'every fallback item has expired, so the fallback serves nothing' });
+    }
+  }
+}
+
+interface Window {
+  activeFrom: number | null;
+  activeUntil: number | null;
 }
