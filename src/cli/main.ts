@@ -1,18 +1,26 @@
 #!/usr/bin/env node
 /**
- * The `nextbest` command: serve the API, or check a rules folder without serving it.
+ * The `nextbest` command: serve the API, check a rules folder without serving
+ * it, or run the rule tests of a rules folder.
  */
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatRuleError } from '../ruleset/format.js';
 import { buildRuleset } from '../ruleset/build.js';
 import { readRulesDir } from '../reload/read-rules-dir.js';
 import { runServer } from '../main.js';
+import { runRuleTests } from './rule-tests.js';
+import { runSchemasCommand } from './schemas.js';
 
 const USAGE = `usage: nextbest <command> [options]
 
 commands:
   serve             serve the HTTP API (the same as npm start; configured by environment variables)
   validate [dir]    check a rules folder (default: $RULES_DIR, else ./rules); exit 1 on any error
+  test [dir]        run the rule tests in <dir>/tests/*.json against the rules of <dir>
+                    (default: $RULES_DIR, else ./rules); exit 1 if any case fails
+  schemas [dir]     write the rule files' JSON Schemas, for editors, into <dir>/schemas/
+                    (default: $RULES_DIR, else ./rules)
 
 options:
   -h, --help        show this help
@@ -36,6 +44,10 @@ export async function runCli(argv: string[]): Promise<number> {
       return -1; // keeps running until a signal
     case 'validate':
       return validate(rest[0] ?? process.env.RULES_DIR ?? './rules');
+    case 'test':
+      return test(rest[0] ?? process.env.RULES_DIR ?? './rules');
+    case 'schemas':
+      return runSchemasCommand(rest[0] ?? process.env.RULES_DIR ?? './rules');
     default:
       process.stderr.write(`nextbest: unknown command "${command}"\n\n${USAGE}`);
       return 1;
@@ -62,6 +74,43 @@ async function validate(dir: string): Promise<number> {
     `${dir}: valid (version ${snapshot?.version}; ${snapshot?.placements.size} placements, ${snapshot?.catalog.size} items, ${snapshot?.stageRules.length} stage rules)\n`,
   );
   return 0;
+}
+
+async function test(dir: string): Promise<number> {
+  let sources;
+  try {
+    sources = await readRulesDir(dir);
+  } catch (err) {
+    process.stderr.write(`nextbest: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const report = await runRuleTests(sources, { now: Date.now() });
+  const out = (line: string): void => {
+    process.stdout.write(`${line}\n`);
+  };
+  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+  for (const error of report.ruleErrors) out(formatRuleError(error));
+  let fileErrors = 0;
+  for (const file of report.files) {
+    for (const error of file.errors) out(formatRuleError(error));
+    fileErrors += file.errors.length;
+    for (const result of file.cases) {
+      out(`${result.passed ? '✓' : '✗'} ${file.file} › ${result.name}`);
+      for (const failure of result.failures) out(`    ${failure}`);
+    }
+  }
+  const inTests = fileErrors > 0 ? `, ${plural(fileErrors, 'error')} in test files` : '';
+  if (report.ruleErrors.length > 0) {
+    out(`${plural(report.ruleErrors.length, 'error')} in the rules of ${dir}, so no rule test ran${inTests}`);
+    return 1;
+  }
+  if (report.passed + report.failed === 0 && fileErrors === 0) {
+    out(`no rule tests in ${join(dir, 'tests')}`);
+    return 0;
+  }
+  out(`${report.passed} passed, ${report.failed} failed${inTests}`);
+  return report.failed > 0 || fileErrors > 0 ? 1 : 0;
 }
 
 runCli(process.argv.slice(2)).then(
