@@ -148,7 +148,12 @@ for (const { file, fixture } of fixtures) {
       expect(built.snapshot).not.toBeNull();
     });
 
-    it.each(fixture.cases)('$name', async (golden) => {
+    // Explained decisions evaluate with the tracing evaluator; both must give the golden answer.
+    const cases = fixture.cases.flatMap((golden) => [
+      { ...golden, explain: false },
+      { ...golden, name: `${golden.name} (explained)`, explain: true },
+    ]);
+    it.each(cases)('$name', async (golden) => {
       const snapshot = built.snapshot;
       if (!snapshot) throw new Error(`${file} did not build: ${JSON.stringify(built.errors)}`);
       const now = Date.parse(golden.now);
@@ -156,9 +161,16 @@ for (const { file, fixture } of fixtures) {
         customerId: golden.request.customerId,
         placements: golden.request.placements,
         context: (golden.request.context ?? {}) as JsonObject,
-        explain: false,
+        explain: golden.explain,
       };
       const decision = await decide(snapshot, toProfile(golden, now), request, { now, decisionId: 'golden' });
+      if (golden.explain) {
+        for (const placement of Object.values(decision.placements)) {
+          const served = placement.items.map((item) => item.rule);
+          const traced = (placement.trace ?? []).flatMap((rule) => (rule.items ?? []).filter((i) => i.outcome === 'served').map(() => rule.name));
+          expect(placement.fallback ? placement.items.map(() => null) : traced).toEqual(served);
+        }
+      }
 
       expect(decision.customerId).toBe(golden.request.customerId);
       expect(Object.keys(decision.placements).sort()).toEqual([...new Set(golden.request.placements)].sort());
