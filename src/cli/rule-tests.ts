@@ -7,6 +7,7 @@
 import { decide } from '../decide/decide.js';
 import type { PlacementDecision } from '../domain/decision.js';
 import { findForbiddenKey, type JsonObject } from '../domain/json.js';
+import { toDecisionProfile } from '../domain/decision-profile.js';
 import type { Profile } from '../domain/profile.js';
 import type { RuleError } from '../domain/rule-files.js';
 import {
@@ -127,7 +128,7 @@ async function runCase(snapshot: RulesetSnapshot, testCase: RuleTestCase, now: n
 
   const decision = await decide(
     snapshot,
-    profile,
+    profile && toDecisionProfile(profile),
     { customerId, placements: [testCase.placement], context: (testCase.context ?? {}) as JsonObject, explain: false },
     { now, decisionId: 'rule-test' },
   );

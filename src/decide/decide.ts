@@ -1,6 +1,6 @@
 import type { Decision, DecisionRequest, PlacementDecision } from '../domain/decision.js';
 import { InvalidInputError } from '../domain/errors.js';
-import type { Profile } from '../domain/profile.js';
+import type { DecisionProfile } from '../domain/decision-profile.js';
 import type { Placement, RulesetSnapshot } from '../ruleset/snapshot.js';
 import { arbitrate } from './arbitrate.js';
 import { createFacts } from './facts.js';
@@ -32,7 +32,7 @@ export class UnknownPlacementsError extends InvalidInputError {
  */
 export async function decide(
   snapshot: RulesetSnapshot,
-  profile: Profile | null,
+  profile: DecisionProfile | null,
   request: DecisionRequest,
   options: DecideOptions,
 ): Promise<Decision> {

@@ -4,8 +4,7 @@
  * by their parameters, so a fact used by fifty conditions is computed once.
  */
 import type { JsonObject } from '../domain/json.js';
-import type { Profile } from '../domain/profile.js';
-import type { StoredTouchpoint } from '../domain/touchpoint.js';
+import type { DecisionProfile } from '../domain/decision-profile.js';
 import type { BucketParams, TouchpointCountParams, TouchpointFilterParams } from '../ruleset/fact-catalog.js';
 import type { FactSource } from '../ruleset/matcher.js';
 import { bucketOf } from './bucket.js';
@@ -19,12 +18,14 @@ export interface DecisionFacts extends FactSource {
 
 export function createFacts(input: {
   customerId: string;
-  profile: Profile | null;
+  profile: DecisionProfile | null;
   context: JsonObject;
   now: number;
 }): DecisionFacts {
   const { customerId, now } = input;
-  const touchpoints: readonly StoredTouchpoint[] = input.profile?.touchpoints ?? [];
+  const types = input.profile?.types ?? [];
+  const channels = input.profile?.channels ?? [];
+  const at = input.profile?.at ?? new Float64Array(0);
   const counts = new Map<string, number>();
   const recency = new Map<string, number | null>();
   const buckets = new Map<string, number>();
@@ -33,8 +34,8 @@ export function createFacts(input: {
     customerId,
     attributes: input.profile?.attributes ?? {},
     context: input.context,
-    touchpointTypes: distinct(touchpoints, 'type'),
-    channels: distinct(touchpoints, 'channel'),
+    touchpointTypes: distinct(types),
+    channels: distinct(channels),
     stage: undefined,
     stageIndex: undefined,
     touchpointCount(params: TouchpointCountParams): number {
@@ -44,7 +45,7 @@ export function createFacts(input: {
         const accepts = touchpointFilter(params);
         const since = params.withinDays === undefined ? -Infinity : now - params.withinDays * DAY_MS;
         count = 0;
-        for (const tp of touchpoints) if (tp.at >= since && accepts(tp)) count++;
+        for (let i = 0; i < at.length; i++) if ((at[i] as number) >= since && accepts(types[i] as string, channels[i] as string)) count++;
         counts.set(key, count);
       }
       return count;
@@ -55,7 +56,9 @@ export function createFacts(input: {
       if (days === undefined) {
         const accepts = touchpointFilter(params);
         let newest = -Infinity;
-        for (const tp of touchpoints) if (tp.at > newest && accepts(tp)) newest = tp.at;
+        for (let i = 0; i < at.length; i++) {
+          if ((at[i] as number) > newest && accepts(types[i] as string, channels[i] as string)) newest = at[i] as number;
+        }
         days = newest === -Infinity ? null : Math.max(0, now - newest) / DAY_MS;
         recency.set(key, days);
       }
@@ -72,10 +75,8 @@ export function createFacts(input: {
   };
 }
 
-function distinct(touchpoints: readonly StoredTouchpoint[], field: 'type' | 'channel'): string[] {
-  const values = new Set<string>();
-  for (const tp of touchpoints) values.add(tp[field]);
-  return [...values].sort();
+function distinct(values: readonly string[]): string[] {
+  return [...new Set(values)].sort();
 }
 
 function asList(value: string | readonly string[] | undefined): readonly string[] | null {
@@ -87,8 +88,8 @@ function filterKey(params: TouchpointFilterParams): string {
   return `${asList(params.type)?.join(',') ?? '*'}|${asList(params.channel)?.join(',') ?? '*'}`;
 }
 
-function touchpointFilter(params: TouchpointFilterParams): (tp: StoredTouchpoint) => boolean {
+function touchpointFilter(params: TouchpointFilterParams): (type: string, channel: string) => boolean {
   const types = asList(params.type);
   const channels = asList(params.channel);
-  return (tp) => (types === null || types.includes(tp.type)) && (channels === null || channels.includes(tp.channel));
+  return (type, channel) => (types === null || types.includes(type)) && (channels === null || channels.includes(channel));
 }

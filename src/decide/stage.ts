@@ -1,3 +1,4 @@
+import { toDecisionProfile, type DecisionProfile } from '../domain/decision-profile.js';
 import type { Profile, StageSource } from '../domain/profile.js';
 import type { StageRuleTrace, StageTrace } from '../domain/trace.js';
 import { traceCondition } from '../ruleset/conditions.js';
@@ -16,7 +17,7 @@ export interface StageResolution {
  * highest-priority matching stage rule (ties in file order), else the first stage.
  * Sets `stage` and `stageIndex` on the facts for the placement rules.
  */
-export async function resolveStage(snapshot: RulesetSnapshot, profile: Profile | null, facts: DecisionFacts): Promise<StageResolution> {
+export async function resolveStage(snapshot: RulesetSnapshot, profile: DecisionProfile | null, facts: DecisionFacts): Promise<StageResolution> {
   const explicit = explicitStage(snapshot, profile);
   let resolution: StageResolution;
   if (explicit) {
@@ -29,7 +30,7 @@ export async function resolveStage(snapshot: RulesetSnapshot, profile: Profile |
 }
 
 /** resolveStage, evaluating the stage rules with the tracing evaluator and recording every one. */
-export function explainStage(snapshot: RulesetSnapshot, profile: Profile | null, facts: DecisionFacts): StageTrace {
+export function explainStage(snapshot: RulesetSnapshot, profile: DecisionProfile | null, facts: DecisionFacts): StageTrace {
   const explicit = explicitStage(snapshot, profile);
   if (explicit) {
     setStage(snapshot, facts, explicit);
@@ -44,7 +45,7 @@ export function explainStage(snapshot: RulesetSnapshot, profile: Profile | null,
   return { ...resolution, rules };
 }
 
-function explicitStage(snapshot: RulesetSnapshot, profile: Profile | null): StageResolution | null {
+function explicitStage(snapshot: RulesetSnapshot, profile: DecisionProfile | null): StageResolution | null {
   if (profile?.stage != null && snapshot.stageIndex.has(profile.stage)) {
     return { stage: profile.stage, source: 'explicit', rule: null };
   }
@@ -65,6 +66,7 @@ function setStage(snapshot: RulesetSnapshot, facts: DecisionFacts, resolution: S
 
 /** The current stage of a profile outside a decision (for the profile view). */
 export async function currentStage(snapshot: RulesetSnapshot, profile: Profile, now: number): Promise<StageResolution> {
-  const facts = createFacts({ customerId: profile.customerId, profile, context: {}, now });
-  return resolveStage(snapshot, profile, facts);
+  const compact = toDecisionProfile(profile);
+  const facts = createFacts({ customerId: profile.customerId, profile: compact, context: {}, now });
+  return resolveStage(snapshot, compact, facts);
 }

@@ -10,6 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
+import { toDecisionProfile } from '../../src/domain/decision-profile.js';
 import { decide } from '../../src/decide/decide.js';
 import type { DecisionRequest } from '../../src/domain/decision.js';
 import type { JsonObject } from '../../src/domain/json.js';
@@ -163,7 +164,8 @@ for (const { file, fixture } of fixtures) {
         context: (golden.request.context ?? {}) as JsonObject,
         explain: golden.explain,
       };
-      const decision = await decide(snapshot, toProfile(golden, now), request, { now, decisionId: 'golden' });
+      const profile = toProfile(golden, now);
+      const decision = await decide(snapshot, profile && toDecisionProfile(profile), request, { now, decisionId: 'golden' });
       if (golden.explain) {
         for (const placement of Object.values(decision.placements)) {
           const served = placement.items.map((item) => item.rule);

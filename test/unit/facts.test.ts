@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { bucketOf } from '../../src/decide/bucket.js';
+import { toDecisionProfile, type DecisionProfile } from '../../src/domain/decision-profile.js';
 import { createFacts } from '../../src/decide/facts.js';
 import type { Profile } from '../../src/domain/profile.js';
 import type { StoredTouchpoint } from '../../src/domain/touchpoint.js';
@@ -17,15 +18,15 @@ function tp(type: string, channel: string, ago: number): StoredTouchpoint {
   return { id: null, type, channel, at: NOW - ago, properties: null };
 }
 
-function profile(touchpoints: StoredTouchpoint[], attributes: Profile['attributes'] = {}): Profile {
-  return {
+function profile(touchpoints: StoredTouchpoint[], attributes: Profile['attributes'] = {}): DecisionProfile {
+  return toDecisionProfile({
     customerId: 'c-1',
     attributes,
     stage: null,
     touchpoints: [...touchpoints].sort((a, b) => b.at - a.at),
     createdAt: NOW - 400 * DAY,
     updatedAt: NOW,
-  };
+  });
 }
 
 const HISTORY = [
@@ -68,7 +69,14 @@ describe('createFacts: constant facts', () => {
   it('does not depend on the order touchpoints are stored in', () => {
     const shuffled = createFacts({
       customerId: 'c-1',
-      profile: { ...profile([]), touchpoints: [HISTORY[3], HISTORY[0], HISTORY[4], HISTORY[1], HISTORY[2]] as StoredTouchpoint[] },
+      profile: toDecisionProfile({
+        customerId: 'c-1',
+        attributes: {},
+        stage: null,
+        touchpoints: [HISTORY[3], HISTORY[0], HISTORY[4], HISTORY[1], HISTORY[2]] as StoredTouchpoint[],
+        createdAt: NOW,
+        updatedAt: NOW,
+      }),
       context: {},
       now: NOW,
     });
