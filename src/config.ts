@@ -30,6 +30,7 @@ const envSchema = z.object({
   MAX_TOUCHPOINTS_PER_PROFILE: int(1, 100_000).default(1000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   RULES_POLL_INTERVAL_MS: int(0, 3_600_000).default(2000),
+  EVALUATOR: z.enum(['compiled', 'json-rules-engine'], { error: 'must be one of compiled, json-rules-engine' }).default('compiled'),
 });
 
 export interface Config {
@@ -43,7 +44,10 @@ export interface Config {
   maxTouchpointsPerProfile: number;
   shutdownTimeoutMs: number;
   rulesPollIntervalMs: number;
+  evaluator: Evaluator;
 }
+
+export type Evaluator = 'compiled' | 'json-rules-engine';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -76,5 +80,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxTouchpointsPerProfile: e.MAX_TOUCHPOINTS_PER_PROFILE,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     rulesPollIntervalMs: e.RULES_POLL_INTERVAL_MS,
+    evaluator: e.EVALUATOR,
   });
 }

@@ -6,13 +6,16 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { serve } from '@hono/node-server';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, type Config, type Evaluator } from './config.js';
 import { createApp } from './http/app.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import { createProfileStore } from './profiles/create-store.js';
 import { createRuleRegistry } from './reload/registry.js';
 import { watchRulesDir } from './reload/watcher.js';
+import { createCompiledMatcher } from './ruleset/compiled-matcher.js';
 import { formatRuleError } from './ruleset/format.js';
+import { createJreMatcher } from './ruleset/jre-matcher.js';
+import type { MatcherFactory } from './ruleset/matcher.js';
 
 const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 
@@ -30,7 +33,7 @@ export class StartupError extends Error {
 }
 
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
-  const registry = createRuleRegistry({ dir: config.rulesDir, logger });
+  const registry = createRuleRegistry({ dir: config.rulesDir, logger, createMatcher: matcherFor(config.evaluator) });
   const first = await registry.reload();
   if (!first.ok) {
     throw new StartupError(`the rules in ${config.rulesDir} are invalid:\n${first.errors.map((e) => `  ${formatRuleError(e)}`).join('\n')}`);
@@ -68,6 +71,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     ...(config.store === 'sqlite' ? { sqlitePath: config.sqlitePath } : {}),
     rulesDir: config.rulesDir,
     rulesVersion: registry.current?.version,
+    evaluator: config.evaluator,
     profileCacheMax: config.profileCacheMax,
     touchpointRetentionDays: config.touchpointRetentionDays,
     maxTouchpointsPerProfile: config.maxTouchpointsPerProfile,
@@ -87,6 +91,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       return stopping;
     },
   };
+}
+
+export function matcherFor(evaluator: Evaluator): MatcherFactory {
+  return evaluator === 'json-rules-engine' ? createJreMatcher : createCompiledMatcher;
 }
 
 function openStore(config: Config) {

@@ -1,12 +1,14 @@
 import type { PlacementDecision, ServedItem } from '../domain/decision.js';
 import type { ItemOutcome } from '../domain/trace.js';
-import { isActive, type CatalogItem, type Placement } from '../ruleset/snapshot.js';
+import { isActive, type CatalogItem, type DecisionRule, type Placement } from '../ruleset/snapshot.js';
 
 export interface ArbitrationInput {
   placement: Placement;
   catalog: ReadonlyMap<string, CatalogItem>;
-  /** Names of the placement's rules whose conditions hold. */
-  matched: ReadonlySet<string>;
+  /** Whether a rule's conditions hold; asked only for rules that could still serve. */
+  matches: (ruleName: string) => boolean;
+  /** The rules to consider, highest priority first (default: all of the placement's). */
+  rules?: readonly DecisionRule[];
   now: number;
   /** context.channel when the request gives one. */
   channel: string | undefined;
@@ -25,7 +27,7 @@ export type ItemRecorder = (rule: string | null, id: string, outcome: ItemOutcom
  * and its outcome recorded; without one, work stops once the placement is full.
  */
 export function arbitrate(input: ArbitrationInput, record?: ItemRecorder): PlacementDecision {
-  const { placement, matched, now } = input;
+  const { placement, matches, now } = input;
   const items: ServedItem[] = [];
   const taken = new Set<string>();
   const full = (): boolean => items.length >= placement.maxItems;
@@ -39,9 +41,9 @@ export function arbitrate(input: ArbitrationInput, record?: ItemRecorder): Place
     record?.(rule, id, outcome);
   };
 
-  for (const rule of placement.rules) {
+  for (const rule of input.rules ?? placement.rules) {
     if (!record && full()) break;
-    if (!rule.enabled || !isActive(rule, now) || !matched.has(rule.name)) continue;
+    if (!rule.enabled || !isActive(rule, now) || !matches(rule.name)) continue;
     for (const id of rule.items) {
       if (!record && full()) break;
       consider(id, rule.name);

@@ -57,15 +57,22 @@ export async function decide(
   }
 
   const stage = await resolveStage(snapshot, profile, facts);
-  const decided = await Promise.all(
-    request.placements.map(async (name): Promise<[string, PlacementDecision]> => {
-      const placement = placementsOf(name);
-      const matched = await placement.matcher.match(facts);
-      return [name, arbitrate({ placement, catalog: snapshot.catalog, matched, now: options.now, channel })];
-    }),
-  );
   const placements: Record<string, PlacementDecision> = {};
-  for (const [name, decision] of decided) placements[name] = decision;
+  for (const name of request.placements) {
+    const placement = placementsOf(name);
+    const { matcher } = placement;
+    let matches: (ruleName: string) => boolean;
+    if (matcher.holds) {
+      // Rule by rule, in priority order, until the placement is full.
+      const holds = matcher.holds.bind(matcher);
+      matches = (ruleName) => holds(ruleName, facts);
+    } else {
+      const matched = await matcher.match(facts);
+      matches = (ruleName) => matched.has(ruleName);
+    }
+    const rules = placement.rulesByStage.get(stage.stage) ?? placement.rules;
+    placements[name] = arbitrate({ placement, rules, catalog: snapshot.catalog, matches, now: options.now, channel });
+  }
   return { ...header(snapshot, request, options, stage), placements };
 }
 

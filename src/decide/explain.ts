@@ -34,7 +34,7 @@ export function explainPlacement(
 
   const matched = new Set(rules.filter((r) => r.outcome === 'matched').map((r) => r.name));
   const itemsByRule = new Map<string | null, ItemTrace[]>();
-  const decision = arbitrate({ placement, catalog: snapshot.catalog, matched, now, channel }, (rule, id, outcome) => {
+  const decision = arbitrate({ placement, catalog: snapshot.catalog, matches: (name) => matched.has(name), now, channel }, (rule, id, outcome) => {
     const list = itemsByRule.get(rule) ?? [];
     list.push({ id, outcome });
     itemsByRule.set(rule, list);

@@ -26,8 +26,9 @@ export function createFacts(input: {
   const types = input.profile?.types ?? [];
   const channels = input.profile?.channels ?? [];
   const at = input.profile?.at ?? new Float64Array(0);
-  const counts = new Map<string, number>();
-  const recency = new Map<string, number | null>();
+  // Memoised by the params object (compiled rules pass the same one every time), then by its content.
+  const counts = new Map<object | string, number>();
+  const recency = new Map<object | string, number | null>();
   const buckets = new Map<string, number>();
 
   return {
@@ -39,6 +40,8 @@ export function createFacts(input: {
     stage: undefined,
     stageIndex: undefined,
     touchpointCount(params: TouchpointCountParams): number {
+      const known = counts.get(params);
+      if (known !== undefined) return known;
       const key = filterKey(params) + `|${params.withinDays ?? ''}`;
       let count = counts.get(key);
       if (count === undefined) {
@@ -48,9 +51,12 @@ export function createFacts(input: {
         for (let i = 0; i < at.length; i++) if ((at[i] as number) >= since && accepts(types[i] as string, channels[i] as string)) count++;
         counts.set(key, count);
       }
+      counts.set(params, count);
       return count;
     },
     daysSinceLastTouchpoint(params: TouchpointFilterParams): number | null {
+      const known = recency.get(params);
+      if (known !== undefined) return known;
       const key = filterKey(params);
       let days = recency.get(key);
       if (days === undefined) {
@@ -62,6 +68,7 @@ export function createFacts(input: {
         days = newest === -Infinity ? null : Math.max(0, now - newest) / DAY_MS;
         recency.set(key, days);
       }
+      recency.set(params, days);
       return days;
     },
     bucket(params: BucketParams): number {

@@ -22,6 +22,11 @@ export async function resolveStage(snapshot: RulesetSnapshot, profile: DecisionP
   let resolution: StageResolution;
   if (explicit) {
     resolution = explicit;
+  } else if (snapshot.stageMatcher.holds) {
+    // Highest priority first: the first rule that holds decides, the rest need no evaluation.
+    const holds = snapshot.stageMatcher.holds.bind(snapshot.stageMatcher);
+    const winner = snapshot.stageRules.find((rule) => holds(rule.name, facts));
+    resolution = winner ? { stage: winner.stage, source: 'inferred', rule: winner.name } : defaultStage(snapshot);
   } else {
     const matched = snapshot.stageRules.length > 0 ? await snapshot.stageMatcher.match(facts) : new Set<string>();
     resolution = inferred(snapshot, matched);
@@ -55,6 +60,10 @@ function explicitStage(snapshot: RulesetSnapshot, profile: DecisionProfile | nul
 function inferred(snapshot: RulesetSnapshot, matched: ReadonlySet<string>): StageResolution {
   const winner = snapshot.stageRules.find((rule) => matched.has(rule.name));
   if (winner) return { stage: winner.stage, source: 'inferred', rule: winner.name };
+  return defaultStage(snapshot);
+}
+
+function defaultStage(snapshot: RulesetSnapshot): StageResolution {
   return { stage: snapshot.stages[0] as string, source: 'default', rule: null };
 }
 

@@ -27,10 +27,11 @@ import {
 import { checkCondition, type ConditionScope } from './check-conditions.js';
 import { createOperatorResolver } from './conditions.js';
 import { FACTS, isFactName } from './fact-catalog.js';
-import { createJreMatcher } from './jre-matcher.js';
+import { createCompiledMatcher } from './compiled-matcher.js';
 import type { MatcherFactory } from './matcher.js';
 import type { CatalogItem, DecisionRule, Placement, RulesetSnapshot, StageRule } from './snapshot.js';
 import { formatZodIssues } from './zod-issues.js';
+import { possibleStages } from './stage-index.js';
 import { findDuplicateKeys, locateJsonError } from './json-error.js';
 
 /** A rule file's text, named by its path relative to the rules folder ("placements/home-hero.json"). */
@@ -41,6 +42,7 @@ export interface RuleSource {
 
 export interface BuildOptions {
   now: number;
+  /** How conditions are evaluated: compiled (the default) or json-rules-engine (createJreMatcher). */
   createMatcher?: MatcherFactory;
 }
 
@@ -72,7 +74,7 @@ interface Parsed<T> {
 export function buildRuleset(sources: readonly RuleSource[], options: BuildOptions): BuildResult {
   const errors: RuleError[] = [];
   const warnings: RuleError[] = [];
-  const createMatcher = options.createMatcher ?? createJreMatcher;
+  const createMatcher = options.createMatcher ?? createCompiledMatcher;
   const ruleSources = [...sources].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 
   let journey: Parsed<JourneyFile> | null = null;
@@ -143,7 +145,12 @@ export function buildRuleset(sources: readonly RuleSource[], options: BuildOptio
   const placementMap = new Map<string, Placement>();
   for (const p of compiledPlacements) {
     const enabled = p.rules.filter((r) => r.enabled);
-    placementMap.set(p.name, { ...p, matcher: createMatcher(enabled, env) });
+    const rulesByStage = new Map(stages.map((stage) => [stage, [] as DecisionRule[]]));
+    for (const rule of enabled) {
+      const allowed = possibleStages(rule.conditions, segmentConditions.conditions, stages);
+      for (const [stage, list] of rulesByStage) if (!allowed || allowed.has(stage)) list.push(rule);
+    }
+    placementMap.set(p.name, { ...p, rulesByStage, matcher: createMatcher(enabled, env) });
   }
   const snapshot: RulesetSnapshot = {
     version: rulesVersion(versioned),
@@ -412,7 +419,7 @@ function checkStageRules(
   return sortRules(rules);
 }
 
-type PlacementDraft = Omit<Placement, 'matcher'>;
+type PlacementDraft = Omit<Placement, 'matcher' | 'rulesByStage'>;
 
 function checkPlacements(
   placements: readonly Parsed<PlacementFile>[],

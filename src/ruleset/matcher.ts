@@ -25,7 +25,13 @@ export interface MatchableRule {
 
 export interface RuleMatcher {
   /** The names of the rules whose conditions hold for these facts. */
-  match(facts: FactSource): Promise<ReadonlySet<string>>;
+  match(facts: FactSource): Promise<ReadonlySet<string>> | ReadonlySet<string>;
+  /**
+   * Whether one rule's conditions hold, answered synchronously. Evaluators
+   * that can (the compiled one) let arbitration stop as soon as a placement is
+   * full instead of evaluating every rule.
+   */
+  holds?(ruleName: string, facts: FactSource): boolean;
 }
 
 export interface MatcherEnvironment {

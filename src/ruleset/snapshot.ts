@@ -33,6 +33,8 @@ export interface Placement {
   fallback: readonly string[];
   /** Highest priority first, ties in file order. */
   rules: readonly DecisionRule[];
+  /** For each stage, the rules that can match in it (the others pin another stage), in the same order. */
+  rulesByStage: ReadonlyMap<string, readonly DecisionRule[]>;
   /** Matches the enabled rules. */
   matcher: RuleMatcher;
 }

@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       maxTouchpointsPerProfile: 1000,
       shutdownTimeoutMs: 10000,
       rulesPollIntervalMs: 2000,
+      evaluator: 'compiled',
     });
   });
 
@@ -40,6 +41,7 @@ describe('loadConfig', () => {
     ['PORT', 'abc'],
     ['PORT', '70000'],
     ['STORE', 'postgres'],
+    ['EVALUATOR', 'fast'],
     ['PROFILE_CACHE_MAX', '-1'],
     ['TOUCHPOINT_RETENTION_DAYS', '0'],
     ['MAX_TOUCHPOINTS_PER_PROFILE', '0'],

@@ -17,6 +17,7 @@ import type { JsonObject } from '../../src/domain/json.js';
 import type { Profile } from '../../src/domain/profile.js';
 import type { StoredTouchpoint } from '../../src/domain/touchpoint.js';
 import { buildRuleset } from '../../src/ruleset/build.js';
+import { createJreMatcher } from '../../src/ruleset/jre-matcher.js';
 
 const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/decisions/', import.meta.url));
 
@@ -143,19 +144,21 @@ for (const { file, fixture } of fixtures) {
     }));
     const builtAt = Date.parse(fixture.cases[0]?.now ?? '2026-01-01T00:00:00Z');
     const built = buildRuleset(sources, { now: builtAt });
+    const builtOnEngine = buildRuleset(sources, { now: builtAt, createMatcher: createJreMatcher });
 
     it('builds without errors', () => {
       expect(built.errors).toEqual([]);
       expect(built.snapshot).not.toBeNull();
     });
 
-    // Explained decisions evaluate with the tracing evaluator; both must give the golden answer.
+    // Every case runs on the compiled evaluator, on json-rules-engine itself, and explained (the tracing evaluator).
     const cases = fixture.cases.flatMap((golden) => [
-      { ...golden, explain: false },
-      { ...golden, name: `${golden.name} (explained)`, explain: true },
+      { ...golden, explain: false, engine: false },
+      { ...golden, name: `${golden.name} (json-rules-engine)`, explain: false, engine: true },
+      { ...golden, name: `${golden.name} (explained)`, explain: true, engine: false },
     ]);
     it.each(cases)('$name', async (golden) => {
-      const snapshot = built.snapshot;
+      const snapshot = (golden.engine ? builtOnEngine : built).snapshot;
       if (!snapshot) throw new Error(`${file} did not build: ${JSON.stringify(built.errors)}`);
       const now = Date.parse(golden.now);
       const request: DecisionRequest = {

@@ -1,0 +1,166 @@
+/**
+ * Rule matching compiled at load time. Each rule's conditions become one
+ * synchronous function over the decision's facts: fact parameters, paths,
+ * operators (decorators applied) and segment references are resolved once
+ * per snapshot, not once per request, and nothing is cloned or awaited.
+ *
+ * The semantics are json-rules-engine's, condition for condition (see
+ * src/ruleset/conditions.ts, which this shares its operators and fact reading
+ * with); property-based tests hold the two equal. Because a rule can be tested
+ * on its own, arbitration asks rule by rule and stops once a placement is full.
+ */
+import type { BooleanCondition, Condition, FactCondition } from '../domain/rule-files.js';
+import { createOperatorResolver } from './conditions.js';
+import type { FactSource, MatcherEnvironment, MatcherFactory, RuleMatcher } from './matcher.js';
+import { parsePath, resolvePath, type PathSegment } from './paths.js';
+
+export type Predicate = (facts: FactSource) => boolean;
+type Getter = (facts: FactSource) => unknown;
+
+export const createCompiledMatcher: MatcherFactory = (rules, env) => {
+  const compiler = createConditionCompiler(env);
+  const predicates = new Map<string, Predicate>();
+  for (const rule of rules) predicates.set(rule.name, compiler.compile(rule.conditions));
+  return {
+    match(facts: FactSource): ReadonlySet<string> {
+      const matched = new Set<string>();
+      for (const [name, holds] of predicates) if (holds(facts)) matched.add(name);
+      return matched;
+    },
+    holds(ruleName: string, facts: FactSource): boolean {
+      const holds = predicates.get(ruleName);
+      return holds !== undefined && holds(facts);
+    },
+  } satisfies RuleMatcher;
+};
+
+export interface ConditionCompiler {
+  compile(condition: Condition): Predicate;
+}
+
+export function createConditionCompiler(env: MatcherEnvironment): ConditionCompiler {
+  const operator = createOperatorResolver(env.stageIndex);
+  // Segments compile once and are shared by every rule that references them (validation rules out cycles).
+  const segments = new Map<string, Predicate>();
+
+  const compile = (condition: Condition): Predicate => {
+    if ('all' in condition) return allOf(condition.all.map(compile));
+    if ('any' in condition) {
+      // json-rules-engine holds an empty `any` true; validation rejects it, this keeps the engine's answer regardless.
+      if (condition.any.length === 0) return () => true;
+      return anyOf(condition.any.map(compile));
+    }
+    if ('not' in condition) {
+      const inner = compile(condition.not);
+      return (facts) => !inner(facts);
+    }
+    if ('condition' in condition) return segment(condition.condition);
+    return compileFactCondition(condition);
+  };
+
+  const segment = (name: string): Predicate => {
+    let predicate = segments.get(name);
+    if (!predicate) {
+      const definition: BooleanCondition | undefined = env.segments.get(name);
+      predicate = definition ? compile(definition) : () => false;
+      segments.set(name, predicate);
+    }
+    return predicate;
+  };
+
+  const compileFactCondition = (condition: FactCondition): Predicate => {
+    const compare = operator(condition.operator);
+    if (!compare) return () => false;
+    const fact = factGetter(condition.fact, condition.params, condition.path);
+    const value = valueGetter(condition.value);
+    if (value.constant) {
+      const expected = value.value;
+      return (facts) => compare(fact(facts), expected);
+    }
+    const getValue = value.get;
+    return (facts) => compare(fact(facts), getValue(facts));
+  };
+
+  return { compile };
+}
+
+function allOf(predicates: Predicate[]): Predicate {
+  switch (predicates.length) {
+    case 0:
+      return () => true;
+    case 1:
+      return predicates[0] as Predicate;
+    case 2: {
+      const [a, b] = predicates as [Predicate, Predicate];
+      return (facts) => a(facts) && b(facts);
+    }
+    default:
+      return (facts) => {
+        for (const p of predicates) if (!p(facts)) return false;
+        return true;
+      };
+  }
+}
+
+function anyOf(predicates: Predicate[]): Predicate {
+  if (predicates.length === 1) return predicates[0] as Predicate;
+  return (facts) => {
+    for (const p of predicates) if (p(facts)) return true;
+    return false;
+  };
+}
+
+/** Reads a fact as json-rules-engine does: with its params, then `path` into it when the value is an object. */
+function factGetter(fact: string, params: Record<string, unknown> | undefined, path: string | undefined): Getter {
+  const base = baseFactGetter(fact, params ?? {});
+  // The engine resolves a path only when one is given (a non-empty string).
+  if (!path) return base;
+  const parsed = parsePath(path);
+  if (!parsed.ok) return () => undefined;
+  const segments: readonly PathSegment[] = parsed.segments;
+  return (facts) => {
+    const value = base(facts);
+    return value !== null && typeof value === 'object' ? resolvePath(value, segments) : value;
+  };
+}
+
+function baseFactGetter(fact: string, params: Record<string, unknown>): Getter {
+  switch (fact) {
+    case 'customerId':
+      return (facts) => facts.customerId;
+    case 'stage':
+      return (facts) => facts.stage;
+    case 'stageIndex':
+      return (facts) => facts.stageIndex;
+    case 'attributes':
+      return (facts) => facts.attributes;
+    case 'context':
+      return (facts) => facts.context;
+    case 'touchpointTypes':
+      return (facts) => facts.touchpointTypes;
+    case 'channels':
+      return (facts) => facts.channels;
+    // The params object is the same on every call, so the facts can memoise by its identity.
+    case 'touchpointCount':
+      return (facts) => facts.touchpointCount(params);
+    case 'daysSinceLastTouchpoint':
+      return (facts) => facts.daysSinceLastTouchpoint(params);
+    case 'bucket': {
+      const bucketParams = params as { salt: string };
+      return (facts) => facts.bucket(bucketParams);
+    }
+    default:
+      return () => undefined;
+  }
+}
+
+type ValueGetter = { constant: true; value: unknown } | { constant: false; get: Getter };
+
+/** The right-hand side: a constant, or a fact it references ({ "fact": ... }), as the engine's almanac reads it. */
+function valueGetter(value: unknown): ValueGetter {
+  if (value !== null && typeof value === 'object' && Object.prototype.hasOwnProperty.call(value, 'fact')) {
+    const ref = value as { fact: string; params?: Record<string, unknown>; path?: string };
+    return { constant: false, get: factGetter(ref.fact, ref.params, ref.path) };
+  }
+  return { constant: true, value };
+}
