@@ -31,12 +31,19 @@ export function createFacts(input: {
   const recency = new Map<object | string, number | null>();
   const buckets = new Map<string, number>();
 
+  let touchpointTypes: string[] | undefined;
+  let channelsSeen: string[] | undefined;
   return {
     customerId,
     attributes: input.profile?.attributes ?? {},
     context: input.context,
-    touchpointTypes: distinct(types),
-    channels: distinct(channels),
+    // Built on first use: most rule sets never read them.
+    get touchpointTypes(): string[] {
+      return (touchpointTypes ??= distinct(types));
+    },
+    get channels(): string[] {
+      return (channelsSeen ??= distinct(channels));
+    },
     stage: undefined,
     stageIndex: undefined,
     touchpointCount(params: TouchpointCountParams): number {
