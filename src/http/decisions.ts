@@ -7,7 +7,6 @@ import {
   type DecisionRequest,
 } from '../domain/decision.js';
 import { isPlainObject, jsonByteLength, pathOf, type JsonObject } from '../domain/json.js';
-import { toDecisionProfile } from '../domain/decision-profile.js';
 import { decide, unknownPlacements } from '../decide/decide.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
 import { parseCustomerId } from './customer-id.js';
@@ -40,10 +39,10 @@ export function decisionsRoutes(deps: ResolvedDeps): Hono {
     // Profiles load a chunk at a time, so a batch of heavy profiles never holds the event loop (or memory) at once.
     for (let start = 0; start < valid.length; start += BATCH_LOAD_CHUNK) {
       const chunk = valid.slice(start, start + BATCH_LOAD_CHUNK);
-      const profiles = await deps.store.getMany([...new Set(chunk.map((v) => v.request.customerId))]);
+      const profiles = await deps.store.getManyForDecision([...new Set(chunk.map((v) => v.request.customerId))]);
       for (const { index, request } of chunk) {
-        const profile = profiles.get(request.customerId);
-        results[index] = await decide(snapshot, profile ? toDecisionProfile(profile) : null, request, { now, decisionId: deps.newId() });
+        const profile = profiles.get(request.customerId) ?? null;
+        results[index] = await decide(snapshot, profile, request, { now, decisionId: deps.newId() });
       }
     }
     return c.json({ results });
@@ -77,8 +76,8 @@ export function decisionsRoutes(deps: ResolvedDeps): Hono {
 }
 
 async function decideOne(deps: ResolvedDeps, snapshot: RulesetSnapshot, request: DecisionRequest): Promise<Decision> {
-  const profile = await deps.store.get(request.customerId);
-  return decide(snapshot, profile && toDecisionProfile(profile), request, { now: deps.now(), decisionId: deps.newId() });
+  const profile = await deps.store.getForDecision(request.customerId);
+  return decide(snapshot, profile, request, { now: deps.now(), decisionId: deps.newId() });
 }
 
 /** Validates one decision request, answering 400 for bad fields and for placements the rules do not define. */

@@ -1,11 +1,11 @@
 import { LRUCache } from 'lru-cache';
-import type { Profile } from '../domain/profile.js';
+import type { DecisionProfile } from '../domain/decision-profile.js';
 import { DAY_MS, type ProfileStore } from './store.js';
 
 export interface CacheStats {
-  /** Reads served from a cached entry (a profile, or the knowledge that there is none). */
+  /** Decision reads served from a cached entry (a profile, or the knowledge that there is none). */
   hits: number;
-  /** Reads that found no entry; several concurrent misses of one id share one inner read. */
+  /** Decision reads that found no entry; several concurrent misses of one id share one inner read. */
   misses: number;
   /** Entries held now. */
   size: number;
@@ -33,22 +33,33 @@ export interface CachedStoreOptions {
 
 /** Stands for "no such customer": lru-cache cannot hold null, and unknown visitors are the common case. */
 const ABSENT = Symbol('absent');
-type Entry = Profile | typeof ABSENT;
+type Entry = DecisionProfile | typeof ABSENT;
 
 /** One inner read in progress. A write to its id marks it stale, so its result is returned but never cached. */
 interface PendingRead {
-  promise: Promise<Profile | null>;
+  promise: Promise<DecisionProfile | null>;
   stale: boolean;
 }
 
 /**
- * An LRU cache in front of a ProfileStore. Profiles it returns are frozen and
- * shared between callers: read them, never change them.
+ * An LRU cache of decision profiles in front of a ProfileStore.
+ *
+ * Only the compact `DecisionProfile` is cached: it is all the hot path reads,
+ * and a full profile (every touchpoint an object with its id and properties)
+ * costs several times the memory. `get` and `getMany` return full profiles
+ * for the rare operator and CRM reads and go straight to the inner store.
+ *
+ * Decision profiles it returns are shared between callers and frozen: the
+ * object, its attributes (deeply) and the `types` and `channels` arrays. The
+ * `at` column is a Float64Array, which JavaScript cannot freeze; callers must
+ * treat it as read-only (src/decide only reads it). Handing each caller a copy
+ * instead would allocate a typed array with its own backing store on every
+ * decision, on the path this cache exists to make fast.
  *
  * Coalescing and staleness are tracked here rather than with lru-cache's
  * `fetch`: a `delete` during a `fetch` aborts it and rejects every waiter,
  * while a read overlapping a write should simply answer and not be cached,
- * and `getMany` must load all its misses with a single inner call.
+ * and `getManyForDecision` must load all its misses with a single inner call.
  */
 export function createCachedStore(inner: ProfileStore, options: CachedStoreOptions): CachedProfileStore {
   const cache =
@@ -77,16 +88,13 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
   function lookup(customerId: string): Entry | undefined {
     const entry = cache?.get(customerId);
     if (entry === undefined || entry === ABSENT || options.retentionDays === undefined) return entry;
-    const oldestKept = clock() - options.retentionDays * DAY_MS;
-    const oldest = entry.touchpoints[entry.touchpoints.length - 1];
-    if (oldest === undefined || oldest.at >= oldestKept) return entry;
-    const aged = freezeProfile({ ...entry, touchpoints: entry.touchpoints.filter((tp) => tp.at >= oldestKept) });
-    cache?.set(customerId, aged, { noUpdateTTL: true });
-    return aged;
+    const kept = withinRetention(entry, clock() - options.retentionDays * DAY_MS);
+    if (kept !== entry) cache?.set(customerId, kept, { noUpdateTTL: true });
+    return kept;
   }
 
-  function settle(customerId: string, read: PendingRead, profile: Profile | null): Profile | null {
-    const frozen = profile === null ? null : freezeProfile(profile);
+  function settle(customerId: string, read: PendingRead, profile: DecisionProfile | null): DecisionProfile | null {
+    const frozen = profile === null ? null : freezeLoaded(customerId, profile);
     if (pending.get(customerId) === read) pending.delete(customerId);
     if (!read.stale) cache?.set(customerId, frozen ?? ABSENT);
     return frozen;
@@ -97,7 +105,7 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
   }
 
   /** Registers one pending read per id, all settled by a single inner call. */
-  function startReads(customerIds: readonly string[], load: () => Promise<Map<string, Profile>>): void {
+  function startReads(customerIds: readonly string[], load: () => Promise<Map<string, DecisionProfile>>): void {
     const loaded = callSafely(load);
     for (const customerId of customerIds) {
       const read: PendingRead = { stale: false, promise: Promise.resolve(null) };
@@ -114,9 +122,9 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
     }
   }
 
-  function loadOne(customerId: string): Promise<Profile | null> {
+  function loadOne(customerId: string): Promise<DecisionProfile | null> {
     startReads([customerId], async () => {
-      const profile = await inner.get(customerId);
+      const profile = await inner.getForDecision(customerId);
       return profile === null ? new Map() : new Map([[customerId, profile]]);
     });
     return (pending.get(customerId) as PendingRead).promise;
@@ -133,7 +141,13 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
 
   return {
     kind: inner.kind,
-    async get(customerId) {
+    get(customerId) {
+      return inner.get(customerId);
+    },
+    getMany(customerIds) {
+      return inner.getMany(customerIds);
+    },
+    async getForDecision(customerId) {
       const entry = lookup(customerId);
       if (entry !== undefined) {
         hits++;
@@ -142,9 +156,9 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
       misses++;
       return pending.get(customerId)?.promise ?? loadOne(customerId);
     },
-    async getMany(customerIds) {
+    async getManyForDecision(customerIds) {
       const unique = [...new Set(customerIds)];
-      const cached = new Map<string, Profile>();
+      const cached = new Map<string, DecisionProfile>();
       const toLoad: string[] = [];
       for (const customerId of unique) {
         const entry = lookup(customerId);
@@ -156,11 +170,11 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
           if (entry !== ABSENT) cached.set(customerId, entry);
         }
       }
-      if (toLoad.length > 0) startReads(toLoad, () => inner.getMany(toLoad));
+      if (toLoad.length > 0) startReads(toLoad, () => inner.getManyForDecision(toLoad));
       // Every promise is taken before the first await: a settled read leaves `pending`.
       const answers = unique.map((customerId) => cached.get(customerId) ?? pending.get(customerId)?.promise ?? null);
       const profiles = await Promise.all(answers);
-      const found = new Map<string, Profile>();
+      const found = new Map<string, DecisionProfile>();
       unique.forEach((customerId, index) => {
         const profile = profiles[index];
         if (profile) found.set(customerId, profile);
@@ -202,16 +216,42 @@ function callSafely<T>(operation: () => Promise<T>): Promise<T> {
 }
 
 /**
- * Freezes the profile deeply: it is shared by every caller that reads it from
- * the cache, so a careless change would leak into other requests' decisions.
+ * The decision profile just read, frozen. It takes the cache's key as its
+ * customerId: the inner store's copy of the id would be one more string per
+ * cached customer.
  */
-function freezeProfile(profile: Profile): Profile {
-  deepFreeze(profile.attributes);
-  for (const touchpoint of profile.touchpoints) {
-    if (touchpoint.properties !== null) deepFreeze(touchpoint.properties);
-    Object.freeze(touchpoint);
-  }
-  Object.freeze(profile.touchpoints);
+function freezeLoaded(customerId: string, profile: DecisionProfile): DecisionProfile {
+  const { attributes, stage, types, channels, at } = profile;
+  deepFreeze(attributes);
+  return freezeDecisionProfile({ customerId, attributes, stage, types, channels, at });
+}
+
+/**
+ * The profile without the touchpoints older than `oldestKept`; the profile
+ * itself when none are. The columns are newest first, so those form the tail.
+ */
+function withinRetention(profile: DecisionProfile, oldestKept: number): DecisionProfile {
+  const count = profile.at.length;
+  let keep = count;
+  while (keep > 0 && (profile.at[keep - 1] as number) < oldestKept) keep--;
+  if (keep === count) return profile;
+  // slice, not subarray: a view would keep the whole old buffer alive.
+  return freezeDecisionProfile({
+    ...profile,
+    types: profile.types.slice(0, keep),
+    channels: profile.channels.slice(0, keep),
+    at: profile.at.slice(0, keep),
+  });
+}
+
+/**
+ * Freezes what can be frozen: the profile is shared by every caller that reads
+ * it from the cache, so a careless change would leak into other decisions.
+ * Its attributes must already be frozen.
+ */
+function freezeDecisionProfile(profile: DecisionProfile): DecisionProfile {
+  Object.freeze(profile.types);
+  Object.freeze(profile.channels);
   return Object.freeze(profile);
 }
 

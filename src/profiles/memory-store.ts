@@ -1,4 +1,5 @@
 import { StoreUnavailableError } from '../domain/errors.js';
+import { toDecisionProfile, type DecisionProfile } from '../domain/decision-profile.js';
 import type { JsonObject } from '../domain/json.js';
 import type { Profile } from '../domain/profile.js';
 import type { StoredTouchpoint } from '../domain/touchpoint.js';
@@ -48,13 +49,14 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
     return record;
   }
 
-  function toProfile(record: StoredProfile, now: number): Profile {
+  /** The record as a profile; its touchpoints are the stored objects themselves unless `copy` maps them. */
+  function toProfile(record: StoredProfile, now: number, copy: (tp: StoredTouchpoint) => StoredTouchpoint = copyTouchpoint): Profile {
     const oldestKept = cutoff(now);
     const touchpoints: StoredTouchpoint[] = [];
     for (const entry of record.entries) {
       // Entries are newest first, so the first expired one ends the visible part.
       if (entry.touchpoint.at < oldestKept) break;
-      touchpoints.push(copyTouchpoint(entry.touchpoint));
+      touchpoints.push(copy(entry.touchpoint));
     }
     return {
       customerId: record.customerId,
@@ -64,6 +66,15 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
       createdAt: record.createdAt,
       updatedAt: record.updatedAt,
     };
+  }
+
+  /**
+   * The record as a decision profile. toDecisionProfile keeps none of the
+   * touchpoints, only their type, channel and time, so they need no copy; the
+   * attributes are copied (the cache freezes what it gets).
+   */
+  function toDecision(record: StoredProfile, now: number): DecisionProfile {
+    return toDecisionProfile(toProfile(record, now, (tp) => tp));
   }
 
   function append(customerId: string, touchpoints: readonly StoredTouchpoint[], now: number): AppendResult {
@@ -126,6 +137,21 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
       for (const customerId of customerIds) {
         const record = records.get(customerId);
         if (record && !found.has(customerId)) found.set(customerId, toProfile(record, now));
+      }
+      return found;
+    },
+    async getForDecision(customerId) {
+      ensureOpen();
+      const record = records.get(customerId);
+      return record ? toDecision(record, clock()) : null;
+    },
+    async getManyForDecision(customerIds) {
+      ensureOpen();
+      const now = clock();
+      const found = new Map<string, DecisionProfile>();
+      for (const customerId of customerIds) {
+        const record = records.get(customerId);
+        if (record && !found.has(customerId)) found.set(customerId, toDecision(record, now));
       }
       return found;
     },

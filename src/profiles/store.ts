@@ -1,3 +1,4 @@
+import type { DecisionProfile } from '../domain/decision-profile.js';
 import type { JsonObject } from '../domain/json.js';
 import type { Profile } from '../domain/profile.js';
 import type { StoredTouchpoint } from '../domain/touchpoint.js';
@@ -26,6 +27,15 @@ export interface ProfileStore {
   get(customerId: string): Promise<Profile | null>;
   /** The profiles that exist among the ids; missing ones are absent from the map. */
   getMany(customerIds: readonly string[]): Promise<Map<string, Profile>>;
+  /**
+   * What a decision reads of the profile (`toDecisionProfile` of `get`): the
+   * hot path. The profile cache serves it from memory; a backend may build it
+   * without reading touchpoint ids and properties. Like `get`, a fresh copy
+   * the caller may keep (the cache freezes it).
+   */
+  getForDecision(customerId: string): Promise<DecisionProfile | null>;
+  /** The decision profiles that exist among the ids; missing ones are absent from the map. */
+  getManyForDecision(customerIds: readonly string[]): Promise<Map<string, DecisionProfile>>;
   /** Stores touchpoints (creating the profile), skipping ids already stored, then applies retention and the cap. */
   appendTouchpoints(customerId: string, touchpoints: readonly StoredTouchpoint[], now: number): Promise<AppendResult>;
   /** Applies a change (creating the profile) and returns the profile after it. */

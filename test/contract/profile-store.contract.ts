@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { toDecisionProfile, type DecisionProfile } from '../../src/domain/decision-profile.js';
 import { InvalidInputError } from '../../src/domain/errors.js';
 import type { JsonObject } from '../../src/domain/json.js';
 import { MAX_ATTRIBUTES_BYTES } from '../../src/domain/profile.js';
@@ -366,6 +367,147 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
           createdAt: T0 + 1,
           updatedAt: T0 + 1,
         });
+      });
+    });
+
+    describe('decision reads', () => {
+      /** What a decision must see: the decision profile of the full read. */
+      async function expected(store: ProfileStore, customerId: string): Promise<DecisionProfile | null> {
+        const profile = await store.get(customerId);
+        return profile && toDecisionProfile(profile);
+      }
+
+      /** Both decision reads agree with the full read, for each id. */
+      async function expectDecisionReadsFollow(store: ProfileStore, customerIds: string[]): Promise<void> {
+        const many = await store.getManyForDecision(customerIds);
+        for (const customerId of customerIds) {
+          const want = await expected(store, customerId);
+          expect(await store.getForDecision(customerId), customerId).toEqual(want);
+          expect(many.get(customerId) ?? null, customerId).toEqual(want);
+        }
+      }
+
+      it('answer null for a customer never seen, and leave missing and repeated ids out of the map', async () => {
+        const store = await open();
+        expect(await store.getForDecision('nobody')).toBeNull();
+        await store.patch('b', { attributes: { tier: 'gold' } }, T0);
+        const found = await store.getManyForDecision(['nobody', 'b', 'nobody', 'b']);
+        expect([...found.keys()]).toEqual(['b']);
+        expect((await store.getManyForDecision([])).size).toBe(0);
+      });
+
+      it('give attributes, the explicit stage and the touchpoint columns, newest first', async () => {
+        const store = await open();
+        await store.appendTouchpoints(
+          'c1',
+          [
+            touchpoint({ id: 'a', type: 'email_open', channel: 'email', at: T0 - 2 * MINUTE, properties: { campaign: 'spring' } }),
+            touchpoint({ id: 'b', type: 'cart_add', channel: 'web', at: T0 }),
+            touchpoint({ type: 'page_view', channel: 'app', at: T0 - MINUTE }),
+          ],
+          T0,
+        );
+        await store.patch('c1', { attributes: { tier: 'gold', prefs: { email: true } }, stage: 'purchase' }, T0);
+        const profile = await store.getForDecision('c1');
+        expect(profile?.customerId).toBe('c1');
+        expect(profile?.attributes).toEqual({ tier: 'gold', prefs: { email: true } });
+        expect(profile?.stage).toBe('purchase');
+        expect(profile?.types).toEqual(['cart_add', 'page_view', 'email_open']);
+        expect(profile?.channels).toEqual(['web', 'app', 'email']);
+        expect(profile?.at).toEqual(new Float64Array([T0, T0 - MINUTE, T0 - 2 * MINUTE]));
+        await expectDecisionReadsFollow(store, ['c1']);
+      });
+
+      it('follow every write', async () => {
+        const store = await open({ maxTouchpointsPerProfile: 3 });
+        const ids = ['c1', 'c2', 'missing'];
+        await expectDecisionReadsFollow(store, ids);
+        await store.appendTouchpoints('c1', [touchpoint({ id: 'a', at: T0 - MINUTE })], T0);
+        await expectDecisionReadsFollow(store, ids);
+        await store.appendTouchpoints('c1', [touchpoint({ id: 'b', type: 'cart_add' }), touchpoint({ id: 'a' })], T0);
+        await expectDecisionReadsFollow(store, ids);
+        await store.patch('c1', { attributes: { tier: 'gold' }, stage: 'purchase' }, T0);
+        await expectDecisionReadsFollow(store, ids);
+        await store.patch('c2', { attributes: { tier: 'silver' } }, T0);
+        await expectDecisionReadsFollow(store, ids);
+        // Beyond the cap of 3: the oldest go.
+        await store.appendTouchpoints('c1', [touchpoint({ id: 'c', at: T0 + 1 }), touchpoint({ id: 'd', channel: 'email', at: T0 + 2 })], T0 + 2);
+        await expectDecisionReadsFollow(store, ids);
+        await store.patch('c1', { attributes: { tier: null }, stage: null }, T0 + 2);
+        await expectDecisionReadsFollow(store, ids);
+        await store.delete('c1');
+        await expectDecisionReadsFollow(store, ids);
+        await store.appendTouchpoints('c1', [touchpoint({ id: 'a', type: 'email_open' })], T0 + 3);
+        await expectDecisionReadsFollow(store, ids);
+        expect((await store.getForDecision('c1'))?.types).toEqual(['email_open']);
+      });
+
+      it('hide touchpoints that aged past retention, by the injected clock', async () => {
+        const store = await open({ retentionDays: 30 });
+        await store.appendTouchpoints('c1', [touchpoint({ id: 'old', at: T0 - 20 * DAY_MS }), touchpoint({ id: 'new', at: T0 })], T0);
+        expect((await store.getForDecision('c1'))?.at).toEqual(new Float64Array([T0, T0 - 20 * DAY_MS]));
+
+        now = T0 + 15 * DAY_MS;
+        expect((await store.getForDecision('c1'))?.at).toEqual(new Float64Array([T0]));
+        expect((await store.getManyForDecision(['c1'])).get('c1')?.types).toEqual(['page_view']);
+        await expectDecisionReadsFollow(store, ['c1']);
+
+        now = T0 + 31 * DAY_MS;
+        const profile = await store.getForDecision('c1');
+        expect(profile?.types).toEqual([]);
+        expect(profile?.at).toHaveLength(0);
+        await expectDecisionReadsFollow(store, ['c1']);
+      });
+
+      it('follow a sweep', async () => {
+        const store = await open({ retentionDays: 10 });
+        await store.appendTouchpoints('a', [touchpoint({ at: T0 - 8 * DAY_MS }), touchpoint({ at: T0 })], T0);
+        await expectDecisionReadsFollow(store, ['a']);
+        // The sweep runs on the store's own clock, as in the service.
+        now = T0 + 3 * DAY_MS;
+        expect(await store.sweepExpired(now)).toBe(1);
+        await expectDecisionReadsFollow(store, ['a']);
+        expect((await store.getForDecision('a'))?.at).toEqual(new Float64Array([T0]));
+      });
+
+      it('getManyForDecision handles a thousand ids', async () => {
+        const store = await open();
+        const ids = Array.from({ length: 1000 }, (_, i) => `c-${i}`);
+        for (const id of ids.slice(0, 500)) await store.appendTouchpoints(id, [touchpoint({ id: `${id}-tp`, at: T0 - 1 })], T0);
+        const found = await store.getManyForDecision(ids);
+        expect(found.size).toBe(500);
+        expect(found.get('c-499')?.at).toEqual(new Float64Array([T0 - 1]));
+        expect(found.has('c-500')).toBe(false);
+      });
+
+      it('are not changed through objects returned, except the at column, which callers must only read', async () => {
+        const store = await open();
+        await store.appendTouchpoints('c1', [touchpoint({ id: 'a', type: 'cart_add' })], T0);
+        await store.patch('c1', { attributes: { prefs: { email: true } }, stage: 'purchase' }, T0);
+        const snapshot = await expected(store, 'c1');
+
+        const returned = [await store.getForDecision('c1'), (await store.getManyForDecision(['c1'])).get('c1')];
+        for (const profile of returned) {
+          if (!profile) throw new Error('profile expected');
+          const writable = profile as { -readonly [K in keyof DecisionProfile]: DecisionProfile[K] };
+          tryToMutate(() => {
+            writable.stage = 'hacked';
+          });
+          tryToMutate(() => {
+            (profile.attributes as JsonObject).injected = true;
+          });
+          tryToMutate(() => {
+            ((profile.attributes as JsonObject).prefs as JsonObject).email = false;
+          });
+          tryToMutate(() => {
+            (profile.types as string[])[0] = 'hacked';
+          });
+          tryToMutate(() => {
+            (profile.channels as string[]).push('hacked');
+          });
+        }
+        expect(await store.getForDecision('c1')).toEqual(snapshot);
+        expect(await expected(store, 'c1')).toEqual(snapshot);
       });
     });
 
