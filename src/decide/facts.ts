@@ -49,7 +49,7 @@ export function createFacts(input: {
     touchpointCount(params: TouchpointCountParams): number {
       const known = counts.get(params);
       if (known !== undefined) return known;
-      const key = filterKey(params) + `|${params.withinDays ?? ''}`;
+      const key = paramsKey(params);
       let count = counts.get(key);
       if (count === undefined) {
         const accepts = touchpointFilter(params);
@@ -64,7 +64,7 @@ export function createFacts(input: {
     daysSinceLastTouchpoint(params: TouchpointFilterParams): number | null {
       const known = recency.get(params);
       if (known !== undefined) return known;
-      const key = filterKey(params);
+      const key = paramsKey(params);
       let days = recency.get(key);
       if (days === undefined) {
         const accepts = touchpointFilter(params);
@@ -98,8 +98,9 @@ function asList(value: string | readonly string[] | undefined): readonly string[
   return typeof value === 'string' ? [value] : value;
 }
 
-function filterKey(params: TouchpointFilterParams): string {
-  return `${asList(params.type)?.join(',') ?? '*'}|${asList(params.channel)?.join(',') ?? '*'}`;
+/** The memo key of a fact's params: unambiguous for any JSON, valid or not ("a,b" is not ["a","b"], null is not absent). */
+function paramsKey(params: TouchpointCountParams): string {
+  return JSON.stringify([params.type, params.channel, params.withinDays, 'withinDays' in params]);
 }
 
 function touchpointFilter(params: TouchpointFilterParams): (type: string, channel: string) => boolean {

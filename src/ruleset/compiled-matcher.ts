@@ -116,7 +116,13 @@ function factGetter(fact: string, params: Record<string, unknown> | undefined, p
   // The engine resolves a path only when one is given (a non-empty string).
   if (!path) return base;
   const parsed = parsePath(path);
-  if (!parsed.ok) return () => undefined;
+  // The engine's resolver finds nothing on an unreadable path, but only objects go through it.
+  if (!parsed.ok) {
+    return (facts) => {
+      const value = base(facts);
+      return value !== null && typeof value === 'object' ? undefined : value;
+    };
+  }
   const segments: readonly PathSegment[] = parsed.segments;
   return (facts) => {
     const value = base(facts);

@@ -40,7 +40,7 @@ export type BaseOperatorName = (typeof BASE_OPERATOR_NAMES)[number];
 export const DECORATOR_NAMES = ['not', 'someFact', 'someValue', 'everyFact', 'everyValue', 'swap'] as const;
 export type DecoratorName = (typeof DECORATOR_NAMES)[number];
 
-const always = (): boolean => true;
+const always = (_factValue: unknown): boolean => true;
 const isArray = (value: unknown): value is unknown[] => Array.isArray(value);
 const isSearchable = (value: unknown): value is unknown[] | string => Array.isArray(value) || typeof value === 'string';
 /** json-rules-engine's own test for numeric operators. */
@@ -50,8 +50,27 @@ function compare(evaluate: (a: number, b: number) => boolean): OperatorFn {
   return (a, b) => evaluate(a as number, b as number);
 }
 
+/**
+ * Attributes and context are the customer's and caller's own data: an object
+ * with a "toString" key of its own makes JavaScript's comparisons and
+ * parseFloat throw. A comparison that cannot be made is false, never a failed decision.
+ */
+function neverThrows<A extends unknown[]>(fn: (...args: A) => boolean): (...args: A) => boolean {
+  return (...args) => {
+    try {
+      return fn(...args);
+    } catch {
+      return false;
+    }
+  };
+}
+
 /** The operators of one ruleset; the stage operators depend on its stage list. */
 export function createOperators(stageIndex: ReadonlyMap<string, number>): OperatorDefinition[] {
+  return baseOperators(stageIndex).map((op) => ({ ...op, validator: neverThrows(op.validator), evaluate: neverThrows(op.evaluate) }));
+}
+
+function baseOperators(stageIndex: ReadonlyMap<string, number>): OperatorDefinition[] {
   const isStage = (value: unknown): boolean => typeof value === 'string' && stageIndex.has(value);
   const stageCompare =
     (test: (fact: number, expected: number) => boolean): OperatorFn =>
@@ -75,14 +94,16 @@ export function createOperators(stageIndex: ReadonlyMap<string, number>): Operat
   ];
 }
 
-export const DECORATORS: readonly DecoratorDefinition[] = [
+export const DECORATORS: readonly DecoratorDefinition[] = (
+  [
   { name: 'someFact', validator: isArray, evaluate: (a, b, next) => (a as unknown[]).some((fv) => next(fv, b)) },
   { name: 'someValue', validator: always, evaluate: (a, b, next) => isArray(b) && b.some((jv) => next(a, jv)) },
   { name: 'everyFact', validator: isArray, evaluate: (a, b, next) => (a as unknown[]).every((fv) => next(fv, b)) },
   { name: 'everyValue', validator: always, evaluate: (a, b, next) => isArray(b) && b.every((jv) => next(a, jv)) },
   { name: 'swap', validator: always, evaluate: (a, b, next) => next(b, a) },
   { name: 'not', validator: always, evaluate: (a, b, next) => !next(a, b) },
-];
+  ] satisfies DecoratorDefinition[]
+).map((d) => ({ ...d, validator: neverThrows(d.validator), evaluate: neverThrows(d.evaluate) }));
 
 export type OperatorParse =
   | { ok: true; decorators: DecoratorName[]; base: BaseOperatorName }

@@ -25,6 +25,8 @@ export function possibleStages(
   if ('any' in condition || 'not' in condition) return null;
   if (condition.path !== undefined) return null;
   const { fact, operator, value } = condition;
+  // A value that is a fact reference is only known at decision time.
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) return null;
   const index = (stage: unknown): number => (typeof stage === 'string' ? stages.indexOf(stage) : -1);
   const where = (test: (stage: string, i: number) => boolean): Set<string> => new Set(stages.filter(test));
   if (fact === 'stage') {
@@ -38,8 +40,10 @@ export function possibleStages(
       case 'notIn':
         return Array.isArray(value) ? where((s) => !value.includes(s)) : null;
       case 'stageAtLeast':
+        if (typeof value !== 'string') return null;
         return index(value) >= 0 ? where((_, i) => i >= index(value)) : where(() => false);
       case 'stageAtMost':
+        if (typeof value !== 'string') return null;
         return index(value) >= 0 ? where((_, i) => i <= index(value)) : where(() => false);
       default:
         return null;
