@@ -31,7 +31,25 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   RULES_POLL_INTERVAL_MS: int(0, 3_600_000).default(2000),
   EVALUATOR: z.enum(['compiled', 'json-rules-engine'], { error: 'must be one of compiled, json-rules-engine' }).default('compiled'),
+  API_KEYS: z.string().optional(),
+  CORS_ORIGINS: z.string().optional(),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' })
+    .default('info'),
+  MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  REQUEST_TIMEOUT_MS: int(1000, 600_000).default(30_000),
+  HEADERS_TIMEOUT_MS: int(1000, 600_000).default(10_000),
+  KEEP_ALIVE_TIMEOUT_MS: int(0, 600_000).default(5_000),
+  STORE_TIMEOUT_MS: int(10, 60_000).default(1_000),
 });
+
+export const SCOPES = ['decide', 'ingest', 'profiles', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export interface ApiKey {
+  key: string;
+  scopes: ReadonlySet<Scope>;
+}
 
 export interface Config {
   port: number;
@@ -45,6 +63,17 @@ export interface Config {
   shutdownTimeoutMs: number;
   rulesPollIntervalMs: number;
   evaluator: Evaluator;
+  /** null: API_KEYS unset, no authentication. */
+  apiKeys: readonly ApiKey[] | null;
+  /** Origins browsers may call from; empty: no CORS headers. `*` allows any. */
+  corsOrigins: readonly string[];
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  maxBodyBytes: number;
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** How long a store call may take before it counts as failed. */
+  storeTimeoutMs: number;
 }
 
 export type Evaluator = 'compiled' | 'json-rules-engine';
@@ -60,14 +89,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   // An empty variable means "not set", as in most shells' `VAR= cmd`.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => {
         const name = String(issue.path[0] ?? '?');
         return `${name}: ${issue.message} (got ${JSON.stringify(env[name])})`;
-      }),
-    );
-  }
+      });
+  const apiKeys = parseApiKeys(present.API_KEYS, problems);
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   return Object.freeze({
     port: e.PORT,
@@ -81,5 +110,52 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     rulesPollIntervalMs: e.RULES_POLL_INTERVAL_MS,
     evaluator: e.EVALUATOR,
+    apiKeys,
+    corsOrigins: (e.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    logLevel: e.LOG_LEVEL,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
+    keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
+    storeTimeoutMs: e.STORE_TIMEOUT_MS,
   });
+}
+
+/**
+ * API_KEYS is `key:scope[+scope...]` separated by commas. Problems name the
+ * entry by position, never by its key: the message may end up in a log.
+ */
+function parseApiKeys(raw: string | undefined, problems: string[]): ApiKey[] | null {
+  if (raw === undefined) return null;
+  const keys: ApiKey[] = [];
+  const seen = new Set<string>();
+  raw.split(',').forEach((entry, i) => {
+    const where = `API_KEYS: entry ${i + 1}`;
+    const trimmed = entry.trim();
+    if (trimmed === '') return; // a trailing comma
+    const colon = trimmed.lastIndexOf(':');
+    if (colon <= 0) {
+      problems.push(`${where}: must be key:scope[+scope...], with scopes from ${SCOPES.join(', ')}`);
+      return;
+    }
+    const key = trimmed.slice(0, colon);
+    const scopes = trimmed.slice(colon + 1).split('+');
+    const unknown = scopes.filter((scope) => !(SCOPES as readonly string[]).includes(scope));
+    if (unknown.length > 0 || scopes.length === 0) {
+      problems.push(`${where}: unknown scope ${unknown.map((u) => JSON.stringify(u)).join(', ')}; scopes are ${SCOPES.join(', ')}`);
+      return;
+    }
+    if (/\s/.test(key)) {
+      problems.push(`${where}: the key may not contain white space`);
+      return;
+    }
+    if (seen.has(key)) {
+      problems.push(`${where}: the same key appears twice`);
+      return;
+    }
+    seen.add(key);
+    keys.push({ key, scopes: new Set(scopes as Scope[]) });
+  });
+  if (keys.length === 0 && problems.length === 0) problems.push('API_KEYS: is set but names no key; unset it to run without authentication');
+  return keys;
 }

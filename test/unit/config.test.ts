@@ -15,6 +15,14 @@ describe('loadConfig', () => {
       shutdownTimeoutMs: 10000,
       rulesPollIntervalMs: 2000,
       evaluator: 'compiled',
+      apiKeys: null,
+      corsOrigins: [],
+      logLevel: 'info',
+      maxBodyBytes: 1048576,
+      requestTimeoutMs: 30000,
+      headersTimeoutMs: 10000,
+      keepAliveTimeoutMs: 5000,
+      storeTimeoutMs: 1000,
     });
   });
 
@@ -59,5 +67,36 @@ describe('loadConfig', () => {
 
   it('reports every invalid variable at once', () => {
     expect(() => loadConfig({ PORT: 'x', STORE: 'y' })).toThrow(/PORT:[\s\S]*STORE:/);
+  });
+
+  it('parses API_KEYS into keys and scopes', () => {
+    const config = loadConfig({ API_KEYS: 'site-key-1:decide, crm-key:ingest+profiles ,ops:admin' });
+    expect(config.apiKeys?.map((k) => [k.key, [...k.scopes]])).toEqual([
+      ['site-key-1', ['decide']],
+      ['crm-key', ['ingest', 'profiles']],
+      ['ops', ['admin']],
+    ]);
+  });
+
+  it.each([
+    ['secret-without-scope', 'entry 1: must be key:scope'],
+    ['abc:decide,s3cr3t:write', 'entry 2: unknown scope "write"'],
+    ['dup:decide,dup:admin', 'entry 2: the same key appears twice'],
+    [',', 'names no key'],
+  ])('rejects API_KEYS=%j without repeating any key in the message', (value, message) => {
+    try {
+      loadConfig({ API_KEYS: value });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as Error).message).toContain(message);
+      for (const key of ['secret-without-scope', 's3cr3t', 'dup']) expect((err as Error).message).not.toContain(key);
+    }
+  });
+
+  it('splits CORS_ORIGINS', () => {
+    expect(loadConfig({ CORS_ORIGINS: 'https://shop.example, https://m.shop.example' }).corsOrigins).toEqual([
+      'https://shop.example',
+      'https://m.shop.example',
+    ]);
   });
 });
