@@ -1,0 +1,776 @@
+/**
+ * `npm run bench`: how fast nextbest decides, in one run on this machine.
+ *
+ *   (a) in-process decide() on generated rules (50-rule and 500-rule
+ *       placements, and the realistic two-placement request), compiled
+ *       evaluator against json-rules-engine on the same rules and profiles;
+ *   (b) HTTP GET decisions with autocannon against the real service (a child
+ *       process) and against a bare Hono route serving a decision-sized body;
+ *   (c) a 1000-request batch, over HTTP and in-process;
+ *   (d) the profile cache's memory, through load/memory.ts.
+ *
+ * A benchmark, not a test: it prints figures beside the targets and never
+ * fails on them. Environment:
+ *   BENCH_DURATION   seconds per HTTP run (default 10)
+ *   BENCH_QUICK=1    short everything (a smoke test, well under a minute)
+ *   BENCH_EVALUATOR  compiled | json-rules-engine: run only that side
+ *   BENCH_JSON=path  also write the results as JSON there
+ */
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { toDecisionProfile, type DecisionProfile } from '../src/domain/decision-profile.js';
+import type { Decision, DecisionRequest } from '../src/domain/decision.js';
+import type { Profile } from '../src/domain/profile.js';
+import { decide } from '../src/decide/decide.js';
+import { createFacts } from '../src/decide/facts.js';
+import { resolveStage } from '../src/decide/stage.js';
+import { buildRuleset } from '../src/ruleset/build.js';
+import { createCompiledMatcher } from '../src/ruleset/compiled-matcher.js';
+import { createJreMatcher } from '../src/ruleset/jre-matcher.js';
+import type { MatcherFactory } from '../src/ruleset/matcher.js';
+import type { Placement, RulesetSnapshot } from '../src/ruleset/snapshot.js';
+import { killAllNow, startChild, stopAll, type ChildServer } from './bench/children.js';
+import { getJson, loadTest, seedCustomers, timeBatches, warmProfileCache, type BatchRun, type LoadRun } from './bench/http.js';
+import { runMemoryMeasurement, type MemoryOutcome } from './bench/cache-memory.js';
+import { generateProfiles } from './bench/profiles.js';
+import { bytes, duration, heading, percent, rate, ratio, table, type Cell } from './bench/report.js';
+import { generateRules, type GeneratedRules } from './bench/rules.js';
+import { collectGarbage, Samples, timeBoxed, timeBoxedWith, type Summary } from './bench/timing.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+type EvaluatorName = 'compiled' | 'json-rules-engine';
+const EVALUATORS: Record<EvaluatorName, MatcherFactory> = {
+  compiled: createCompiledMatcher,
+  'json-rules-engine': createJreMatcher,
+};
+
+const TARGETS = {
+  speedup500: 100,
+  httpShareOfBare: 0.6,
+  httpP99Ms: 10,
+  batchMs: 100,
+  cacheRssBytes: 1024 ** 3,
+};
+
+interface Settings {
+  quick: boolean;
+  evaluators: EvaluatorName[];
+  httpSeconds: number;
+  httpWarmupSeconds: number;
+  connections: number;
+  scenarioMs: number;
+  breakdownMs: number;
+  warmupMs: number;
+  poolSize: number;
+  customers: number;
+  touchpoints: number;
+  batchSize: number;
+  batchRepetitions: number;
+  batchWarmups: number;
+  equivalenceProfiles: number;
+  memoryProfiles: number;
+  jsonPath: string | undefined;
+}
+
+function readSettings(env: NodeJS.ProcessEnv): Settings {
+  const quick = env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';
+  const only = env.BENCH_EVALUATOR?.trim();
+  let evaluators: EvaluatorName[] = ['compiled', 'json-rules-engine'];
+  if (only) {
+    const name = only === 'jre' ? 'json-rules-engine' : only;
+    if (name !== 'compiled' && name !== 'json-rules-engine') {
+      throw new Error(`BENCH_EVALUATOR must be compiled or json-rules-engine (got ${JSON.stringify(only)})`);
+    }
+    evaluators = [name];
+  }
+  const seconds = env.BENCH_DURATION ? Number(env.BENCH_DURATION) : quick ? 2 : 10;
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`BENCH_DURATION must be a positive number of seconds (got ${JSON.stringify(env.BENCH_DURATION)})`);
+  return {
+    quick,
+    evaluators,
+    httpSeconds: seconds,
+    httpWarmupSeconds: quick ? 0.5 : 2,
+    connections: 50,
+    scenarioMs: quick ? 250 : 2000,
+    breakdownMs: quick ? 150 : 1000,
+    warmupMs: quick ? 100 : 500,
+    poolSize: 1000,
+    customers: quick ? 300 : 10_000,
+    touchpoints: 60,
+    batchSize: 1000,
+    batchRepetitions: quick ? 2 : 10,
+    batchWarmups: quick ? 0 : 2,
+    equivalenceProfiles: quick ? 50 : 300,
+    memoryProfiles: quick ? 5_000 : 100_000,
+    jsonPath: env.BENCH_JSON || undefined,
+  };
+}
+
+const out = (text = ''): void => {
+  process.stdout.write(`${text}\n`);
+};
+/** Progress goes to stderr, so stdout is the report alone. */
+const started = performance.now();
+const progress = (text: string): void => {
+  process.stderr.write(`[bench +${((performance.now() - started) / 1000).toFixed(1)}s] ${text}\n`);
+};
+
+async function main(): Promise<void> {
+  const settings = readSettings(process.env);
+  const now = Date.now();
+  const results: Record<string, unknown> = { settings: { ...settings, jsonPath: undefined } };
+
+  const rules = generateRules({ now });
+  const snapshots = new Map<EvaluatorName, RulesetSnapshot>();
+  const all: EvaluatorName[] = ['compiled', 'json-rules-engine'];
+  for (const name of all) snapshots.set(name, buildSnapshot(rules, EVALUATORS[name], now));
+  const reference = snapshots.get('compiled') as RulesetSnapshot;
+
+  const otherLoad = await otherCpuShare(1000);
+  results.machine = { ...printHeader(settings, rules, reference), otherLoadAtStart: otherLoad, loadAverageAtStart: os.loadavg() };
+  out(
+    `Load before the run: ${percent(otherLoad)} of the machine's CPU busy with other processes (1 s sample), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ` +
+      'other work on the box shows up in every figure below.',
+  );
+
+  progress('generating the profile pool');
+  const pool = generateProfiles(settings.poolSize, { now, touchpoints: settings.touchpoints });
+  const compact = pool.map(toDecisionProfile);
+
+  results.inProcess = await inProcessSection(settings, rules, snapshots, compact, pool, now);
+  const http = await httpSection(settings, rules, now);
+  results.http = http;
+  const batchInProcess = await inProcessBatch(settings, rules, snapshots, compact, now);
+  results.batchInProcess = batchInProcess;
+  printBatch(settings, rules, http, batchInProcess);
+  results.memory = await memorySection(settings);
+  out();
+  out(`Load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (the benchmark itself keeps ~2 busy while it runs).`);
+
+  if (settings.jsonPath) {
+    await mkdir(dirname(settings.jsonPath), { recursive: true });
+    await writeFile(settings.jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+    progress(`results written to ${settings.jsonPath}`);
+  }
+}
+
+/** The share of all cores busy over a sample, from /proc/stat (this process is idle meanwhile); NaN where /proc is missing. */
+async function otherCpuShare(sampleMs: number): Promise<number> {
+  const read = async (): Promise<[number, number] | undefined> => {
+    try {
+      const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
+      const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+      const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+      return [ticks.reduce((a, b) => a + b, 0), idle];
+    } catch {
+      return undefined;
+    }
+  };
+  const before = await read();
+  await new Promise((resolve) => setTimeout(resolve, sampleMs));
+  const after = await read();
+  if (!before || !after || after[0] === before[0]) return NaN;
+  return 1 - (after[1] - before[1]) / (after[0] - before[0]);
+}
+
+function buildSnapshot(rules: GeneratedRules, createMatcher: MatcherFactory, now: number): RulesetSnapshot {
+  const built = buildRuleset(rules.sources, { now, createMatcher });
+  if (!built.snapshot) {
+    const shown = built.errors.slice(0, 10).map((e) => `  ${e.file} ${e.path}: ${e.message}`);
+    throw new Error(`the generated rules are invalid (${built.errors.length} errors):\n${shown.join('\n')}`);
+  }
+  return built.snapshot;
+}
+
+function printHeader(settings: Settings, rules: GeneratedRules, snapshot: RulesetSnapshot): Record<string, unknown> {
+  const cpus = os.cpus();
+  const machine = {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    memory: os.totalmem(),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+  };
+  const standard = [...snapshot.placements.values()].filter((p) => p.name !== rules.largePlacement);
+  const ruleCount = [...snapshot.placements.values()].reduce((sum, p) => sum + p.rules.length, 0);
+  out('# nextbest benchmark');
+  out();
+  out(`Machine: ${machine.cpus} cores (${machine.cpuModel}), ${bytes(machine.memory)} RAM, Node ${machine.node}, ${machine.platform}`);
+  out(
+    `Rules: ${standard.length} placements × ${standard[0]?.rules.length ?? 0} rules + 1 × ${snapshot.placements.get(rules.largePlacement)?.rules.length ?? 0} ` +
+      `(${ruleCount} rules), ${snapshot.catalog.size} catalog items, ${snapshot.segments.size} segments, ${snapshot.stageRules.length} stage rules; ` +
+      `${snapshot.warnings.length} load warnings`,
+  );
+  out(
+    `Profiles: ${settings.touchpoints} touchpoints each (12 types, 5 channels, over a year), a few attributes; ` +
+      `in-process pool ${settings.poolSize}, HTTP ${settings.customers.toLocaleString('en-US')} customers`,
+  );
+  out(`Evaluators: ${settings.evaluators.join(', ')}${settings.quick ? '  (BENCH_QUICK: short runs, figures are rough)' : ''}`);
+  return machine;
+}
+
+// ---------------------------------------------------------------- (a) in-process
+
+interface Scenario {
+  key: string;
+  label: string;
+  placements: string[];
+  context: Record<string, string>;
+}
+
+async function inProcessSection(
+  settings: Settings,
+  rules: GeneratedRules,
+  snapshots: Map<EvaluatorName, RulesetSnapshot>,
+  profiles: readonly DecisionProfile[],
+  pool: readonly Profile[],
+  now: number,
+): Promise<Record<string, unknown>> {
+  const [first, second] = rules.webPlacements as [string, string];
+  const web = { channel: 'web' };
+  const scenarios: Scenario[] = [
+    { key: 'placement50', label: `1 placement × 50 rules (${first})`, placements: [first], context: web },
+    { key: 'placement500', label: `1 placement × 500 rules (${rules.largePlacement})`, placements: [rules.largePlacement], context: web },
+    { key: 'request2x50', label: `2 placements × 50 rules (${first} + ${second})`, placements: [first, second], context: web },
+  ];
+
+  out(heading('(a) In-process decide()'));
+  out(
+    `One decide() call per iteration (facts, stage inference, matching, arbitration), profiles taken in turn from a pool of ${profiles.length}, ` +
+      `context {"channel":"web"}; ${duration(settings.warmupMs)} warm-up, then ${duration(settings.scenarioMs)} per row, timed with performance.now().`,
+  );
+  let equivalence: { line: string; data: Record<string, number> } | undefined;
+  if (settings.evaluators.length === 2) {
+    progress('(a) checking that both evaluators decide alike');
+    equivalence = await checkEquivalence(snapshots, profiles.slice(0, settings.equivalenceProfiles), now);
+    out(equivalence.line);
+  }
+  const statistics = await matchStatistics(snapshots.get('compiled') as RulesetSnapshot, rules, profiles, now);
+  out(statistics.line);
+  out();
+
+  const summaries: Record<string, Partial<Record<EvaluatorName, Summary>>> = {};
+  const rows: Cell[][] = [];
+  for (const scenario of scenarios) {
+    summaries[scenario.key] = {};
+    const requests = pool.map((p): DecisionRequest => ({ customerId: p.customerId, placements: scenario.placements, context: scenario.context, explain: false }));
+    for (const evaluator of settings.evaluators) {
+      progress(`(a) ${scenario.label}, ${evaluator}`);
+      const snapshot = snapshots.get(evaluator) as RulesetSnapshot;
+      const options = { now, decisionId: 'bench' };
+      const summary = await timeBoxed(
+        (i) => decide(snapshot, profiles[i % profiles.length] as DecisionProfile, requests[i % requests.length] as DecisionRequest, options),
+        { budgetMs: settings.scenarioMs, warmupMs: settings.warmupMs },
+      );
+      (summaries[scenario.key] as Record<string, Summary>)[evaluator] = summary;
+      rows.push([scenario.label, evaluator, duration(summary.p50), duration(summary.p99), duration(summary.mean), rate(summary.opsPerSec), summary.iterations.toLocaleString('en-US')]);
+    }
+  }
+  out(table(['Scenario', 'Evaluator', 'p50', 'p99', 'mean', 'ops/s', 'iterations'], rows, 2));
+
+  if (settings.evaluators.length === 2) {
+    out();
+    const speedRows = scenarios.map((scenario) => {
+      const s = summaries[scenario.key] as Record<EvaluatorName, Summary>;
+      const target = scenario.key === 'placement500' ? `≥ ${TARGETS.speedup500}×` : '';
+      const speedup = s['json-rules-engine'].mean / s.compiled.mean;
+      return [
+        scenario.label,
+        duration(s['json-rules-engine'].mean),
+        duration(s.compiled.mean),
+        ratio(speedup),
+        ratio(s['json-rules-engine'].p50 / s.compiled.p50),
+        target,
+        target ? (speedup >= TARGETS.speedup500 ? 'yes' : 'no') : '',
+      ];
+    });
+    out(table(['Scenario', 'json-rules-engine mean', 'compiled mean', 'speedup (mean)', 'speedup (p50)', 'target', 'meets'], speedRows));
+  }
+
+  const breakdown = await whereTimeGoes(settings, rules, snapshots, profiles, pool, now, summaries);
+  return { equivalence: equivalence?.data, statistics: statistics.data, scenarios: summaries, breakdown };
+}
+
+/** Both evaluators must give the same decisions, or the comparison means nothing. */
+async function checkEquivalence(
+  snapshots: Map<EvaluatorName, RulesetSnapshot>,
+  profiles: readonly DecisionProfile[],
+  now: number,
+): Promise<{ line: string; data: Record<string, number> }> {
+  const compiled = snapshots.get('compiled') as RulesetSnapshot;
+  const jre = snapshots.get('json-rules-engine') as RulesetSnapshot;
+  const placements = [...compiled.placements.keys()];
+  let differ = 0;
+  for (const profile of profiles) {
+    const request: DecisionRequest = { customerId: profile.customerId, placements, context: { channel: 'web' }, explain: false };
+    const options = { now, decisionId: 'bench' };
+    const a = JSON.stringify(await decide(compiled, profile, request, options));
+    const b = JSON.stringify(await decide(jre, profile, request, options));
+    if (a !== b) differ++;
+  }
+  const line =
+    differ === 0
+      ? `Both evaluators give identical decisions for ${profiles.length} pool profiles × ${placements.length} placements.`
+      : `WARNING: the evaluators disagree for ${differ} of ${profiles.length} profiles (× ${placements.length} placements); the comparison is suspect.`;
+  return { line, data: { profiles: profiles.length, placements: placements.length, differ } };
+}
+
+/** How much of each placement matches: arbitration work, and what a lazy evaluator can skip, depend on it. */
+async function matchStatistics(
+  snapshot: RulesetSnapshot,
+  rules: GeneratedRules,
+  profiles: readonly DecisionProfile[],
+  now: number,
+): Promise<{ line: string; data: Record<string, number> }> {
+  let matched50 = 0;
+  let placements50 = 0;
+  let matched500 = 0;
+  let fallbacks = 0;
+  let decisions = 0;
+  const large = snapshot.placements.get(rules.largePlacement);
+  const standard = [...snapshot.placements.values()].filter((p) => p !== large);
+  for (const profile of profiles) {
+    const facts = createFacts({ customerId: profile.customerId, profile, context: { channel: 'web' }, now });
+    await resolveStage(snapshot, profile, facts);
+    for (const placement of standard) {
+      matched50 += (await placement.matcher.match(facts)).size;
+      placements50++;
+    }
+    if (large) matched500 += (await large.matcher.match(facts)).size;
+    const decision = await decide(snapshot, profile, { customerId: profile.customerId, placements: [...snapshot.placements.keys()], context: { channel: 'web' }, explain: false }, { now, decisionId: 'bench' });
+    for (const placement of Object.values(decision.placements)) {
+      decisions++;
+      if (placement.fallback) fallbacks++;
+    }
+  }
+  const avg50 = matched50 / placements50;
+  const avg500 = matched500 / profiles.length;
+  const size50 = standard[0]?.rules.length ?? 50;
+  const size500 = large?.rules.length ?? 500;
+  return {
+    line:
+      `Rules whose conditions hold, per decision: ${avg50.toFixed(1)} of ${size50} (${percent(avg50 / size50)}) on the 50-rule placements, ` +
+      `${avg500.toFixed(1)} of ${size500} (${percent(avg500 / size500)}) on the 500-rule one; fallback served in ${percent(fallbacks / decisions)} of placement decisions.`,
+    data: { matchedPer50: avg50, matchedPer500: avg500, fallbackShare: fallbacks / decisions },
+  };
+}
+
+/** Parts of the realistic request timed on their own, to show where a decision's time goes. */
+async function whereTimeGoes(
+  settings: Settings,
+  rules: GeneratedRules,
+  snapshots: Map<EvaluatorName, RulesetSnapshot>,
+  profiles: readonly DecisionProfile[],
+  pool: readonly Profile[],
+  now: number,
+  scenarios: Record<string, Partial<Record<EvaluatorName, Summary>>>,
+): Promise<Record<string, Partial<Record<EvaluatorName, Summary>>>> {
+  const budget = { budgetMs: settings.breakdownMs, warmupMs: settings.warmupMs };
+  const [first, second] = rules.webPlacements as [string, string];
+  const context = { channel: 'web' };
+  const profileAt = (i: number): DecisionProfile => profiles[i % profiles.length] as DecisionProfile;
+  const steps: Record<string, Partial<Record<EvaluatorName, Summary>>> = {};
+  const labels: Record<string, string> = {
+    toDecisionProfile: 'toDecisionProfile(profile) (when a profile is loaded)',
+    factsAndStage: 'createFacts + stage inference (5 stage rules)',
+    match50: `match(): every rule of ${first} (50)`,
+    decide50: `decide(): ${first} (50 rules)`,
+    match500: `match(): every rule of ${rules.largePlacement} (500)`,
+    decide500: `decide(): ${rules.largePlacement} (500 rules)`,
+    decide2x50: 'decide(): 2 placements × 50 rules',
+    stringify: 'JSON.stringify(decision), 2 placements',
+  };
+
+  progress('(a) where the time goes: evaluator-independent steps');
+  const shared = {
+    toDecisionProfile: await timeBoxed((i) => toDecisionProfile(pool[i % pool.length] as Profile), budget),
+    stringify: await (async () => {
+      const snapshot = snapshots.get(settings.evaluators[0] as EvaluatorName) as RulesetSnapshot;
+      const decisions: Decision[] = [];
+      for (let i = 0; i < 100; i++) {
+        const profile = profileAt(i);
+        decisions.push(await decide(snapshot, profile, { customerId: profile.customerId, placements: [first, second], context, explain: false }, { now, decisionId: crypto.randomUUID() }));
+      }
+      return timeBoxed((i) => JSON.stringify(decisions[i % decisions.length]), budget);
+    })(),
+  };
+
+  for (const evaluator of settings.evaluators) {
+    progress(`(a) where the time goes: ${evaluator}`);
+    const snapshot = snapshots.get(evaluator) as RulesetSnapshot;
+    const freshFacts = async (i: number) => {
+      const profile = profileAt(i);
+      const facts = createFacts({ customerId: profile.customerId, profile, context, now });
+      await resolveStage(snapshot, profile, facts);
+      return facts;
+    };
+    const matcherOf = (name: string) => (snapshot.placements.get(name) as Placement).matcher;
+    const measured: Record<string, Summary> = {
+      factsAndStage: await timeBoxed(async (i) => {
+        const profile = profileAt(i);
+        await resolveStage(snapshot, profile, createFacts({ customerId: profile.customerId, profile, context, now }));
+      }, budget),
+      match50: await timeBoxedWith(freshFacts, (facts) => matcherOf(first).match(facts), budget),
+      match500: await timeBoxedWith(freshFacts, (facts) => matcherOf(rules.largePlacement).match(facts), budget),
+    };
+    const fromScenarios: Record<string, Summary | undefined> = {
+      decide50: scenarios.placement50?.[evaluator],
+      decide500: scenarios.placement500?.[evaluator],
+      decide2x50: scenarios.request2x50?.[evaluator],
+    };
+    for (const [key, summary] of [...Object.entries(shared), ...Object.entries(measured), ...Object.entries(fromScenarios)]) {
+      if (summary) (steps[key] ??= {})[evaluator] = summary;
+    }
+  }
+
+  out();
+  out(`Where the time goes (mean per call; match() rows evaluate every rule on fresh facts, decide() stops at maxItems when the evaluator allows it):`);
+  out();
+  const order = ['toDecisionProfile', 'factsAndStage', 'match50', 'decide50', 'match500', 'decide500', 'decide2x50', 'stringify'];
+  out(
+    table(
+      ['Step', ...settings.evaluators],
+      order.map((key) => [labels[key] as string, ...settings.evaluators.map((e) => duration(steps[key]?.[e]?.mean ?? NaN))]),
+    ),
+  );
+  return steps;
+}
+
+// ---------------------------------------------------------------- (b) HTTP
+
+interface ServiceRun {
+  load: LoadRun;
+  batch: BatchRun;
+  seedMs: number;
+  startLine: Record<string, unknown>;
+}
+
+interface HttpResults {
+  service: Partial<Record<EvaluatorName, ServiceRun>>;
+  bare?: LoadRun;
+  decisionBytes?: number;
+}
+
+async function httpSection(settings: Settings, rules: GeneratedRules, now: number): Promise<HttpResults> {
+  const results: HttpResults = { service: {} };
+  const dir = await mkdtemp(join(os.tmpdir(), 'nextbest-bench-'));
+  tempDirs.add(dir);
+  try {
+    const rulesDir = join(dir, 'rules');
+    await mkdir(join(rulesDir, 'placements'), { recursive: true });
+    for (const source of rules.sources) await writeFile(join(rulesDir, source.file), source.text);
+
+    progress(`(b) generating ${settings.customers} customers`);
+    const customers = generateProfiles(settings.customers, { now, touchpoints: settings.touchpoints });
+    const [first, second] = rules.webPlacements as [string, string];
+    const paths = customers.map((c) => `/v1/decisions/${c.customerId}?placement=${first}&placement=${second}&channel=web`);
+    const nextPath = () => paths[Math.floor(Math.random() * paths.length)] as string;
+    const batchBodies = Array.from({ length: settings.batchRepetitions + settings.batchWarmups }, (_, r) =>
+      JSON.stringify({
+        requests: Array.from({ length: settings.batchSize }, (_, k) => ({
+          customerId: (customers[(r * 997 + k) % customers.length] as Profile).customerId,
+          placements: [rules.emailPlacement],
+          context: { channel: 'email', campaign: 'weekly-2026-48' },
+        })),
+      }),
+    );
+    let decisionBody: string | undefined;
+
+    // The services (one per evaluator) are seeded side by side, each ingesting on its own core, then measured
+    // one at a time while the others sit idle.
+    const services = new Map<EvaluatorName, { server: ChildServer; startLine: Record<string, unknown> }>();
+    try {
+      for (const evaluator of settings.evaluators) {
+        progress(`(b) starting the service (EVALUATOR=${evaluator})`);
+        services.set(evaluator, await startService(settings, rulesDir, evaluator));
+      }
+      progress(`(b) seeding ${customers.length} customers × ${settings.touchpoints} touchpoints through the API of ${services.size} service(s)`);
+      const seedStart = performance.now();
+      await Promise.all([...services.values()].map(({ server }) => withStderr(server, () => seedCustomers(server.url, customers))));
+      const seedMs = performance.now() - seedStart;
+      progress(`(b) seeded in ${duration(seedMs)}; warming the profile caches`);
+      await Promise.all(
+        [...services.values()].map(({ server }) => withStderr(server, () => warmProfileCache(server.url, customers.map((c) => c.customerId), first))),
+      );
+
+      for (const [evaluator, { server, startLine }] of services) {
+        await withStderr(server, async () => {
+          if (decisionBody === undefined) {
+            decisionBody = JSON.stringify(await getJson(`${server.url}${paths[0]}`));
+            results.decisionBytes = Buffer.byteLength(decisionBody);
+          }
+          progress(`(b) autocannon against the service (${evaluator}): ${settings.httpWarmupSeconds} s warm-up, ${settings.httpSeconds} s measured`);
+          await loadTest({ url: server.url, connections: settings.connections, durationSec: settings.httpWarmupSeconds, nextPath });
+          const load = await loadTest({ url: server.url, connections: settings.connections, durationSec: settings.httpSeconds, nextPath, serverPid: server.process.pid });
+          progress(`(c) ${settings.batchRepetitions} batches of ${settings.batchSize} over HTTP (${evaluator})`);
+          await timeBatches(server.url, batchBodies.slice(0, settings.batchWarmups), settings.batchSize);
+          const batch = await timeBatches(server.url, batchBodies.slice(settings.batchWarmups), settings.batchSize);
+          results.service[evaluator] = { load, batch, seedMs, startLine };
+        });
+      }
+    } finally {
+      await Promise.all([...services.values()].map(({ server }) => server.stop()));
+    }
+
+    if (decisionBody !== undefined) {
+      const bodyFile = join(dir, 'decision.json');
+      await writeFile(bodyFile, decisionBody);
+      progress('(b) starting the bare Hono server');
+      const bare = await startChild({
+        name: 'the bare Hono server',
+        args: ['--import', 'tsx', 'load/bench/bare-server.ts'],
+        cwd: ROOT,
+        env: { ...process.env, BARE_BODY_FILE: bodyFile, PORT: '0', HOST: '127.0.0.1' },
+        urlFromLine: (line) => {
+          const parsed = parseJsonLine(line);
+          return parsed?.msg === 'bare listening' && typeof parsed.url === 'string' ? parsed.url : undefined;
+        },
+      });
+      try {
+        progress(`(b) autocannon against the bare Hono route: ${settings.httpWarmupSeconds} s warm-up, ${settings.httpSeconds} s measured`);
+        await loadTest({ url: bare.url, connections: settings.connections, durationSec: settings.httpWarmupSeconds, nextPath });
+        results.bare = await loadTest({ url: bare.url, connections: settings.connections, durationSec: settings.httpSeconds, nextPath, serverPid: bare.process.pid });
+      } finally {
+        await bare.stop();
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
+  }
+  printHttp(settings, rules, results);
+  return results;
+}
+
+async function startService(
+  settings: Settings,
+  rulesDir: string,
+  evaluator: EvaluatorName,
+): Promise<{ server: ChildServer; startLine: Record<string, unknown> }> {
+  let startLine: Record<string, unknown> = {};
+  const server = await startChild({
+    name: `the nextbest service (EVALUATOR=${evaluator})`,
+    args: ['--import', 'tsx', 'src/main.ts'],
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      STORE: 'memory',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      RULES_DIR: rulesDir,
+      EVALUATOR: evaluator,
+      PROFILE_CACHE_MAX: String(Math.max(50_000, settings.customers * 2)),
+      RULES_POLL_INTERVAL_MS: '0',
+    },
+    urlFromLine: (line) => {
+      const parsed = parseJsonLine(line);
+      if (parsed?.msg !== 'nextbest listening' || typeof parsed.url !== 'string') return undefined;
+      startLine = parsed;
+      return parsed.url;
+    },
+  });
+  return { server, startLine };
+}
+
+/** Runs a step against a server, adding the server's last stderr lines to any error. */
+async function withStderr<T>(server: ChildServer, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n-- server stderr --\n${server.stderrTail()}`);
+  }
+}
+
+function parseJsonLine(line: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(line);
+    return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function printHttp(settings: Settings, rules: GeneratedRules, results: HttpResults): void {
+  const [first, second] = rules.webPlacements as [string, string];
+  out(heading('(b) HTTP GET /v1/decisions/{id}'));
+  out(
+    `GET /v1/decisions/{id}?placement=${first}&placement=${second}&channel=web, ${settings.connections} connections, ` +
+      `${settings.httpSeconds} s per run after ${settings.httpWarmupSeconds} s of warm-up, customers drawn at random from ${settings.customers.toLocaleString('en-US')} ` +
+      `seeded through the ingestion API (${settings.touchpoints} touchpoints each), profile cache warm.`,
+  );
+  out(
+    `The service (node --import tsx src/main.ts, STORE=memory) and the bare Hono route (load/bench/bare-server.ts, serving a real ${bytes(results.decisionBytes ?? NaN)} decision ` +
+      `with c.json) each run as a child process; autocannon runs in this process, so load generator and server share the ${os.cpus().length} cores, ` +
+      `as any load generator on the same box would. Latency is per request as autocannon sees it (only 2xx); ` +
+      `server CPU/response is the server process's user + system CPU time (all its threads, from /proc) over the run divided by the responses, which does not depend on the CPU autocannon took.`,
+  );
+  out();
+  const rows: Cell[][] = [];
+  const row = (target: string, run: LoadRun): Cell[] => [
+    target,
+    rate(run.requestsPerSec),
+    duration(run.latency.p50),
+    duration(run.latency.p99),
+    duration(run.latency.p999),
+    duration(run.latency.max),
+    duration(run.serverCpuPerResponse),
+    run.responses.toLocaleString('en-US'),
+    run.non2xx + run.errors + run.timeouts,
+  ];
+  for (const evaluator of settings.evaluators) {
+    const run = results.service[evaluator];
+    if (run) rows.push(row(`service (EVALUATOR=${evaluator})`, run.load));
+  }
+  if (results.bare) rows.push(row('bare Hono, same body', results.bare));
+  out(table(['Target', 'req/s', 'p50', 'p99', 'p99.9', 'max', 'server CPU/response', 'responses', 'non-2xx/errors'], rows));
+  out();
+  const bare = results.bare;
+  const checks: Cell[][] = [];
+  for (const evaluator of settings.evaluators) {
+    const run = results.service[evaluator];
+    if (!run) continue;
+    const share = bare ? run.load.requestsPerSec / bare.requestsPerSec : NaN;
+    checks.push([`service/bare throughput (${evaluator})`, percent(share), `≥ ${percent(TARGETS.httpShareOfBare)}`, share >= TARGETS.httpShareOfBare ? 'yes' : 'no']);
+    checks.push([`p99 at ${settings.connections} connections (${evaluator})`, duration(run.load.latency.p99), `< ${TARGETS.httpP99Ms} ms`, run.load.latency.p99 < TARGETS.httpP99Ms ? 'yes' : 'no']);
+  }
+  out(table(['Figure', 'measured', 'target', 'meets'], checks));
+  const seeds = settings.evaluators.map((e) => results.service[e]).filter((r): r is ServiceRun => r !== undefined);
+  if (seeds.length > 0) {
+    const seedMs = seeds[0]?.seedMs ?? NaN;
+    out();
+    out(
+      `Seeding ${settings.customers.toLocaleString('en-US')} customers (a PATCH and a ${settings.touchpoints}-touchpoint POST each, 16 in flight per service) ` +
+        `into ${seeds.length} service(s) side by side took ${duration(seedMs)}: ` +
+        `${rate((seeds.length * settings.customers * settings.touchpoints * 1000) / seedMs)} touchpoints/s ingested in all.`,
+    );
+  }
+  for (const evaluator of settings.evaluators) {
+    const logged = results.service[evaluator]?.startLine.evaluator;
+    if (logged !== undefined && logged !== evaluator) {
+      out(`WARNING: the service started with EVALUATOR=${evaluator} says it runs "${String(logged)}"; that row is mislabelled.`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- (c) batch
+
+async function inProcessBatch(
+  settings: Settings,
+  rules: GeneratedRules,
+  snapshots: Map<EvaluatorName, RulesetSnapshot>,
+  profiles: readonly DecisionProfile[],
+  now: number,
+): Promise<Partial<Record<EvaluatorName, Summary>>> {
+  const results: Partial<Record<EvaluatorName, Summary>> = {};
+  const context = { channel: 'email', campaign: 'weekly-2026-48' };
+  const requests = profiles.map((p): DecisionRequest => ({ customerId: p.customerId, placements: [rules.emailPlacement], context, explain: false }));
+  for (const evaluator of settings.evaluators) {
+    progress(`(c) ${settings.batchRepetitions} in-process batches of ${settings.batchSize} decide() calls (${evaluator})`);
+    const snapshot = snapshots.get(evaluator) as RulesetSnapshot;
+    const batch = async (r: number): Promise<void> => {
+      for (let k = 0; k < settings.batchSize; k++) {
+        const index = (r * 997 + k) % profiles.length;
+        await decide(snapshot, profiles[index] as DecisionProfile, requests[index] as DecisionRequest, { now, decisionId: 'bench' });
+      }
+    };
+    for (let r = 0; r < settings.batchWarmups; r++) await batch(r);
+    collectGarbage();
+    const times: number[] = [];
+    for (let r = 0; r < settings.batchRepetitions; r++) {
+      const start = performance.now();
+      await batch(r + settings.batchWarmups);
+      times.push(performance.now() - start);
+    }
+    const samples = new Samples();
+    for (const t of times) samples.add(t);
+    results[evaluator] = samples.summarise(times.reduce((a, b) => a + b, 0));
+  }
+  return results;
+}
+
+function printBatch(settings: Settings, rules: GeneratedRules, http: HttpResults, inProcess: Partial<Record<EvaluatorName, Summary>>): void {
+  out(heading(`(c) A batch of ${settings.batchSize} decisions (${rules.emailPlacement}, 50 rules, channel email)`));
+  out(
+    `HTTP: POST /v1/decisions/batch with ${settings.batchSize} requests, timed by the client from sending to the last byte over the loopback ` +
+      `(so it includes parsing, validation, profile loads from the warm cache and ~${bytes(http.service[settings.evaluators[0] as EvaluatorName]?.batch.bytes ?? NaN)} of JSON out), ` +
+      `${settings.batchRepetitions} batches one after another after ${settings.batchWarmups} unmeasured. In-process: ${settings.batchSize} decide() calls in a row, ${settings.batchRepetitions} times.`,
+  );
+  out();
+  const rows: Cell[][] = [];
+  for (const evaluator of settings.evaluators) {
+    const run = http.service[evaluator]?.batch;
+    const local = inProcess[evaluator];
+    const p50 = run?.p50 ?? NaN;
+    rows.push([
+      evaluator,
+      duration(p50),
+      duration(run?.max ?? NaN),
+      duration(local?.p50 ?? NaN),
+      duration(local?.max ?? NaN),
+      `< ${TARGETS.batchMs} ms`,
+      Number.isFinite(p50) ? (p50 < TARGETS.batchMs ? 'yes' : 'no') : '—',
+    ]);
+  }
+  out(table(['Evaluator', 'HTTP batch p50', 'HTTP batch max', `in-process ${settings.batchSize} decide() p50`, 'in-process max', 'target (server time)', 'meets (p50)'], rows));
+}
+
+// ---------------------------------------------------------------- (d) memory
+
+async function memorySection(settings: Settings): Promise<MemoryOutcome> {
+  progress(`(d) profile cache memory: ${settings.memoryProfiles.toLocaleString('en-US')} profiles × ${settings.touchpoints} touchpoints`);
+  const outcome = await runMemoryMeasurement({ profiles: settings.memoryProfiles, touchpointsPerProfile: settings.touchpoints, root: ROOT });
+  out(heading(`(d) Memory: ${settings.memoryProfiles.toLocaleString('en-US')} cached profiles × ${settings.touchpoints} touchpoints`));
+  if (outcome.status === 'failed') {
+    out(`Not measured: the measurement failed.\n${outcome.error}`);
+    return outcome;
+  }
+  const r = outcome.result;
+  out(
+    'load/memory.ts (measureCacheMemory) fills the profile cache through its decision-loading path in a process of its own ' +
+      '(node --expose-gc), then reads memory after full collections.',
+  );
+  out();
+  out(
+    table(
+      ['Figure', 'value', 'target', 'meets'],
+      [
+        ['RSS of the process holding the cache', bytes(r.rssBytes), `≤ ${bytes(TARGETS.cacheRssBytes)}`, r.rssBytes <= TARGETS.cacheRssBytes ? 'yes' : 'no'],
+        ['RSS added by filling the cache', bytes(r.added.rssBytes), '', ''],
+        ['V8 heap in use', bytes(r.heapBytes), '', ''],
+        ['heap + off-heap added per profile', bytes(r.bytesPerProfile), '', ''],
+        ['RSS before filling', bytes(r.baseline.rssBytes), '', ''],
+        ['time to fill the cache', duration(r.fillMs), '', ''],
+      ],
+    ),
+  );
+  return outcome;
+}
+
+// ---------------------------------------------------------------- run
+
+/** Folders to remove however the process ends (a signal skips the `finally` blocks). */
+const tempDirs = new Set<string>();
+process.on('exit', () => {
+  killAllNow();
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    progress(`${signal}: stopping the servers`);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+
+try {
+  await main();
+} catch (err) {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+} finally {
+  await stopAll();
+}
