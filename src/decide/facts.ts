@@ -26,9 +26,10 @@ export function createFacts(input: {
   const types = input.profile?.types ?? [];
   const channels = input.profile?.channels ?? [];
   const at = input.profile?.at ?? new Float64Array(0);
-  // Memoised by the params object (compiled rules pass the same one every time), then by its content.
-  const counts = new Map<object | string, number>();
-  const recency = new Map<object | string, number | null>();
+  // Memoised by the params object: compiled conditions pass the same object every time, and
+  // json-rules-engine caches fact values by their params itself.
+  const counts = new Map<object, number>();
+  const recency = new Map<object, number | null>();
   const buckets = new Map<string, number>();
 
   let touchpointTypes: string[] | undefined;
@@ -47,25 +48,18 @@ export function createFacts(input: {
     stage: undefined,
     stageIndex: undefined,
     touchpointCount(params: TouchpointCountParams): number {
-      const known = counts.get(params);
-      if (known !== undefined) return known;
-      const key = paramsKey(params);
-      let count = counts.get(key);
+      let count = counts.get(params);
       if (count === undefined) {
         const accepts = touchpointFilter(params);
         const since = params.withinDays === undefined ? -Infinity : now - params.withinDays * DAY_MS;
         count = 0;
         for (let i = 0; i < at.length; i++) if ((at[i] as number) >= since && accepts(types[i] as string, channels[i] as string)) count++;
-        counts.set(key, count);
+        counts.set(params, count);
       }
-      counts.set(params, count);
       return count;
     },
     daysSinceLastTouchpoint(params: TouchpointFilterParams): number | null {
-      const known = recency.get(params);
-      if (known !== undefined) return known;
-      const key = paramsKey(params);
-      let days = recency.get(key);
+      let days = recency.get(params);
       if (days === undefined) {
         const accepts = touchpointFilter(params);
         let newest = -Infinity;
@@ -73,9 +67,8 @@ export function createFacts(input: {
           if ((at[i] as number) > newest && accepts(types[i] as string, channels[i] as string)) newest = at[i] as number;
         }
         days = newest === -Infinity ? null : Math.max(0, now - newest) / DAY_MS;
-        recency.set(key, days);
+        recency.set(params, days);
       }
-      recency.set(params, days);
       return days;
     },
     bucket(params: BucketParams): number {
@@ -96,11 +89,6 @@ function distinct(values: readonly string[]): string[] {
 function asList(value: string | readonly string[] | undefined): readonly string[] | null {
   if (value === undefined) return null;
   return typeof value === 'string' ? [value] : value;
-}
-
-/** The memo key of a fact's params: unambiguous for any JSON, valid or not ("a,b" is not ["a","b"], null is not absent). */
-function paramsKey(params: TouchpointCountParams): string {
-  return JSON.stringify([params.type, params.channel, params.withinDays, 'withinDays' in params]);
 }
 
 function touchpointFilter(params: TouchpointFilterParams): (type: string, channel: string) => boolean {

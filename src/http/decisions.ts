@@ -3,6 +3,7 @@ import {
   batchDecisionRequestSchema,
   decisionRequestSchema,
   MAX_CONTEXT_BYTES,
+  MAX_PLACEMENTS_PER_REQUEST,
   type Decision,
   type DecisionRequest,
 } from '../domain/decision.js';
@@ -68,7 +69,13 @@ export function decisionsRoutes(deps: ResolvedDeps): Hono {
     if (placements.length === 0) {
       throw validationProblem('name at least one placement: ?placement=home-hero', [{ path: '$.placements', message: 'needs at least one placement' }]);
     }
-    const request = toDecisionRequest(snapshot, { customerId, placements, context });
+    if (placements.length > MAX_PLACEMENTS_PER_REQUEST) {
+      const message = `must name at most ${MAX_PLACEMENTS_PER_REQUEST} placements`;
+      throw validationProblem(message, [{ path: '$.placements', message }]);
+    }
+    // Built here from the query, so it needs no schema: the customer id is checked, context values
+    // are strings by construction, and every placement must be one the rules define (all slugs).
+    const request: DecisionRequest = { customerId, placements: knownPlacements(snapshot, placements, '$'), context, explain: false };
     return c.json(await decideOne(deps, snapshot, request));
   });
 
@@ -91,19 +98,22 @@ function toDecisionRequest(snapshot: RulesetSnapshot, raw: unknown, at: Readonly
       { path: `${base}.context`, message: `must be at most ${MAX_CONTEXT_BYTES} bytes as JSON` },
     ]);
   }
-  const placements = [...new Set(body.placements)];
+  return { customerId: body.customerId, placements: knownPlacements(snapshot, body.placements, base), context, explain: body.explain ?? false };
+}
+
+/** The placements asked for, de-duplicated; a 400 naming every one the rules do not define. */
+function knownPlacements(snapshot: RulesetSnapshot, asked: readonly string[], base: string): string[] {
+  const placements = [...new Set(asked)];
   const unknown = unknownPlacements(snapshot, placements);
-  if (unknown.length > 0) {
-    const errors = body.placements.flatMap((name, i) =>
-      unknown.includes(name) ? [{ path: `${base}.placements[${i}]`, message: `unknown placement "${name}"` }] : [],
-    );
-    throw new HttpProblem({
-      type: '/problems/unknown-placement',
-      title: 'Unknown placement',
-      status: 400,
-      detail: `unknown placement${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}; the rules define ${[...snapshot.placements.keys()].join(', ') || 'none'}`,
-      errors,
-    });
-  }
-  return { customerId: body.customerId, placements, context, explain: body.explain ?? false };
+  if (unknown.length === 0) return placements;
+  const errors = asked.flatMap((name, i) =>
+    unknown.includes(name) ? [{ path: `${base}.placements[${i}]`, message: `unknown placement "${name}"` }] : [],
+  );
+  throw new HttpProblem({
+    type: '/problems/unknown-placement',
+    title: 'Unknown placement',
+    status: 400,
+    detail: `unknown placement${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}; the rules define ${[...snapshot.placements.keys()].join(', ') || 'none'}`,
+    errors,
+  });
 }
