@@ -25,6 +25,8 @@ export const PROBLEM_TYPES = {
   storeUnavailable: '/problems/store-unavailable',
   notReady: '/problems/not-ready',
   internal: '/problems/internal-error',
+  unauthorized: '/problems/unauthorized',
+  forbidden: '/problems/forbidden',
 } as const;
 
 /** An error that already knows its problem answer. */
