@@ -29,6 +29,7 @@ export function customersRoutes(deps: ResolvedDeps): Hono {
     const errors = touchpoints.flatMap((t) => t.errors);
     if (errors.length > 0) throw validationProblem(`${errors[0]?.path}: ${errors[0]?.message}`, errors);
     const result = await deps.store.appendTouchpoints(customerId, touchpoints.map((t) => t.touchpoint), now);
+    deps.metrics.recordTouchpoints(result);
     return c.json(result, 202);
   });
 

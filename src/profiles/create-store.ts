@@ -14,6 +14,8 @@ export interface ProfileStoreConfig {
   cacheMax: number;
   /** The clock for retention on reads; tests inject one. */
   now?: () => number;
+  /** Wraps the backend behind the cache, e.g. to time its calls (metrics); cache hits never reach it. */
+  wrapBackend?: (backend: ProfileStore) => ProfileStore;
 }
 
 /** The configured store behind the profile cache: the one place that picks a concrete adapter. */
@@ -23,7 +25,8 @@ export function createProfileStore(config: ProfileStoreConfig): CachedProfileSto
     maxTouchpointsPerProfile: config.maxTouchpointsPerProfile,
     ...(config.now ? { now: config.now } : {}),
   };
-  const inner = createBackend(config, limits);
+  const backend = createBackend(config, limits);
+  const inner = config.wrapBackend ? config.wrapBackend(backend) : backend;
   // Memory and SQLite are written only through this process, so entries live until a write or eviction.
   // A shared store (redis) must also pass `ttlMs` (well under the 100 ms cross-replica bound) and call
   // `invalidate` on other replicas' change notifications.
