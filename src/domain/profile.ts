@@ -20,10 +20,19 @@ export function newProfile(customerId: string, now: number): Profile {
   return { customerId, attributes: {}, stage: null, touchpoints: [], createdAt: now, updatedAt: now };
 }
 
-export const profilePatchSchema = z.strictObject({
-  attributes: z.record(z.string(), z.json()).optional(),
-  stage: z.string().nullable().optional(),
-});
+export const profilePatchSchema = z
+  .strictObject({
+    attributes: z
+      .record(z.string(), z.json())
+      .optional()
+      .meta({ description: 'A JSON merge patch (RFC 7386) of the attributes: a key set to null is deleted.', examples: [{ tier: 'gold', nickname: null }] }),
+    stage: z
+      .string()
+      .nullable()
+      .optional()
+      .meta({ description: 'Sets the stage explicitly (one of the stages of journey.json); null clears it, so the stage is inferred again.', examples: ['retention'] }),
+  })
+  .meta({ description: 'Changes to a profile; a missing profile is created.' });
 export type ProfilePatch = z.infer<typeof profilePatchSchema>;
 
 export type StageSource = 'explicit' | 'inferred' | 'default';

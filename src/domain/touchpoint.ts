@@ -7,18 +7,33 @@ export const MAX_TOUCHPOINTS_PER_REQUEST = 1000;
 /** How far in the future a touchpoint's `at` may lie (clock skew between senders). */
 export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
 
-export const touchpointInputSchema = z.strictObject({
-  id: z.string().min(1).max(256).optional(),
-  type: slugSchema,
-  channel: slugSchema,
-  at: z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time with an offset, e.g. 2026-01-31T12:00:00Z' }).optional(),
-  properties: z.record(z.string(), z.json()).optional(),
-});
+export const touchpointInputSchema = z
+  .strictObject({
+    id: z
+      .string()
+      .min(1)
+      .max(256)
+      .optional()
+      .meta({ description: 'Makes delivery idempotent: a second touchpoint with the same id for the same customer is not stored again.' }),
+    type: slugSchema.meta({ description: 'What happened: page_view, email_open, cart_add, purchase, store_visit, support_ticket, ...', examples: ['cart_add'] }),
+    channel: slugSchema.meta({ description: 'Where it happened: web, app, email, store, call, ...', examples: ['web'] }),
+    at: z.iso
+      .datetime({ offset: true, message: 'must be an ISO-8601 date-time with an offset, e.g. 2026-01-31T12:00:00Z' })
+      .optional()
+      .meta({ description: 'When it happened, with an offset; default: now. At most 5 minutes in the future.', examples: ['2026-01-31T12:00:00Z'] }),
+    properties: z
+      .record(z.string(), z.json())
+      .optional()
+      .meta({ description: 'Anything else worth keeping, at most 4 KB as JSON.', examples: [{ sku: 'SKU-1', price: 19.9 }] }),
+  })
+  .meta({ description: 'Something a customer did, on one channel.' });
 export type TouchpointInput = z.infer<typeof touchpointInputSchema>;
 
-export const touchpointBatchSchema = z.strictObject({
-  touchpoints: z.array(touchpointInputSchema).min(1).max(MAX_TOUCHPOINTS_PER_REQUEST),
-});
+export const touchpointBatchSchema = z
+  .strictObject({
+    touchpoints: z.array(touchpointInputSchema).min(1).max(MAX_TOUCHPOINTS_PER_REQUEST),
+  })
+  .meta({ description: `Up to ${MAX_TOUCHPOINTS_PER_REQUEST} touchpoints of one customer, stored together.` });
 
 /** A touchpoint as stored: `at` in epoch milliseconds, absent fields as null. */
 export interface StoredTouchpoint {
