@@ -8,7 +8,8 @@ import { pathToFileURL } from 'node:url';
 import { serve } from '@hono/node-server';
 import { ConfigError, loadConfig, type Config, type Evaluator } from './config.js';
 import { createApp } from './http/app.js';
-import { createJsonLogger, type Logger } from './logger.js';
+import { createMetrics, type PrometheusMetrics } from './http/metrics.js';
+import { createLogger, type Logger } from './logger.js';
 import { createProfileStore } from './profiles/create-store.js';
 import { createRuleRegistry } from './reload/registry.js';
 import { watchRulesDir } from './reload/watcher.js';
@@ -38,7 +39,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   if (!first.ok) {
     throw new StartupError(`the rules in ${config.rulesDir} are invalid:\n${first.errors.map((e) => `  ${formatRuleError(e)}`).join('\n')}`);
   }
-  const store = openStore(config);
+  const metrics = createMetrics();
+  const store = openStore(config, metrics);
   const watcher = watchRulesDir({
     dir: config.rulesDir,
     logger,
@@ -59,10 +61,23 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const sweep = setInterval(sweepExpired, SWEEP_INTERVAL_MS);
   sweep.unref();
 
-  const app = createApp({ rules: registry, store, logger });
+  if (!config.apiKeys) logger.warn('API_KEYS is not set: the HTTP API is open to anyone who can reach it, with no authentication');
+  const app = createApp({
+    rules: registry,
+    store,
+    logger,
+    metrics,
+    apiKeys: config.apiKeys,
+    corsOrigins: config.corsOrigins,
+    maxBodyBytes: config.maxBodyBytes,
+  });
   const server = await new Promise<Server>((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s as Server));
   });
+  // A client that trickles its headers or body cannot hold a connection forever.
+  server.headersTimeout = config.headersTimeoutMs;
+  server.requestTimeout = config.requestTimeoutMs;
+  server.keepAliveTimeout = config.keepAliveTimeoutMs;
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   logger.info('nextbest listening', {
@@ -75,6 +90,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     profileCacheMax: config.profileCacheMax,
     touchpointRetentionDays: config.touchpointRetentionDays,
     maxTouchpointsPerProfile: config.maxTouchpointsPerProfile,
+    logLevel: config.logLevel,
+    auth: describeApiKeys(config),
   });
 
   let stopping: Promise<void> | null = null;
@@ -93,11 +110,20 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   };
 }
 
+/**
+ * How many API keys there are and the scopes of each, for the start-up line:
+ * never a key itself. (A field named `apiKeys` would be redacted by the logger.)
+ */
+function describeApiKeys(config: Config): { keys: number; scopes: string[] } | 'none' {
+  if (!config.apiKeys) return 'none';
+  return { keys: config.apiKeys.length, scopes: config.apiKeys.map((k) => [...k.scopes].sort().join('+')) };
+}
+
 export function matcherFor(evaluator: Evaluator): MatcherFactory {
   return evaluator === 'json-rules-engine' ? createJreMatcher : createCompiledMatcher;
 }
 
-function openStore(config: Config) {
+function openStore(config: Config, metrics: PrometheusMetrics) {
   try {
     return createProfileStore({
       store: config.store,
@@ -105,6 +131,7 @@ function openStore(config: Config) {
       retentionDays: config.touchpointRetentionDays,
       maxTouchpointsPerProfile: config.maxTouchpointsPerProfile,
       cacheMax: config.profileCacheMax,
+      wrapBackend: metrics.instrumentStore,
     });
   } catch (err) {
     const where = config.store === 'sqlite' ? ` at SQLITE_PATH=${config.sqlitePath}` : '';
@@ -131,10 +158,11 @@ function closeServer(server: Server, timeoutMs: number, logger: Logger): Promise
 
 /** `npm start` and `nextbest serve`: serve until SIGTERM or SIGINT, then shut down and exit 0. */
 export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const logger = createJsonLogger();
+  let logger: Logger;
   let service: RunningService;
   try {
     const config = loadConfig(env);
+    logger = createLogger({ level: config.logLevel });
     service = await startService(config, logger);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof StartupError) {

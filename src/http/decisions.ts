@@ -7,6 +7,7 @@ import {
   type Decision,
   type DecisionRequest,
 } from '../domain/decision.js';
+import type { DecisionProfile } from '../domain/decision-profile.js';
 import { isPlainObject, jsonByteLength, pathOf, type JsonObject } from '../domain/json.js';
 import { decide, unknownPlacements } from '../decide/decide.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
@@ -43,7 +44,7 @@ export function decisionsRoutes(deps: ResolvedDeps): Hono {
       const profiles = await deps.store.getManyForDecision([...new Set(chunk.map((v) => v.request.customerId))]);
       for (const { index, request } of chunk) {
         const profile = profiles.get(request.customerId) ?? null;
-        results[index] = await decide(snapshot, profile, request, { now, decisionId: deps.newId() });
+        results[index] = await decideCounted(deps, snapshot, profile, request, now);
       }
     }
     return c.json({ results });
@@ -84,7 +85,21 @@ export function decisionsRoutes(deps: ResolvedDeps): Hono {
 
 async function decideOne(deps: ResolvedDeps, snapshot: RulesetSnapshot, request: DecisionRequest): Promise<Decision> {
   const profile = await deps.store.getForDecision(request.customerId);
-  return decide(snapshot, profile, request, { now: deps.now(), decisionId: deps.newId() });
+  return decideCounted(deps, snapshot, profile, request, deps.now());
+}
+
+/** decide(), timed and counted for the metrics here, so that src/decide stays pure. */
+async function decideCounted(
+  deps: ResolvedDeps,
+  snapshot: RulesetSnapshot,
+  profile: DecisionProfile | null,
+  request: DecisionRequest,
+  now: number,
+): Promise<Decision> {
+  const started = performance.now();
+  const decision = await decide(snapshot, profile, request, { now, decisionId: deps.newId() });
+  deps.metrics.recordDecision(decision, (performance.now() - started) / 1000);
+  return decision;
 }
 
 /** Validates one decision request, answering 400 for bad fields and for placements the rules do not define. */

@@ -1,7 +1,9 @@
+import type { ApiKey } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { ProfileStore } from '../profiles/store.js';
 import type { RulesStatus } from '../reload/registry.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
+import { noMetrics, type Metrics } from './metrics.js';
 import { HttpProblem, PROBLEM_TYPES } from './problem.js';
 
 export interface RulesPort {
@@ -17,6 +19,12 @@ export interface AppDeps {
   newId?: () => string;
   /** Largest accepted request body; contract: 1 MB. */
   maxBodyBytes?: number;
+  /** API keys and their scopes (auth.ts); null or absent: no authentication. */
+  apiKeys?: readonly ApiKey[] | null;
+  /** Origins browsers may call the API from (cors.ts); empty or absent: no CORS headers. `*`: any. */
+  corsOrigins?: readonly string[];
+  /** Prometheus metrics (metrics.ts): fed by the routes and served at GET /metrics; absent: neither. */
+  metrics?: Metrics;
 }
 
 export interface ResolvedDeps extends Required<AppDeps> {
@@ -29,6 +37,9 @@ export function resolveDeps(deps: AppDeps): ResolvedDeps {
     now: Date.now,
     newId: () => crypto.randomUUID(),
     maxBodyBytes: 1024 * 1024,
+    apiKeys: null,
+    corsOrigins: [],
+    metrics: noMetrics,
     ...deps,
     snapshot(): RulesetSnapshot {
       const current = deps.rules.current;

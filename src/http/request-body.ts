@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type * as z from 'zod';
-import { exceedsDepth, findForbiddenKey } from '../domain/json.js';
+import { exceedsDepth, findForbiddenKey, pathOf } from '../domain/json.js';
 import { formatZodIssues } from '../ruleset/zod-issues.js';
 import { HttpProblem, PROBLEM_TYPES, validationProblem } from './problem.js';
 
@@ -55,7 +55,9 @@ export function checkRawJson(value: unknown, path: string): void {
 export function parseWith<T>(schema: z.ZodType<T>, value: unknown, base: ReadonlyArray<PropertyKey> = []): T {
   const result = schema.safeParse(value);
   if (!result.success) {
-    const errors = formatZodIssues(result.error.issues, value, base);
+    // Issues are read against the value itself, then located where it sits in the body (a batch's $.requests[3]).
+    const prefix = pathOf(base);
+    const errors = formatZodIssues(result.error.issues, value).map((e) => ({ ...e, path: prefix + e.path.slice(1) }));
     throw validationProblem(summarise(errors), errors);
   }
   return result.data;

@@ -290,6 +290,12 @@ describe.each(STORE_KINDS)('decisions (%s store)', (kind) => {
   describe('POST /v1/decisions/batch', () => {
     const batch = (requests: unknown) => h.request('POST', '/v1/decisions/batch', { requests });
 
+    it('says what is wrong with a field inside a batch, as the single endpoint does', async () => {
+      const body = await json(await batch([{ customerId: 42, placements: ['home-hero'] }, 7]));
+      expect(body.results[0].errors).toEqual([{ path: '$.requests[0].customerId', message: 'must be a string, not number 42' }]);
+      expect(body.results[1].errors).toEqual([{ path: '$.requests[1]', message: 'must be an object, not number 7' }]);
+    });
+
     it('answers the results in request order, a bad request becoming a problem in its place', async () => {
       await patch('c-gold', { attributes: { tier: 'gold' } });
       const res = await batch([
