@@ -81,7 +81,7 @@ export const noMetrics: Metrics = {
 
 // Decisions take tens of microseconds compiled and up to tens of milliseconds with json-rules-engine.
 const DECISION_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
-// SQLite answers in well under a millisecond; a network store in a few; STORE_TIMEOUT_MS defaults to 1 s.
+// SQLite answers in well under a millisecond, a network store in a few; buckets reach to seconds for a store in trouble.
 const STORE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 const HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 

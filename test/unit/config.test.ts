@@ -22,7 +22,6 @@ describe('loadConfig', () => {
       requestTimeoutMs: 30000,
       headersTimeoutMs: 10000,
       keepAliveTimeoutMs: 5000,
-      storeTimeoutMs: 1000,
     });
   });
 
