@@ -40,6 +40,7 @@ const envSchema = z.object({
   REQUEST_TIMEOUT_MS: int(1000, 600_000).default(30_000),
   HEADERS_TIMEOUT_MS: int(1000, 600_000).default(10_000),
   KEEP_ALIVE_TIMEOUT_MS: int(0, 600_000).default(5_000),
+  STORE_TIMEOUT_MS: int(10, 60_000).default(1000),
 });
 
 export const SCOPES = ['decide', 'ingest', 'profiles', 'admin'] as const;
@@ -71,6 +72,8 @@ export interface Config {
   requestTimeoutMs: number;
   headersTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  /** How long a profile store call may take before it counts as the store failing. */
+  storeTimeoutMs: number;
 }
 
 export type Evaluator = 'compiled' | 'json-rules-engine';
@@ -114,6 +117,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
     keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
+    storeTimeoutMs: e.STORE_TIMEOUT_MS,
   });
 }
 

@@ -90,6 +90,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     profileCacheMax: config.profileCacheMax,
     touchpointRetentionDays: config.touchpointRetentionDays,
     maxTouchpointsPerProfile: config.maxTouchpointsPerProfile,
+    storeTimeoutMs: config.storeTimeoutMs,
     logLevel: config.logLevel,
     auth: describeApiKeys(config),
   });
@@ -132,6 +133,7 @@ function openStore(config: Config, metrics: PrometheusMetrics) {
       maxTouchpointsPerProfile: config.maxTouchpointsPerProfile,
       cacheMax: config.profileCacheMax,
       wrapBackend: metrics.instrumentStore,
+      storeTimeoutMs: config.storeTimeoutMs,
     });
   } catch (err) {
     const where = config.store === 'sqlite' ? ` at SQLITE_PATH=${config.sqlitePath}` : '';

@@ -69,4 +69,6 @@ export interface Decision {
   placements: Record<string, PlacementDecision>;
   /** With explain: how the stage was decided. */
   stageTrace?: StageTrace;
+  /** True when the profile store failed and the customer was decided as a new visitor; absent otherwise. */
+  degraded?: boolean;
 }

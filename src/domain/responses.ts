@@ -212,6 +212,10 @@ export const decisionSchema = z.object({
   rulesVersion: z.string().meta({ description: 'Changes whenever the loaded rules change.' }),
   placements: z.record(z.string(), placementDecisionSchema).meta({ description: 'One entry per requested placement.' }),
   stageTrace: stageTraceSchema.optional().meta({ description: 'With explain: how the stage was decided.' }),
+  degraded: z
+    .boolean()
+    .optional()
+    .meta({ description: 'Present (true) when the profile store failed and the customer was decided as a new visitor; absent otherwise.' }),
 });
 
 export const batchDecisionResultsSchema = z.object({

@@ -8,6 +8,7 @@ import {
   type DecisionRequest,
 } from '../domain/decision.js';
 import type { DecisionProfile } from '../domain/decision-profile.js';
+import { StoreUnavailableError } from '../domain/errors.js';
 import { isPlainObject, jsonByteLength, pathOf, type JsonObject } from '../domain/json.js';
 import { decide, unknownPlacements } from '../decide/decide.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
@@ -20,6 +21,7 @@ const BATCH_LOAD_CHUNK = 100;
 
 export function decisionsRoutes(deps: ResolvedDeps): Hono {
   const app = new Hono();
+  const warnDegraded = degradedWarner(deps);
 
   app.post('/batch', async (c) => {
     const body = await parseJsonBody(c);
@@ -41,10 +43,11 @@ export function decisionsRoutes(deps: ResolvedDeps): Hono {
     // Profiles load a chunk at a time, so a batch of heavy profiles never holds the event loop (or memory) at once.
     for (let start = 0; start < valid.length; start += BATCH_LOAD_CHUNK) {
       const chunk = valid.slice(start, start + BATCH_LOAD_CHUNK);
-      const profiles = await deps.store.getManyForDecision([...new Set(chunk.map((v) => v.request.customerId))]);
+      const profiles = await readProfiles(deps, warnDegraded, [...new Set(chunk.map((v) => v.request.customerId))]);
       for (const { index, request } of chunk) {
-        const profile = profiles.get(request.customerId) ?? null;
-        results[index] = await decideCounted(deps, snapshot, profile, request, now);
+        const profile = profiles?.get(request.customerId) ?? null;
+        const decision = await decideCounted(deps, snapshot, profile, request, now);
+        results[index] = profiles === null ? markDegraded(decision) : decision;
       }
     }
     return c.json({ results });
@@ -53,7 +56,7 @@ export function decisionsRoutes(deps: ResolvedDeps): Hono {
   app.post('/', async (c) => {
     const snapshot = deps.snapshot();
     const request = toDecisionRequest(snapshot, await readJson(c));
-    return c.json(await decideOne(deps, snapshot, request));
+    return c.json(await decideOne(deps, warnDegraded, snapshot, request));
   });
 
   app.get('/:customerId', async (c) => {
@@ -77,15 +80,65 @@ export function decisionsRoutes(deps: ResolvedDeps): Hono {
     // Built here from the query, so it needs no schema: the customer id is checked, context values
     // are strings by construction, and every placement must be one the rules define (all slugs).
     const request: DecisionRequest = { customerId, placements: knownPlacements(snapshot, placements, '$'), context, explain: false };
-    return c.json(await decideOne(deps, snapshot, request));
+    return c.json(await decideOne(deps, warnDegraded, snapshot, request));
   });
 
   return app;
 }
 
-async function decideOne(deps: ResolvedDeps, snapshot: RulesetSnapshot, request: DecisionRequest): Promise<Decision> {
-  const profile = await deps.store.getForDecision(request.customerId);
+type DegradedWarner = (err: StoreUnavailableError, customers: number) => void;
+
+async function decideOne(deps: ResolvedDeps, warnDegraded: DegradedWarner, snapshot: RulesetSnapshot, request: DecisionRequest): Promise<Decision> {
+  let profile: DecisionProfile | null;
+  try {
+    profile = await deps.store.getForDecision(request.customerId);
+  } catch (err) {
+    if (!(err instanceof StoreUnavailableError)) throw err;
+    warnDegraded(err, 1);
+    return markDegraded(await decideCounted(deps, snapshot, null, request, deps.now()));
+  }
   return decideCounted(deps, snapshot, profile, request, deps.now());
+}
+
+/**
+ * The chunk's decision profiles, or null when the store is unavailable: the
+ * page must still render, so its requests are then decided as new visitors.
+ * Customers in the profile cache never reach the store and are unaffected.
+ */
+async function readProfiles(deps: ResolvedDeps, warnDegraded: DegradedWarner, customerIds: readonly string[]): Promise<Map<string, DecisionProfile> | null> {
+  try {
+    return await deps.store.getManyForDecision(customerIds);
+  } catch (err) {
+    if (!(err instanceof StoreUnavailableError)) throw err;
+    warnDegraded(err, customerIds.length);
+    return null;
+  }
+}
+
+const DEGRADED_WARN_INTERVAL_MS = 10_000;
+
+/**
+ * Logs degraded decisions at most once per interval, with how many customers
+ * were decided blind since the last line: an outage under load must not flood
+ * the log. Nothing is latched: every request still tries the store (or the
+ * cache) first, so the service recovers by itself.
+ */
+function degradedWarner(deps: ResolvedDeps): DegradedWarner {
+  let lastAt = -Infinity;
+  let suppressed = 0;
+  return (err, customers) => {
+    suppressed += customers;
+    const now = performance.now();
+    if (now - lastAt < DEGRADED_WARN_INTERVAL_MS) return;
+    lastAt = now;
+    deps.logger.warn('profile store unavailable; deciding as for new visitors', { error: err.message, customers: suppressed });
+    suppressed = 0;
+  };
+}
+
+function markDegraded(decision: Decision): Decision {
+  decision.degraded = true;
+  return decision;
 }
 
 /** decide(), timed and counted for the metrics here, so that src/decide stays pure. */

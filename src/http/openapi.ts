@@ -350,6 +350,12 @@ function buildComponentResponses(): OpenApiObject {
       headers: RETRY_AFTER,
       content: problemContent({ notReady: EXAMPLES.notReady, storeUnavailable: EXAMPLES.storeUnavailable }),
     },
+    NotReady: {
+      description:
+        'No rules are loaded yet (only just after start-up); try again after Retry-After seconds. A failing profile store does not cause this: decisions then answer as for a new visitor, with degraded: true.',
+      headers: RETRY_AFTER,
+      content: problemContent({ notReady: EXAMPLES.notReady }),
+    },
     StoreUnavailable: {
       description: 'The profile store does not answer; try again after Retry-After seconds.',
       headers: RETRY_AFTER,
@@ -626,7 +632,7 @@ function buildPaths(): OpenApiObject {
           '200': jsonResponse('The decision.', 'Decision', DECISION_EXAMPLE),
           '400': decisionInvalid(true),
           ...v1Body,
-          '503': responseRef('Unavailable'),
+          '503': responseRef('NotReady'),
         },
       }),
     },
@@ -664,7 +670,7 @@ function buildPaths(): OpenApiObject {
         responses: {
           '200': jsonResponse('The decision.', 'Decision', DECISION_EXAMPLE),
           '400': decisionInvalid(false),
-          '503': responseRef('Unavailable'),
+          '503': responseRef('NotReady'),
         },
       }),
     },
@@ -680,7 +686,7 @@ function buildPaths(): OpenApiObject {
           '200': jsonResponse('One decision or problem per request, in order.', 'BatchDecisionResults'),
           '400': responseRef('InvalidRequest'),
           ...v1Body,
-          '503': responseRef('Unavailable'),
+          '503': responseRef('NotReady'),
         },
       }),
     },

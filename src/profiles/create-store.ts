@@ -2,6 +2,13 @@ import { createCachedStore, type CachedProfileStore } from './cached-store.js';
 import { createMemoryStore } from './memory-store.js';
 import { createSqliteStore } from './sqlite-store.js';
 import type { ProfileStore, StoreLimits } from './store.js';
+import { createCircuitBreakerStore, type CircuitBreakerOptions } from './circuit-breaker-store.js';
+import { createTimeoutStore } from './timeout-store.js';
+
+/** STORE_TIMEOUT_MS's default. */
+export const DEFAULT_STORE_TIMEOUT_MS = 1000;
+/** After 5 store failures in a row, cache misses skip the store for half a second. */
+export const DEFAULT_CIRCUIT_BREAKER: CircuitBreakerOptions = { failures: 5, openMs: 500 };
 
 export type StoreKind = 'memory' | 'sqlite';
 
@@ -16,6 +23,10 @@ export interface ProfileStoreConfig {
   now?: () => number;
   /** Wraps the backend behind the cache, e.g. to time its calls (metrics); cache hits never reach it. */
   wrapBackend?: (backend: ProfileStore) => ProfileStore;
+  /** How long a backend call may take before it fails with StoreUnavailableError; default 1000. */
+  storeTimeoutMs?: number;
+  /** Skips a failing backend for a moment (circuit-breaker-store.ts); false turns it off. */
+  circuitBreaker?: CircuitBreakerOptions | false;
 }
 
 /** The configured store behind the profile cache: the one place that picks a concrete adapter. */
@@ -26,7 +37,12 @@ export function createProfileStore(config: ProfileStoreConfig): CachedProfileSto
     ...(config.now ? { now: config.now } : {}),
   };
   const backend = createBackend(config, limits);
-  const inner = config.wrapBackend ? config.wrapBackend(backend) : backend;
+  const wrapped = config.wrapBackend ? config.wrapBackend(backend) : backend;
+  // The timeout sits behind the cache, so a cache hit never waits on a slow store; outside the
+  // metrics wrapper, so the store's duration histogram shows how long calls really took.
+  const timed = createTimeoutStore(wrapped, { timeoutMs: config.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS });
+  const breaker = config.circuitBreaker ?? DEFAULT_CIRCUIT_BREAKER;
+  const inner = breaker ? createCircuitBreakerStore(timed, breaker) : timed;
   // Memory and SQLite are written only through this process, so entries live until a write or eviction.
   // A shared store (redis) must also pass `ttlMs` (well under the 100 ms cross-replica bound) and call
   // `invalidate` on other replicas' change notifications.

@@ -275,7 +275,7 @@ describe('GET /metrics', () => {
     await s.request('GET', '/v1/customers/c-1');
     await s.request('PATCH', '/v1/customers/c-1', { attributes: { tier: 'gold' } });
     failPatch = true;
-    expect((await s.request('PATCH', '/v1/customers/c-1', { attributes: { tier: 'silver' } })).status).toBe(500);
+    expect((await s.request('PATCH', '/v1/customers/c-1', { attributes: { tier: 'silver' } })).status).toBe(503);
     await s.request('GET', '/readyz');
     const m = await s.scrape();
     const count = (operation: string) => m.value('nextbest_store_operation_duration_seconds_count', { operation });

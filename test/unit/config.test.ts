@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       requestTimeoutMs: 30000,
       headersTimeoutMs: 10000,
       keepAliveTimeoutMs: 5000,
+      storeTimeoutMs: 1000,
     });
   });
 

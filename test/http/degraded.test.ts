@@ -1,0 +1,206 @@
+/**
+ * When the profile store fails (rejects, or hangs past STORE_TIMEOUT_MS),
+ * decisions degrade instead of failing the page; writes and profile reads
+ * answer 503 with Retry-After; /readyz reports it; and everything recovers by
+ * itself once the store answers again.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/http/app.js';
+import { decisionSchema } from '../../src/domain/responses.js';
+import { silentLogger } from '../../src/logger.js';
+import { createProfileStore } from '../../src/profiles/create-store.js';
+import type { CachedProfileStore } from '../../src/profiles/cached-store.js';
+import type { ProfileStore } from '../../src/profiles/store.js';
+import { createRuleRegistry } from '../../src/reload/registry.js';
+import { expectProblem, FIXTURE_RULES_DIR, fixedClock, json, touchpoint } from './harness.js';
+
+type Mode = 'ok' | 'reject' | 'hang';
+
+/** The backend with every call switchable between passing through, rejecting, and never settling. */
+function controllable(inner: ProfileStore): { store: ProfileStore; set(mode: Mode): void; calls(): number } {
+  let mode: Mode = 'ok';
+  let calls = 0;
+  const store = new Proxy(inner, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function' || property === 'close') return value;
+      return (...args: unknown[]) => {
+        calls++;
+        if (mode === 'reject') return Promise.reject(new Error('connection refused'));
+        if (mode === 'hang') return new Promise(() => {});
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { store, set: (next) => (mode = next), calls: () => calls };
+}
+
+const STORE_TIMEOUT_MS = 50;
+
+async function setup(circuitBreaker: { failures: number; openMs: number } | false = false) {
+  const clock = fixedClock();
+  const registry = createRuleRegistry({ dir: FIXTURE_RULES_DIR, logger: silentLogger, now: clock.now });
+  const outcome = await registry.reload();
+  if (!outcome.ok) throw new Error('fixture rules are invalid');
+  let backend: ReturnType<typeof controllable> | undefined;
+  const store: CachedProfileStore = createProfileStore({
+    store: 'memory',
+    sqlitePath: '',
+    retentionDays: 365,
+    maxTouchpointsPerProfile: 1000,
+    cacheMax: 100,
+    now: clock.now,
+    storeTimeoutMs: STORE_TIMEOUT_MS,
+    circuitBreaker,
+    wrapBackend: (inner) => {
+      backend = controllable(inner);
+      return backend.store;
+    },
+  });
+  const app = createApp({ rules: registry, store, logger: silentLogger, now: clock.now });
+  const request = (method: string, url: string, body?: unknown) =>
+    Promise.resolve(
+      app.request(url, body === undefined ? { method } : { method, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } }),
+    );
+  return { app, store, backend: backend as ReturnType<typeof controllable>, request };
+}
+
+describe.each(['reject', 'hang'] as const)('when the profile store fails (%s)', (failure) => {
+  let env: Awaited<ReturnType<typeof setup>>;
+
+  afterEach(async () => {
+    env.backend.set('ok');
+    await env.store.close();
+  });
+
+  async function decide(customerId: string) {
+    const res = await env.request('POST', '/v1/decisions', { customerId, placements: ['home-hero'] });
+    expect(res.status).toBe(200);
+    return json(res);
+  }
+
+  async function prepare() {
+    env = await setup();
+    expect((await env.request('PATCH', '/v1/customers/c-cached', { attributes: { tier: 'gold' } })).status).toBe(200);
+    expect((await env.request('PATCH', '/v1/customers/c-uncached', { attributes: { tier: 'gold' } })).status).toBe(200);
+    // Only c-cached is read (and so cached) before the store fails; the write left c-uncached out of the cache.
+    const before = await decide('c-cached');
+    expect(before.placements['home-hero'].items[0].id).toBe('offer-gold');
+    env.backend.set(failure);
+  }
+
+  it('a cached customer is still decided from the cache, not degraded', async () => {
+    await prepare();
+    const calls = env.backend.calls();
+    const body = await decide('c-cached');
+    expect(body.placements['home-hero'].items[0]).toMatchObject({ id: 'offer-gold', rule: 'gold-members' });
+    expect(body.degraded).toBeUndefined();
+    expect(env.backend.calls()).toBe(calls);
+  });
+
+  it('an uncached customer is decided as a new visitor with degraded: true and a 200, by POST and GET', async () => {
+    await prepare();
+    const body = await decide('c-uncached');
+    expect(body).toMatchObject({ customerId: 'c-uncached', stage: 'awareness', stageSource: 'default', degraded: true });
+    expect(body.placements['home-hero']).toMatchObject({ fallback: true, items: [{ id: 'hero-welcome', rule: null }] });
+    expect(decisionSchema.strict().safeParse(body).success).toBe(true);
+
+    const res = await env.request('GET', '/v1/decisions/c-uncached?placement=home-hero');
+    expect(res.status).toBe(200);
+    expect(await json(res)).toMatchObject({ customerId: 'c-uncached', degraded: true });
+  });
+
+  it('a batch decides each request of a failed chunk as a new visitor, marked degraded; cached ones are not', async () => {
+    await prepare();
+    const res = await env.request('POST', '/v1/decisions/batch', {
+      requests: [
+        { customerId: 'c-uncached', placements: ['home-hero'] },
+        { customerId: 'c-cached', placements: ['home-hero'] },
+        { customerId: 'c-new', placements: ['home-hero'] },
+        { customerId: 'c-bad', placements: ['no-such-placement'] },
+      ],
+    });
+    expect(res.status).toBe(200);
+    const { results } = await json(res);
+    expect(results[0]).toMatchObject({ customerId: 'c-uncached', stageSource: 'default', degraded: true });
+    expect(results[0].placements['home-hero'].fallback).toBe(true);
+    // The chunk's read failed as a whole, so every request in it is marked, the cached one included.
+    expect(results[1]).toMatchObject({ customerId: 'c-cached', degraded: true });
+    expect(results[2]).toMatchObject({ customerId: 'c-new', degraded: true });
+    expect(results[3]).toMatchObject({ status: 400 });
+  });
+
+  it('writes and profile reads answer 503 problem+json with Retry-After', async () => {
+    await prepare();
+    const answers = [
+      await env.request('POST', '/v1/customers/c-uncached/touchpoints', touchpoint({ id: 'tp-1' })),
+      await env.request('PATCH', '/v1/customers/c-uncached', { attributes: { tier: 'silver' } }),
+      await env.request('DELETE', '/v1/customers/c-uncached'),
+      await env.request('GET', '/v1/customers/c-uncached'),
+    ];
+    for (const res of answers) {
+      expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+      const problem = await expectProblem(res, 503);
+      expect(problem.type).toBe('/problems/store-unavailable');
+    }
+  });
+
+  it('/readyz answers 503 while the store fails, within the store timeout, and 200 once it recovers', async () => {
+    await prepare();
+    const started = performance.now();
+    const failing = await env.request('GET', '/readyz');
+    expect(performance.now() - started).toBeLessThan(900);
+    const problem = await expectProblem(failing, 503);
+    expect(problem.checks).toMatchObject({ rules: 'ok' });
+    expect((await env.request('GET', '/healthz')).status).toBe(200);
+
+    env.backend.set('ok');
+    expect((await env.request('GET', '/readyz')).status).toBe(200);
+  });
+
+  it('recovers by itself: once the store answers, decisions are personalised again and writes succeed', async () => {
+    await prepare();
+    expect((await decide('c-uncached')).degraded).toBe(true);
+    env.backend.set('ok');
+    const body = await decide('c-uncached');
+    expect(body.degraded).toBeUndefined();
+    expect(body.placements['home-hero'].items[0].id).toBe('offer-gold');
+    const batch = await json(await env.request('POST', '/v1/decisions/batch', { requests: [{ customerId: 'c-new-2', placements: ['home-hero'] }] }));
+    expect(batch.results[0].degraded).toBeUndefined();
+    expect((await env.request('POST', '/v1/customers/c-uncached/touchpoints', touchpoint({ id: 'tp-2' }))).status).toBe(202);
+  });
+});
+
+describe('with the circuit breaker', () => {
+  it('skips a hanging store after failures in a row, answering degraded at once, and tries it again after the window', async () => {
+    const env = await setup({ failures: 2, openMs: 300 });
+    try {
+      env.backend.set('hang');
+      const decide = async (customerId: string) => {
+        const started = performance.now();
+        const res = await env.request('POST', '/v1/decisions', { customerId, placements: ['home-hero'] });
+        expect(res.status).toBe(200);
+        return { body: await json(res), ms: performance.now() - started };
+      };
+      expect((await decide('c-1')).body.degraded).toBe(true);
+      expect((await decide('c-2')).body.degraded).toBe(true);
+      const calls = env.backend.calls();
+      const skipped = await decide('c-3');
+      expect(skipped.body.degraded).toBe(true);
+      expect(skipped.ms).toBeLessThan(STORE_TIMEOUT_MS);
+      expect(env.backend.calls()).toBe(calls);
+      const write = await env.request('PATCH', '/v1/customers/c-3', { attributes: { tier: 'gold' } });
+      expect(write.headers.get('retry-after')).toMatch(/^\d+$/);
+      await expectProblem(write, 503);
+
+      env.backend.set('ok');
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      const recovered = await decide('c-4');
+      expect(recovered.body.degraded).toBeUndefined();
+      expect(env.backend.calls()).toBeGreaterThan(calls);
+    } finally {
+      env.backend.set('ok');
+      await env.store.close();
+    }
+  });
+});
