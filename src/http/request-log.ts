@@ -3,6 +3,7 @@
  * latency. Registered first, so it also sees the answers of later middleware
  * (authentication, body limits) and of the error handler.
  */
+import { randomUUID } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { RouterRoute } from 'hono/types';
 import { matchedRoutes } from 'hono/route';
@@ -27,13 +28,14 @@ export interface RequestLogOptions {
   logger: Logger;
   /** Told of every answered request, e.g. the metrics' `recordRequest`. */
   onResponse?: (record: RequestRecord) => void;
-  /** Makes an id when the request brings no usable one; default crypto.randomUUID. */
+  /** Makes an id when the request brings no usable one; default node:crypto's randomUUID. */
   newRequestId?: () => string;
 }
 
 export function requestLog(options: RequestLogOptions): MiddlewareHandler {
   const { logger, onResponse } = options;
-  const newRequestId = options.newRequestId ?? (() => crypto.randomUUID());
+  // node:crypto's own, not the global Web Crypto one, which checks its receiver and arguments first.
+  const newRequestId = options.newRequestId ?? (() => randomUUID());
 
   return async (c, next) => {
     const started = performance.now();
