@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatRuleError } from '../ruleset/format.js';
-import { buildRuleset } from '../ruleset/build.js';
+import { buildRuleset, type RuleSource } from '../ruleset/build.js';
 import { readRulesDir } from '../reload/read-rules-dir.js';
 import { runServer } from '../main.js';
 import { runRuleTests } from './rule-tests.js';
@@ -54,14 +54,19 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 }
 
-async function validate(dir: string): Promise<number> {
-  let sources;
+/** The rules folder's files, or null after saying why it cannot be read. */
+async function readRulesOrSay(dir: string): Promise<RuleSource[] | null> {
   try {
-    sources = await readRulesDir(dir);
+    return await readRulesDir(dir);
   } catch (err) {
     process.stderr.write(`nextbest: ${(err as Error).message}\n`);
-    return 1;
+    return null;
   }
+}
+
+async function validate(dir: string): Promise<number> {
+  const sources = await readRulesOrSay(dir);
+  if (!sources) return 1;
   const result = buildRuleset(sources, { now: Date.now() });
   for (const warning of result.warnings) process.stdout.write(`warning: ${formatRuleError(warning)}\n`);
   for (const error of result.errors) process.stdout.write(`${formatRuleError(error)}\n`);
@@ -77,13 +82,8 @@ async function validate(dir: string): Promise<number> {
 }
 
 async function test(dir: string): Promise<number> {
-  let sources;
-  try {
-    sources = await readRulesDir(dir);
-  } catch (err) {
-    process.stderr.write(`nextbest: ${(err as Error).message}\n`);
-    return 1;
-  }
+  const sources = await readRulesOrSay(dir);
+  if (!sources) return 1;
   const report = await runRuleTests(sources, { now: Date.now() });
   const out = (line: string): void => {
     process.stdout.write(`${line}\n`);
