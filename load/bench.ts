@@ -17,7 +17,6 @@
  *   BENCH_JSON=path  also write the results as JSON there
  */
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { rmSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
@@ -33,7 +32,7 @@ import { createCompiledMatcher } from '../src/ruleset/compiled-matcher.js';
 import { createJreMatcher } from '../src/ruleset/jre-matcher.js';
 import type { MatcherFactory } from '../src/ruleset/matcher.js';
 import type { Placement, RulesetSnapshot } from '../src/ruleset/snapshot.js';
-import { killAllNow, startChild, stopAll, type ChildServer } from './bench/children.js';
+import { runLoadScript, startChild, tempDirs, type ChildServer } from './bench/children.js';
 import { getJson, loadTest, seedCustomers, timeBatches, warmProfileCache, type BatchRun, type LoadRun } from './bench/http.js';
 import { runMemoryMeasurement, type MemoryOutcome } from './bench/cache-memory.js';
 import { generateProfiles } from './bench/profiles.js';
@@ -753,24 +752,4 @@ async function memorySection(settings: Settings): Promise<MemoryOutcome> {
 
 // ---------------------------------------------------------------- run
 
-/** Folders to remove however the process ends (a signal skips the `finally` blocks). */
-const tempDirs = new Set<string>();
-process.on('exit', () => {
-  killAllNow();
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    progress(`${signal}: stopping the servers`);
-    void stopAll().finally(() => process.exit(130));
-  });
-}
-
-try {
-  await main();
-} catch (err) {
-  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
-  process.exitCode = 1;
-} finally {
-  await stopAll();
-}
+await runLoadScript('bench', main);

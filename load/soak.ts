@@ -15,12 +15,12 @@
  * replaces their oldest touchpoints instead of growing them: the data the
  * server holds stays the same size, and any RSS growth is the server's own.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { killAllNow, startChild, stopAll, type ChildServer } from './bench/children.js';
+import { runLoadScript, startChild, tempDirs, type ChildServer } from './bench/children.js';
 import { seedCustomers } from './bench/http.js';
 import { generateProfiles } from './bench/profiles.js';
 import { createRandom } from './bench/random.js';
@@ -272,24 +272,4 @@ async function main(): Promise<void> {
   }
 }
 
-/** Folders to remove however the process ends (a signal skips the `finally` blocks). */
-const tempDirs = new Set<string>();
-process.on('exit', () => {
-  killAllNow();
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    process.stderr.write(`[soak] ${signal}: stopping the service\n`);
-    void stopAll().finally(() => process.exit(130));
-  });
-}
-
-try {
-  await main();
-} catch (err) {
-  process.stderr.write(`soak failed: ${(err as Error).stack ?? String(err)}\n`);
-  process.exitCode = 1;
-} finally {
-  await stopAll();
-}
+await runLoadScript('soak', main);

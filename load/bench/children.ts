@@ -5,7 +5,7 @@
  * SIGINT/SIGTERM; an exiting parent also kills whatever is left.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 export interface ChildServer {
@@ -115,3 +115,31 @@ export function processCpuMs(pid: number | undefined): number | undefined {
 
 /** USER_HZ, 100 on every Linux platform Node supports. */
 const CLOCK_TICKS_PER_SECOND = 100;
+
+/** Folders a load script made, removed however it ends (a signal skips `finally` blocks). */
+export const tempDirs = new Set<string>();
+
+/**
+ * Runs a load script's main: its child servers are stopped and its temporary
+ * folders removed on success, failure, SIGINT or SIGTERM.
+ */
+export async function runLoadScript(name: string, main: () => Promise<void>): Promise<void> {
+  process.on('exit', () => {
+    killAllNow();
+    for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`[${name}] ${signal}: stopping the servers\n`);
+      void stopAll().finally(() => process.exit(130));
+    });
+  }
+  try {
+    await main();
+  } catch (err) {
+    process.stderr.write(`${name} failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  } finally {
+    await stopAll();
+  }
+}
