@@ -75,9 +75,4 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   };
 }
 
-/** @deprecated use createLogger({ level }); kept for callers written before pino. */
-export function createJsonLogger(options: { silent?: boolean } = {}): Logger {
-  return createLogger({ level: options.silent ? 'silent' : 'info' });
-}
-
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

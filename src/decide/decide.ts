@@ -36,30 +36,28 @@ export async function decide(
   request: DecisionRequest,
   options: DecideOptions,
 ): Promise<Decision> {
-  const unknown = unknownPlacements(snapshot, request.placements);
-  if (unknown.length > 0) throw new UnknownPlacementsError(unknown);
+  const asked: Placement[] = [];
+  for (const name of request.placements) {
+    const placement = snapshot.placements.get(name);
+    if (placement) asked.push(placement);
+  }
+  if (asked.length < request.placements.length) throw new UnknownPlacementsError(unknownPlacements(snapshot, request.placements));
 
   const facts = createFacts({ customerId: request.customerId, profile, context: request.context, now: options.now });
   const channel = typeof request.context.channel === 'string' ? request.context.channel : undefined;
-  const placementsOf = (name: string): Placement => {
-    const placement = snapshot.placements.get(name);
-    if (!placement) throw new UnknownPlacementsError([name]);
-    return placement;
-  };
 
   if (request.explain) {
     const stageTrace = explainStage(snapshot, profile, facts);
     const placements: Record<string, PlacementDecision> = {};
-    for (const name of request.placements) {
-      placements[name] = explainPlacement(snapshot, placementsOf(name), facts, options.now, channel);
+    for (const placement of asked) {
+      placements[placement.name] = explainPlacement(snapshot, placement, facts, options.now, channel);
     }
     return { ...header(snapshot, request, options, stageTrace), placements, stageTrace };
   }
 
   const stage = await resolveStage(snapshot, profile, facts);
   const placements: Record<string, PlacementDecision> = {};
-  for (const name of request.placements) {
-    const placement = placementsOf(name);
+  for (const placement of asked) {
     const { matcher } = placement;
     let matches: (ruleName: string) => boolean;
     if (matcher.holds) {
@@ -71,7 +69,7 @@ export async function decide(
       matches = (ruleName) => matched.has(ruleName);
     }
     const rules = placement.rulesByStage.get(stage.stage) ?? placement.rules;
-    placements[name] = arbitrate({ placement, rules, catalog: snapshot.catalog, matches, now: options.now, channel });
+    placements[placement.name] = arbitrate({ placement, rules, catalog: snapshot.catalog, matches, now: options.now, channel });
   }
   return { ...header(snapshot, request, options, stage), placements };
 }

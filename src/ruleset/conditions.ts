@@ -7,7 +7,7 @@
  */
 import type { Json } from '../domain/json.js';
 import type { ConditionTrace, FactConditionTrace } from '../domain/trace.js';
-import type { BooleanCondition, Condition, FactCondition } from '../domain/rule-files.js';
+import type { Condition, FactCondition } from '../domain/rule-files.js';
 import type { FactSource, MatcherEnvironment } from './matcher.js';
 import { createOperators, DECORATORS, type OperatorFn } from './operators.js';
 import { resolvePathString } from './paths.js';
@@ -140,8 +140,4 @@ function traceFactCondition(condition: FactCondition, facts: FactSource, env: Tr
     result: compare ? compare(factValue, jsonValue) : false,
   };
   return trace;
-}
-
-export function conditionHolds(condition: BooleanCondition, facts: FactSource, env: TraceEnvironment): boolean {
-  return traceCondition(condition, facts, env).result;
 }
