@@ -23,8 +23,21 @@ const envSchema = z.object({
   PORT: int(0, 65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   RULES_DIR: z.string().min(1).default('./rules'),
-  STORE: z.enum(['sqlite', 'memory'], { error: 'must be one of sqlite, memory' }).default('sqlite'),
+  STORE: z.enum(['sqlite', 'memory', 'redis'], { error: 'must be one of sqlite, memory, redis' }).default('sqlite'),
   SQLITE_PATH: z.string().min(1).default('./data/profiles.db'),
+  REDIS_URL: z
+    .string()
+    .trim()
+    .refine(isRedisUrlList, 'must be redis://[user:password@]host[:port][/db] or rediss://… (with REDIS_CLUSTER=true, a comma-separated list)')
+    .default('redis://127.0.0.1:6379'),
+  REDIS_CLUSTER: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .transform((v) => v === 'true')
+    .default(false),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{0,64}$/, 'must be up to 64 characters of A-Z a-z 0-9 . _ : -')
+    .default('nextbest:'),
   PROFILE_CACHE_MAX: int(0, 10_000_000).default(10_000),
   TOUCHPOINT_RETENTION_DAYS: positiveNumber.default(365),
   MAX_TOUCHPOINTS_PER_PROFILE: int(1, 100_000).default(1000),
@@ -43,6 +56,37 @@ const envSchema = z.object({
   STORE_TIMEOUT_MS: int(10, 60_000).default(1000),
 });
 
+/** Variables whose values are never repeated in an error message. */
+const SECRET_VARIABLES = new Set(['API_KEYS', 'REDIS_URL']);
+
+function isRedisUrlList(value: string): boolean {
+  const urls = value.split(',').map((u) => u.trim());
+  return urls.every((u) => {
+    try {
+      const url = new URL(u);
+      return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The URL without its password, fit for a log line. */
+export function redactUrl(value: string): string {
+  return value
+    .split(',')
+    .map((u) => {
+      try {
+        const url = new URL(u.trim());
+        if (url.password) url.password = '***';
+        return url.toString();
+      } catch {
+        return '(invalid URL)';
+      }
+    })
+    .join(',');
+}
+
 export const SCOPES = ['decide', 'ingest', 'profiles', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
@@ -55,8 +99,12 @@ export interface Config {
   port: number;
   host: string;
   rulesDir: string;
-  store: 'sqlite' | 'memory';
+  store: 'sqlite' | 'memory' | 'redis';
   sqlitePath: string;
+  /** For STORE=redis: the server, or with redisCluster the seed nodes, comma-separated. May hold a password: never log it whole. */
+  redisUrl: string;
+  redisCluster: boolean;
+  redisKeyPrefix: string;
   profileCacheMax: number;
   touchpointRetentionDays: number;
   maxTouchpointsPerProfile: number;
@@ -93,7 +141,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ? []
     : parsed.error.issues.map((issue) => {
         const name = String(issue.path[0] ?? '?');
-        return `${name}: ${issue.message} (got ${JSON.stringify(env[name])})`;
+        // A URL may carry a password: name the variable, never echo it.
+        return SECRET_VARIABLES.has(name) ? `${name}: ${issue.message}` : `${name}: ${issue.message} (got ${JSON.stringify(env[name])})`;
       });
   const apiKeys = parseApiKeys(present.API_KEYS, problems);
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
@@ -104,6 +153,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rulesDir: e.RULES_DIR,
     store: e.STORE,
     sqlitePath: e.SQLITE_PATH,
+    redisUrl: e.REDIS_URL,
+    redisCluster: e.REDIS_CLUSTER,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     profileCacheMax: e.PROFILE_CACHE_MAX,
     touchpointRetentionDays: e.TOUCHPOINT_RETENTION_DAYS,
     maxTouchpointsPerProfile: e.MAX_TOUCHPOINTS_PER_PROFILE,

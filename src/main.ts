@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { serve } from '@hono/node-server';
-import { ConfigError, loadConfig, type Config, type Evaluator } from './config.js';
+import { ConfigError, loadConfig, redactUrl, type Config, type Evaluator } from './config.js';
 import { createApp } from './http/app.js';
 import { createMetrics, type PrometheusMetrics } from './http/metrics.js';
 import { createLogger, type Logger } from './logger.js';
@@ -19,6 +19,9 @@ import { createJreMatcher } from './ruleset/jre-matcher.js';
 import type { MatcherFactory } from './ruleset/matcher.js';
 
 const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
+const FIRST_SWEEP_DELAY_MS = 10 * 1000;
+/** How long start-up waits for a network store's first answer before it serves anyway (degraded). */
+const STORE_WAIT_MS = 5000;
 
 export interface RunningService {
   url: string;
@@ -40,7 +43,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     throw new StartupError(`the rules in ${config.rulesDir} are invalid:\n${first.errors.map((e) => `  ${formatRuleError(e)}`).join('\n')}`);
   }
   const metrics = createMetrics();
-  const store = openStore(config, metrics);
+  const store = openStore(config, metrics, logger);
   const watcher = watchRulesDir({
     dir: config.rulesDir,
     logger,
@@ -57,10 +60,13 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const sweepExpired = () => {
     store.sweepExpired(Date.now()).catch((err: Error) => logger.warn('touchpoint sweep failed', { error: err.message }));
   };
-  sweepExpired();
+  // The first sweep waits a little, so a network store has connected by then.
+  const firstSweep = setTimeout(sweepExpired, FIRST_SWEEP_DELAY_MS);
+  firstSweep.unref();
   const sweep = setInterval(sweepExpired, SWEEP_INTERVAL_MS);
   sweep.unref();
 
+  await waitForStore(store, STORE_WAIT_MS, logger);
   if (!config.apiKeys) logger.warn('API_KEYS is not set: the HTTP API is open to anyone who can reach it, with no authentication');
   const app = createApp({
     rules: registry,
@@ -84,6 +90,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     url,
     store: config.store,
     ...(config.store === 'sqlite' ? { sqlitePath: config.sqlitePath } : {}),
+    ...(config.store === 'redis'
+      ? { redisUrl: redactUrl(config.redisUrl), redisCluster: config.redisCluster, redisKeyPrefix: config.redisKeyPrefix }
+      : {}),
     rulesDir: config.rulesDir,
     rulesVersion: registry.current?.version,
     evaluator: config.evaluator,
@@ -102,6 +111,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       stopping ??= (async () => {
         watcher.close();
         process.off('SIGHUP', onHangup);
+        clearTimeout(firstSweep);
         clearInterval(sweep);
         await closeServer(server, config.shutdownTimeoutMs, logger);
         await store.close();
@@ -124,11 +134,19 @@ export function matcherFor(evaluator: Evaluator): MatcherFactory {
   return evaluator === 'json-rules-engine' ? createJreMatcher : createCompiledMatcher;
 }
 
-function openStore(config: Config, metrics: PrometheusMetrics) {
+function openStore(config: Config, metrics: PrometheusMetrics, logger: Logger) {
   try {
     return createProfileStore({
       store: config.store,
       sqlitePath: config.sqlitePath,
+      redisUrl: config.redisUrl,
+      redisCluster: config.redisCluster,
+      redisKeyPrefix: config.redisKeyPrefix,
+      onRedisEvent: (event) => {
+        if (event.kind === 'connected') logger.info('redis connected', { redisUrl: redactUrl(config.redisUrl) });
+        else if (event.kind === 'disconnected') logger.warn('redis connection lost; reconnecting', { redisUrl: redactUrl(config.redisUrl) });
+        else logger.warn(event.message);
+      },
       retentionDays: config.touchpointRetentionDays,
       maxTouchpointsPerProfile: config.maxTouchpointsPerProfile,
       cacheMax: config.profileCacheMax,
@@ -139,6 +157,27 @@ function openStore(config: Config, metrics: PrometheusMetrics) {
     const where = config.store === 'sqlite' ? ` at SQLITE_PATH=${config.sqlitePath}` : '';
     throw new StartupError(`cannot open the ${config.store} profile store${where}: ${(err as Error).message}`);
   }
+}
+
+/**
+ * Waits until the store answers a ping, so the first requests are not decided
+ * blind while a network store is still connecting. A store that stays silent
+ * does not stop start-up: the service serves degraded (readyz says so) and
+ * recovers when the store comes.
+ */
+async function waitForStore(store: { ping(): Promise<void> }, timeoutMs: number, logger: Logger): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  let lastError = '';
+  while (performance.now() < deadline) {
+    try {
+      await store.ping();
+      return;
+    } catch (err) {
+      lastError = (err as Error).message;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  logger.warn('the profile store does not answer; serving degraded until it does', { error: lastError, waitedMs: timeoutMs });
 }
 
 /** Stops accepting connections and waits for in-flight requests, up to a deadline. */

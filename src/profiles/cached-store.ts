@@ -14,6 +14,14 @@ export interface CacheStats {
 export interface CachedProfileStore extends ProfileStore {
   /** Forgets what is cached for the customer, e.g. after another replica wrote it. */
   invalidate(customerId: string): void;
+  /**
+   * Says that invalidations may be missed from now on (a shared store's change
+   * feed is down): reads go to the store first, and an entry answers only when
+   * the store fails, so decisions still see the cached profile in an outage.
+   */
+  suspend(): void;
+  /** Invalidations flow again: forgets everything (some may have been missed) and serves from the cache again. */
+  resume(): void;
   stats(): CacheStats;
 }
 
@@ -68,6 +76,7 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
   const clock = options.now ?? Date.now;
   let hits = 0;
   let misses = 0;
+  let suspended = false;
 
   function invalidate(customerId: string): void {
     cache?.delete(customerId);
@@ -82,6 +91,42 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
     cache?.clear();
     for (const read of pending.values()) read.stale = true;
     pending.clear();
+  }
+
+  /** While suspended: the store's answer, or the cached entry when the store fails and there is one. */
+  async function readThrough(customerId: string): Promise<DecisionProfile | null> {
+    misses++;
+    try {
+      return await (pending.get(customerId)?.promise ?? loadOne(customerId));
+    } catch (error) {
+      const entry = lookup(customerId);
+      if (entry === undefined) throw error;
+      return entry === ABSENT ? null : entry;
+    }
+  }
+
+  async function readManyThrough(customerIds: readonly string[]): Promise<Map<string, DecisionProfile>> {
+    const unique = [...new Set(customerIds)];
+    misses += unique.length;
+    const toLoad = unique.filter((customerId) => !pending.has(customerId));
+    if (toLoad.length > 0) startReads(toLoad, () => inner.getManyForDecision(toLoad));
+    const answers = unique.map((customerId) => (pending.get(customerId) as PendingRead).promise);
+    const found = new Map<string, DecisionProfile>();
+    try {
+      const profiles = await Promise.all(answers);
+      unique.forEach((customerId, index) => {
+        const profile = profiles[index];
+        if (profile) found.set(customerId, profile);
+      });
+    } catch (error) {
+      // Only a full answer will do: a customer missing from the map would be decided as unknown.
+      for (const customerId of unique) {
+        const entry = lookup(customerId);
+        if (entry === undefined) throw error;
+        if (entry !== ABSENT) found.set(customerId, entry);
+      }
+    }
+    return found;
   }
 
   /** The cached entry, aged by retention like the inner store's reads; undefined on a miss. */
@@ -148,6 +193,7 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
       return inner.getMany(customerIds);
     },
     async getForDecision(customerId) {
+      if (suspended) return readThrough(customerId);
       const entry = lookup(customerId);
       if (entry !== undefined) {
         hits++;
@@ -157,6 +203,7 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
       return pending.get(customerId)?.promise ?? loadOne(customerId);
     },
     async getManyForDecision(customerIds) {
+      if (suspended) return readManyThrough(customerIds);
       const unique = [...new Set(customerIds)];
       const cached = new Map<string, DecisionProfile>();
       const toLoad: string[] = [];
@@ -204,6 +251,13 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
       await inner.close();
     },
     invalidate,
+    suspend() {
+      suspended = true;
+    },
+    resume() {
+      invalidateAll();
+      suspended = false;
+    },
     stats() {
       return { hits, misses, size: cache?.size ?? 0 };
     },

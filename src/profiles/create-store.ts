@@ -1,20 +1,28 @@
 import { createCachedStore, type CachedProfileStore } from './cached-store.js';
 import { createMemoryStore } from './memory-store.js';
+import { createRedisStore, type RedisProfileStore, type RedisStoreEvent } from './redis-store.js';
 import { createSqliteStore } from './sqlite-store.js';
 import type { ProfileStore, StoreLimits } from './store.js';
 import { createCircuitBreakerStore, type CircuitBreakerOptions } from './circuit-breaker-store.js';
 import { createTimeoutStore } from './timeout-store.js';
 
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 /** STORE_TIMEOUT_MS's default. */
 export const DEFAULT_STORE_TIMEOUT_MS = 1000;
 /** After 5 store failures in a row, cache misses skip the store for half a second. */
 export const DEFAULT_CIRCUIT_BREAKER: CircuitBreakerOptions = { failures: 5, openMs: 500 };
 
-export type StoreKind = 'memory' | 'sqlite';
+export type StoreKind = 'memory' | 'sqlite' | 'redis';
 
 export interface ProfileStoreConfig {
   store: StoreKind;
   sqlitePath: string;
+  /** For `redis`: the server's URL, or with `redisCluster` the seed nodes, comma-separated. */
+  redisUrl?: string;
+  redisCluster?: boolean;
+  redisKeyPrefix?: string;
+  /** For `redis`: connection news for the log. */
+  onRedisEvent?: (event: RedisStoreEvent) => void;
   retentionDays: number;
   maxTouchpointsPerProfile: number;
   /** LRU entries; 0 disables the cache. */
@@ -43,10 +51,21 @@ export function createProfileStore(config: ProfileStoreConfig): CachedProfileSto
   const timed = createTimeoutStore(wrapped, { timeoutMs: config.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS });
   const breaker = config.circuitBreaker ?? DEFAULT_CIRCUIT_BREAKER;
   const inner = breaker ? createCircuitBreakerStore(timed, breaker) : timed;
+  const cached = createCachedStore(inner, { max: config.cacheMax, retentionDays: config.retentionDays, ...(config.now ? { now: config.now } : {}) });
   // Memory and SQLite are written only through this process, so entries live until a write or eviction.
-  // A shared store (redis) must also pass `ttlMs` (well under the 100 ms cross-replica bound) and call
-  // `invalidate` on other replicas' change notifications.
-  return createCachedStore(inner, { max: config.cacheMax, retentionDays: config.retentionDays, ...(config.now ? { now: config.now } : {}) });
+  // Redis is shared: every replica publishes what it changes, and the others drop their copies.
+  if (isRedis(backend)) {
+    backend.watchChanges({
+      changed: (customerId) => cached.invalidate(customerId),
+      suspend: () => cached.suspend(),
+      resume: () => cached.resume(),
+    });
+  }
+  return cached;
+}
+
+function isRedis(store: ProfileStore): store is RedisProfileStore {
+  return store.kind === 'redis' && 'watchChanges' in store;
 }
 
 function createBackend(config: ProfileStoreConfig, limits: StoreLimits): ProfileStore {
@@ -55,7 +74,14 @@ function createBackend(config: ProfileStoreConfig, limits: StoreLimits): Profile
       return createMemoryStore(limits);
     case 'sqlite':
       return createSqliteStore({ ...limits, path: config.sqlitePath });
-    // case 'redis': return createRedisStore({ ...limits, url: config.redisUrl });
+    case 'redis':
+      return createRedisStore({
+        ...limits,
+        url: config.redisUrl ?? DEFAULT_REDIS_URL,
+        ...(config.redisCluster ? { cluster: true } : {}),
+        ...(config.redisKeyPrefix !== undefined ? { keyPrefix: config.redisKeyPrefix } : {}),
+        ...(config.onRedisEvent ? { onEvent: config.onRedisEvent } : {}),
+      });
     default:
       return unknownKind(config.store);
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, redactUrl } from '../../src/config.js';
 
 describe('loadConfig', () => {
   it('applies the contract defaults', () => {
@@ -9,6 +9,9 @@ describe('loadConfig', () => {
       rulesDir: './rules',
       store: 'sqlite',
       sqlitePath: './data/profiles.db',
+      redisUrl: 'redis://127.0.0.1:6379',
+      redisCluster: false,
+      redisKeyPrefix: 'nextbest:',
       profileCacheMax: 10000,
       touchpointRetentionDays: 365,
       maxTouchpointsPerProfile: 1000,
@@ -63,6 +66,40 @@ describe('loadConfig', () => {
       expect((err as Error).message).toContain(`${name}:`);
       expect((err as Error).message).toContain(JSON.stringify(value));
     }
+  });
+
+  it('reads the redis variables', () => {
+    expect(loadConfig({ STORE: 'redis', REDIS_URL: 'rediss://user:pw@cache.internal:6380/2', REDIS_KEY_PREFIX: 'shop-a:' })).toMatchObject({
+      store: 'redis',
+      redisUrl: 'rediss://user:pw@cache.internal:6380/2',
+      redisCluster: false,
+      redisKeyPrefix: 'shop-a:',
+    });
+    expect(loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://10.0.0.1:7000, redis://10.0.0.2:7000' }).redisCluster).toBe(true);
+  });
+
+  it.each([
+    ['REDIS_URL', 'http://cache:6379'],
+    ['REDIS_URL', 'not a url'],
+    ['REDIS_CLUSTER', 'yes'],
+    ['REDIS_KEY_PREFIX', 'has space'],
+  ])('rejects %s=%s', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(`${name}:`);
+  });
+
+  it('never repeats a REDIS_URL in an error, since it may hold a password', () => {
+    try {
+      loadConfig({ REDIS_URL: 'http://admin:s3cret@cache:6379' });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as Error).message).toContain('REDIS_URL:');
+      expect((err as Error).message).not.toContain('s3cret');
+    }
+  });
+
+  it('redacts the password of a URL for the log', () => {
+    expect(redactUrl('redis://user:s3cret@cache:6379/1')).toBe('redis://user:***@cache:6379/1');
+    expect(redactUrl('redis://a:1,redis://:pw@b:2')).toBe('redis://a:1,redis://:***@b:2');
   });
 
   it('reports every invalid variable at once', () => {

@@ -1,0 +1,130 @@
+/**
+ * The Lua scripts of the Redis store. Each runs atomically on the server and
+ * touches only the keys of one customer, which share a hash tag, so they work
+ * on Redis Cluster too.
+ *
+ * Keys of a customer (prefix P, customer id C):
+ *   P{C}:p  hash   a = attributes JSON, s = explicit stage (absent when none),
+ *                  c = createdAt, u = updatedAt (epoch ms), n = last touchpoint
+ *                  number, v = attributes version (for patch's compare-and-set)
+ *   P{C}:t  zset   one member per touchpoint, scored by `at` (epoch ms); the
+ *                  member is "<number as 16 hex digits>|<type>|<channel>", so
+ *                  equal times order by insertion, and a decision reads the
+ *                  whole timeline from this key alone
+ *   P{C}:x  hash   touchpoint number -> JSON [id, properties], for touchpoints
+ *                  that have either
+ *   P{C}:i  hash   touchpoint id -> touchpoint number, the idempotency index
+ *
+ * Numbers cross into Lua as the strings JavaScript made of them: Lua 5.1
+ * formats large numbers as "1.7e+12", so a script never prints a number it
+ * did not receive as a string, except touchpoint numbers (formatted as hex).
+ */
+
+/** Removes the given timeline members with their extra fields and id entries. */
+const DROP_MEMBERS = `
+local function dropMembers(t, x, i, members)
+  for _, member in ipairs(members) do
+    local seq = string.sub(member, 1, 16)
+    local extra = redis.call('HGET', x, seq)
+    if extra then
+      local id = cjson.decode(extra)[1]
+      if type(id) == 'string' then redis.call('HDEL', i, id) end
+      redis.call('HDEL', x, seq)
+    end
+    redis.call('ZREM', t, member)
+  end
+  return #members
+end
+local function dropExpired(t, x, i, cutoff)
+  return dropMembers(t, x, i, redis.call('ZRANGEBYSCORE', t, '-inf', '(' .. cutoff))
+end
+`;
+
+/**
+ * KEYS: p t x i. ARGV: now, cutoff, cap, channel, message, count, then per
+ * touchpoint: id ('' for none), type, channel, at, extra JSON ('' for none).
+ * Returns {accepted, duplicates}.
+ */
+export const APPEND_SCRIPT = `${DROP_MEMBERS}
+local p, t, x, i = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local now, cutoff, cap = ARGV[1], ARGV[2], tonumber(ARGV[3])
+if redis.call('HSETNX', p, 'c', now) == 1 then redis.call('HSET', p, 'a', '{}') end
+redis.call('HSET', p, 'u', now)
+-- Expired touchpoints go first, so that an id whose touchpoint has aged out can be stored again.
+dropExpired(t, x, i, cutoff)
+local count = tonumber(ARGV[6])
+local accepted = 0
+for k = 0, count - 1 do
+  local base = 7 + k * 5
+  local id, extra = ARGV[base], ARGV[base + 4]
+  if id == '' or redis.call('HEXISTS', i, id) == 0 then
+    local seq = string.format('%016x', redis.call('HINCRBY', p, 'n', 1))
+    redis.call('ZADD', t, ARGV[base + 3], seq .. '|' .. ARGV[base + 1] .. '|' .. ARGV[base + 2])
+    if extra ~= '' then redis.call('HSET', x, seq, extra) end
+    if id ~= '' then redis.call('HSET', i, id, seq) end
+    accepted = accepted + 1
+  end
+end
+if accepted > 0 then
+  dropExpired(t, x, i, cutoff)
+  local surplus = redis.call('ZCARD', t) - cap
+  -- Ascending order: the oldest first, and among equal times the earlier inserted.
+  if surplus > 0 then dropMembers(t, x, i, redis.call('ZRANGE', t, 0, surplus - 1)) end
+end
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return {accepted, count - accepted}
+`;
+
+/**
+ * KEYS: p. ARGV: expected version ('' for none yet), attributes JSON, stage
+ * mode ('keep' | 'set' | 'clear'), stage, now, channel, message.
+ * Returns 1 when applied, 0 when the attributes changed since they were read.
+ */
+export const PATCH_SCRIPT = `
+local p = KEYS[1]
+local version = redis.call('HGET', p, 'v') or ''
+if version ~= ARGV[1] then return 0 end
+redis.call('HSETNX', p, 'c', ARGV[5])
+redis.call('HSET', p, 'a', ARGV[2], 'u', ARGV[5])
+redis.call('HINCRBY', p, 'v', 1)
+if ARGV[3] == 'set' then redis.call('HSET', p, 's', ARGV[4]) elseif ARGV[3] == 'clear' then redis.call('HDEL', p, 's') end
+redis.call('PUBLISH', ARGV[6], ARGV[7])
+return 1
+`;
+
+/** KEYS: p t x i. ARGV: channel, message. Returns how many keys existed. */
+export const DELETE_SCRIPT = `
+local removed = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+if removed > 0 then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
+return removed
+`;
+
+/** KEYS: t x i. ARGV: cutoff. Returns how many touchpoints were dropped. */
+export const SWEEP_SCRIPT = `${DROP_MEMBERS}
+return dropExpired(KEYS[1], KEYS[2], KEYS[3], ARGV[1])
+`;
+
+/**
+ * What a decision reads. KEYS: p t. ARGV: cutoff.
+ * Returns nil for no profile, else {attributes, stage or nil, {member, at, ...}} newest first.
+ */
+export const READ_DECISION_SCRIPT = `
+local head = redis.call('HMGET', KEYS[1], 'a', 's')
+if not head[1] then return false end
+return {head[1], head[2], redis.call('ZREVRANGEBYSCORE', KEYS[2], '+inf', ARGV[1], 'WITHSCORES')}
+`;
+
+/**
+ * The whole profile. KEYS: p t x. ARGV: cutoff. Returns nil for no profile,
+ * else {attributes, stage or nil, createdAt, updatedAt, {member, at, ...}, {extra or '', ...}}.
+ */
+export const READ_PROFILE_SCRIPT = `
+local head = redis.call('HMGET', KEYS[1], 'a', 's', 'c', 'u')
+if not head[1] then return false end
+local timeline = redis.call('ZREVRANGEBYSCORE', KEYS[2], '+inf', ARGV[1], 'WITHSCORES')
+local extras = {}
+for k = 1, #timeline, 2 do
+  extras[#extras + 1] = redis.call('HGET', KEYS[3], string.sub(timeline[k], 1, 16)) or ''
+end
+return {head[1], head[2], head[3], head[4], timeline, extras}
+`;

@@ -1,0 +1,412 @@
+import { randomUUID } from 'node:crypto';
+import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
+import { intern, type DecisionProfile } from '../domain/decision-profile.js';
+import { InvalidInputError, StoreUnavailableError } from '../domain/errors.js';
+import type { JsonObject } from '../domain/json.js';
+import type { Profile } from '../domain/profile.js';
+import type { StoredTouchpoint } from '../domain/touchpoint.js';
+import { patchAttributes } from './patch-attributes.js';
+import { APPEND_SCRIPT, DELETE_SCRIPT, PATCH_SCRIPT, READ_DECISION_SCRIPT, READ_PROFILE_SCRIPT, SWEEP_SCRIPT } from './redis-scripts.js';
+import { DAY_MS, type AppendResult, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
+
+export interface RedisStoreOptions extends StoreLimits {
+  /** redis://[user:password@]host:port[/db] or rediss:// for TLS; with `cluster`, a comma-separated list of seed nodes. */
+  url: string;
+  /** Treat `url` as the seed nodes of a Redis Cluster. */
+  cluster?: boolean;
+  /** Put before every key and the change channel, so several deployments can share one Redis. */
+  keyPrefix?: string;
+  /** How long to wait for a TCP connection before counting an attempt as failed. */
+  connectTimeoutMs?: number;
+  /** Connection news for the operator's log: lost, restored, configuration worth a warning. */
+  onEvent?: (event: RedisStoreEvent) => void;
+}
+
+export type RedisStoreEvent =
+  | { kind: 'connected' }
+  | { kind: 'disconnected'; error?: string }
+  | { kind: 'warning'; message: string };
+
+/**
+ * Tells a replica's cache what other replicas changed. `suspend` means
+ * notifications may be missed from now on (the subscription is down), `resume`
+ * that they flow again and anything cached before may be stale.
+ */
+export interface ChangeListener {
+  changed(customerId: string): void;
+  suspend(): void;
+  resume(): void;
+}
+
+export interface RedisProfileStore extends ProfileStore {
+  /** Subscribes to the changes every replica publishes; one listener per store. */
+  watchChanges(listener: ChangeListener): void;
+}
+
+/** How many times patch retries its compare-and-set when other writers keep changing the attributes. */
+const PATCH_ATTEMPTS = 20;
+/** Keys per SCAN step of the sweep. */
+const SWEEP_SCAN_COUNT = 500;
+
+type ScriptCall = (...args: Array<string | number>) => Promise<unknown>;
+type Client = Redis | Cluster;
+
+interface Scripts {
+  nbAppend: ScriptCall;
+  nbPatch: ScriptCall;
+  nbDelete: ScriptCall;
+  nbSweep: ScriptCall;
+  nbReadDecision: ScriptCall;
+  nbReadProfile: ScriptCall;
+}
+
+const SCRIPT_DEFINITIONS: Record<keyof Scripts, { lua: string; numberOfKeys: number }> = {
+  nbAppend: { lua: APPEND_SCRIPT, numberOfKeys: 4 },
+  nbPatch: { lua: PATCH_SCRIPT, numberOfKeys: 1 },
+  nbDelete: { lua: DELETE_SCRIPT, numberOfKeys: 4 },
+  nbSweep: { lua: SWEEP_SCRIPT, numberOfKeys: 3 },
+  nbReadDecision: { lua: READ_DECISION_SCRIPT, numberOfKeys: 2 },
+  nbReadProfile: { lua: READ_PROFILE_SCRIPT, numberOfKeys: 3 },
+};
+
+/**
+ * Profiles in Redis, shared by any number of replicas (see redis-scripts.ts
+ * for the keys). Every write is one Lua script, atomic on the server, which
+ * also publishes the customer id on the change channel so that every replica
+ * drops its cached copy.
+ *
+ * Commands fail at once while the connection is down (no offline queue, no
+ * resending after a reconnect): the caller answers a degraded decision or a
+ * 503 instead of waiting, and a write is never applied long after its
+ * client gave up. The client reconnects by itself.
+ *
+ * Durability is Redis's: an acknowledged write survives a Redis restart only
+ * with AOF on (`appendonly yes`; `appendfsync always` to lose nothing on
+ * power loss). Start-up warns when the server keeps no AOF.
+ */
+export function createRedisStore(options: RedisStoreOptions): RedisProfileStore {
+  const prefix = options.keyPrefix ?? 'nextbest:';
+  const channel = `${prefix}changes`;
+  /** Identifies this process's own change messages, which it need not act on. */
+  const origin = randomUUID();
+  const clock = options.now ?? Date.now;
+  const onEvent = options.onEvent ?? (() => undefined);
+  const cutoff = (now: number): string => String(now - options.retentionDays * DAY_MS);
+  const client = connect(options, 'commands');
+  const scripts = defineScripts(client);
+  let subscriber: Client | null = null;
+  let closed = false;
+  let everConnected = false;
+  let connectedNow = false;
+
+  client.on('ready', () => {
+    connectedNow = true;
+    everConnected = true;
+    onEvent({ kind: 'connected' });
+    void checkDurability(client, onEvent);
+  });
+  client.on('close', () => {
+    if (connectedNow && !closed) onEvent({ kind: 'disconnected' });
+    connectedNow = false;
+  });
+  // Without a listener, ioredis prints every failed attempt; the state changes above are what matter.
+  client.on('error', () => undefined);
+
+  const keys = (customerId: string) => {
+    const base = `${prefix}{${customerId}}:`;
+    return { p: `${base}p`, t: `${base}t`, x: `${base}x`, i: `${base}i` };
+  };
+  const message = (customerId: string) => `${origin} ${customerId}`;
+
+  /** Runs one command, turning a closed store or a connection failure into StoreUnavailableError. */
+  async function run<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    if (closed) throw new StoreUnavailableError('the redis profile store is closed');
+    try {
+      return await call();
+    } catch (error) {
+      throw asUnavailable(error, operation, everConnected);
+    }
+  }
+
+  async function readDecision(customerId: string, now: number): Promise<DecisionProfile | null> {
+    const k = keys(customerId);
+    const reply = (await scripts.nbReadDecision(k.p, k.t, cutoff(now))) as [string, string | null, string[]] | null;
+    if (reply === null) return null;
+    const [attributes, stage, timeline] = reply;
+    const count = timeline.length / 2;
+    const types = new Array<string>(count);
+    const channels = new Array<string>(count);
+    const at = new Float64Array(count);
+    for (let n = 0; n < count; n++) {
+      const [, type, touchpointChannel] = splitMember(timeline[2 * n] as string);
+      types[n] = intern(type);
+      channels[n] = intern(touchpointChannel);
+      at[n] = Number(timeline[2 * n + 1]);
+    }
+    return { customerId, attributes: JSON.parse(attributes) as JsonObject, stage, types, channels, at };
+  }
+
+  async function readProfile(customerId: string, now: number): Promise<Profile | null> {
+    const k = keys(customerId);
+    const reply = (await scripts.nbReadProfile(k.p, k.t, k.x, cutoff(now))) as
+      | [string, string | null, string, string, string[], string[]]
+      | null;
+    if (reply === null) return null;
+    const [attributes, stage, createdAt, updatedAt, timeline, extras] = reply;
+    const touchpoints: StoredTouchpoint[] = [];
+    for (let n = 0; n < timeline.length / 2; n++) {
+      const [, type, touchpointChannel] = splitMember(timeline[2 * n] as string);
+      const extra = extras[n] ? (JSON.parse(extras[n] as string) as [string | null, JsonObject | null]) : [null, null];
+      touchpoints.push({ id: extra[0], type, channel: touchpointChannel, at: Number(timeline[2 * n + 1]), properties: extra[1] });
+    }
+    return {
+      customerId,
+      attributes: JSON.parse(attributes) as JsonObject,
+      stage,
+      touchpoints,
+      createdAt: Number(createdAt),
+      updatedAt: Number(updatedAt),
+    };
+  }
+
+  async function readEach<T>(customerIds: readonly string[], read: (customerId: string) => Promise<T | null>): Promise<Map<string, T>> {
+    const unique = [...new Set(customerIds)];
+    // Issued in one tick, the reads travel to Redis together (auto-pipelining).
+    const values = await Promise.all(unique.map(read));
+    const found = new Map<string, T>();
+    unique.forEach((customerId, n) => {
+      const value = values[n];
+      if (value !== null && value !== undefined) found.set(customerId, value);
+    });
+    return found;
+  }
+
+  async function append(customerId: string, touchpoints: readonly StoredTouchpoint[], now: number): Promise<AppendResult> {
+    const k = keys(customerId);
+    const args: Array<string | number> = [
+      k.p,
+      k.t,
+      k.x,
+      k.i,
+      String(now),
+      cutoff(now),
+      options.maxTouchpointsPerProfile,
+      channel,
+      message(customerId),
+      touchpoints.length,
+    ];
+    for (const tp of touchpoints) {
+      const extra = tp.id === null && tp.properties === null ? '' : JSON.stringify([tp.id, tp.properties]);
+      args.push(tp.id ?? '', tp.type, tp.channel, String(tp.at), extra);
+    }
+    const [accepted, duplicates] = (await scripts.nbAppend(...args)) as [number, number];
+    return { accepted, duplicates };
+  }
+
+  /** Patches of one customer in this process, chained so that they never compete with each other. */
+  const patchQueue = new Map<string, Promise<unknown>>();
+
+  function patch(customerId: string, change: ProfileChange, now: number): Promise<Profile> {
+    const previous = patchQueue.get(customerId) ?? Promise.resolve();
+    const next = previous.then(
+      () => patchOnce(customerId, change, now),
+      () => patchOnce(customerId, change, now),
+    );
+    patchQueue.set(customerId, next);
+    const forget = () => {
+      if (patchQueue.get(customerId) === next) patchQueue.delete(customerId);
+    };
+    next.then(forget, forget);
+    return next;
+  }
+
+  /**
+   * Read, merge in JavaScript (a Lua JSON round trip would round numbers),
+   * then write only if nobody changed the attributes meanwhile: other
+   * replicas may patch the same customer at the same moment.
+   */
+  async function patchOnce(customerId: string, change: ProfileChange, now: number): Promise<Profile> {
+    const k = keys(customerId);
+    const stageMode = change.stage === undefined ? 'keep' : change.stage === null ? 'clear' : 'set';
+    for (let attempt = 0; attempt < PATCH_ATTEMPTS; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));
+      const [stored, , version] = (await client.hmget(k.p, 'a', 's', 'v')) as [string | null, string | null, string | null];
+      const current = stored === null ? {} : (JSON.parse(stored) as JsonObject);
+      // Throws before anything is written, so a rejected patch leaves no trace.
+      const attributes = change.attributes === undefined ? current : patchAttributes(current, change.attributes);
+      const applied = await scripts.nbPatch(
+        k.p,
+        version ?? '',
+        JSON.stringify(attributes),
+        stageMode,
+        change.stage ?? '',
+        String(now),
+        channel,
+        message(customerId),
+      );
+      if (applied === 1) return (await readProfile(customerId, now)) as Profile;
+    }
+    throw new StoreUnavailableError(`the attributes of ${customerId} kept changing during ${PATCH_ATTEMPTS} attempts to patch them`);
+  }
+
+  async function sweep(now: number): Promise<number> {
+    const oldestKept = cutoff(now);
+    const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+    let total = 0;
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, found] = await node.scan(cursor, 'MATCH', `${escapeGlob(prefix)}{*}:t`, 'COUNT', SWEEP_SCAN_COUNT);
+        cursor = next;
+        for (const key of found) {
+          const customerId = customerIdOfTimeline(key, prefix);
+          if (customerId === null) continue;
+          const k = keys(customerId);
+          total += (await scripts.nbSweep(k.t, k.x, k.i, oldestKept)) as number;
+        }
+      } while (cursor !== '0');
+    }
+    return total;
+  }
+
+  return {
+    kind: 'redis',
+    get: (customerId) => run('get', () => readProfile(customerId, clock())),
+    getMany: (customerIds) => run('getMany', () => readEach(customerIds, (id) => readProfile(id, clock()))),
+    getForDecision: (customerId) => run('getForDecision', () => readDecision(customerId, clock())),
+    getManyForDecision: (customerIds) => run('getManyForDecision', () => readEach(customerIds, (id) => readDecision(id, clock()))),
+    appendTouchpoints: (customerId, touchpoints, now) => run('appendTouchpoints', () => append(customerId, touchpoints, now)),
+    patch: (customerId, change, now) => run('patch', () => patch(customerId, change, now)),
+    delete: (customerId) =>
+      run('delete', async () => {
+        const k = keys(customerId);
+        return ((await scripts.nbDelete(k.p, k.t, k.x, k.i, channel, message(customerId))) as number) > 0;
+      }),
+    sweepExpired: (now) => run('sweepExpired', () => sweep(now)),
+    ping: () =>
+      run('ping', async () => {
+        await client.ping();
+      }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all([quit(client), subscriber ? quit(subscriber) : undefined]);
+    },
+    watchChanges(listener) {
+      if (subscriber) throw new Error('the redis store already has a change listener');
+      if (closed) return;
+      subscriber = connect(options, 'changes');
+      watch(subscriber, channel, origin, listener, () => closed);
+    },
+  };
+}
+
+/**
+ * Keeps one subscription to the change channel. Until it is confirmed, and
+ * whenever the connection drops, the cache is suspended: notifications could
+ * be missed. Each (re)subscription resumes it, which also clears it.
+ */
+function watch(subscriber: Client, channel: string, origin: string, listener: ChangeListener, isClosed: () => boolean): void {
+  let subscribed = false;
+  listener.suspend();
+  subscriber.on('message', (from: string, text: string) => {
+    if (from !== channel) return;
+    const space = text.indexOf(' ');
+    if (space < 0 || text.slice(0, space) === origin) return;
+    listener.changed(text.slice(space + 1));
+  });
+  subscriber.on('ready', () => {
+    subscriber.subscribe(channel).then(
+      () => {
+        if (isClosed()) return;
+        subscribed = true;
+        listener.resume();
+      },
+      () => undefined, // the connection dropped again; the next 'ready' retries
+    );
+  });
+  subscriber.on('close', () => {
+    if (subscribed) listener.suspend();
+    subscribed = false;
+  });
+  subscriber.on('error', () => undefined);
+}
+
+function connect(options: RedisStoreOptions, role: string): Client {
+  const common: RedisOptions = {
+    // RESP2: understood by every Redis and Redis-compatible server.
+    protocol: 2,
+    connectionName: `nextbest-${role}`,
+    connectTimeout: options.connectTimeoutMs ?? 2000,
+    // Fail fast while disconnected, and never resend a command after a reconnect (see createRedisStore).
+    enableOfflineQueue: role === 'changes',
+    maxRetriesPerRequest: 0,
+    autoResubscribe: false,
+    enableAutoPipelining: true,
+    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
+  };
+  if (options.cluster) {
+    const nodes: ClusterNode[] = options.url.split(',').map((seed) => seed.trim()).filter(Boolean);
+    return new Cluster(nodes, {
+      redisOptions: common,
+      enableOfflineQueue: common.enableOfflineQueue ?? false,
+      enableAutoPipelining: true,
+      clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
+    });
+  }
+  return new Redis(options.url, common);
+}
+
+function defineScripts(client: Client): Scripts {
+  for (const [name, definition] of Object.entries(SCRIPT_DEFINITIONS)) client.defineCommand(name, definition);
+  const commands = client as unknown as Record<string, ScriptCall>;
+  const bound = {} as Scripts;
+  for (const name of Object.keys(SCRIPT_DEFINITIONS) as Array<keyof Scripts>) {
+    bound[name] = (commands[name] as ScriptCall).bind(client);
+  }
+  return bound;
+}
+
+/** The parts of a timeline member: number, type, channel (types and channels are slugs, free of "|"). */
+function splitMember(member: string): [string, string, string] {
+  const first = member.indexOf('|', 16);
+  const second = member.indexOf('|', first + 1);
+  return [member.slice(0, first), member.slice(first + 1, second), member.slice(second + 1)];
+}
+
+function customerIdOfTimeline(key: string, prefix: string): string | null {
+  if (!key.startsWith(`${prefix}{`) || !key.endsWith('}:t')) return null;
+  return key.slice(prefix.length + 1, -3);
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}
+
+/** Warns when acknowledged writes would not survive a Redis restart. Managed services may refuse CONFIG: then nothing is said. */
+async function checkDurability(client: Client, onEvent: (event: RedisStoreEvent) => void): Promise<void> {
+  try {
+    const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+    const reply = (await nodes[0]?.config('GET', 'appendonly')) as string[] | undefined;
+    if (reply?.[1] === 'no') {
+      onEvent({ kind: 'warning', message: 'Redis runs without AOF (appendonly no): acknowledged writes are lost when it restarts' });
+    }
+  } catch {
+    // CONFIG is often disabled on managed Redis.
+  }
+}
+
+async function quit(client: Client): Promise<void> {
+  try {
+    await client.quit();
+  } catch {
+    client.disconnect();
+  }
+}
+
+function asUnavailable(error: unknown, operation: string, everConnected: boolean): unknown {
+  // Domain errors (a patch too large) pass through; anything from the client means Redis cannot serve.
+  if (!(error instanceof Error) || error instanceof StoreUnavailableError || error instanceof InvalidInputError) return error;
+  const state = everConnected ? '' : ' (never connected)';
+  return new StoreUnavailableError(`the redis profile store failed ${operation}${state}: ${error.message}`, { cause: error });
+}

@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRedisStore } from '../../src/profiles/redis-store.js';
+import { runProfileStoreContract } from './profile-store.contract.js';
+import { REDIS_URL, deleteKeys } from './redis-helpers.js';
+
+// The real Redis on 127.0.0.1:6379 (`.ci/run` makes sure one runs). Each store gets
+// its own key prefix, so tests running in parallel never see each other's keys.
+runProfileStoreContract('redis', async (limits) => {
+  const keyPrefix = `nbtest:${randomUUID()}:`;
+  const store = createRedisStore({ ...limits, url: REDIS_URL, keyPrefix });
+  // Commands fail until the connection is ready.
+  await waitReady(store);
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      await deleteKeys(keyPrefix);
+    },
+  };
+});
+
+describe('redis store data model', () => {
+  const admin = new Redis(REDIS_URL);
+  const T0 = Date.UTC(2026, 0, 15, 12);
+
+  afterAll(async () => {
+    await admin.quit();
+  });
+
+  async function openStore(keyPrefix: string) {
+    const store = createRedisStore({ retentionDays: 30, maxTouchpointsPerProfile: 3, now: () => T0, url: REDIS_URL, keyPrefix });
+    await waitReady(store);
+    return store;
+  }
+
+  it('keeps every key of a customer under one hash tag, and delete removes them all', async () => {
+    const prefix = `nbtest:${randomUUID()}:`;
+    const store = await openStore(prefix);
+    try {
+      await store.appendTouchpoints('c:1@x', [{ id: 'tp-1', type: 'cart_add', channel: 'web', at: T0, properties: { sku: 'A' } }], T0);
+      await store.patch('c:1@x', { attributes: { tier: 'gold' }, stage: 'retention' }, T0);
+      const keys = (await admin.keys(`${prefix}*`)).sort();
+      expect(keys).toEqual([`${prefix}{c:1@x}:i`, `${prefix}{c:1@x}:p`, `${prefix}{c:1@x}:t`, `${prefix}{c:1@x}:x`]);
+      const slots = new Set(await Promise.all(keys.map((key) => admin.cluster('KEYSLOT', key).catch(() => keySlotFallback(key)))));
+      expect(slots.size).toBe(1);
+      expect(await store.delete('c:1@x')).toBe(true);
+      expect(await admin.keys(`${prefix}*`)).toEqual([]);
+    } finally {
+      await store.close();
+      await deleteKeys(prefix);
+    }
+  });
+
+  it('drops the id index and extra fields of touchpoints trimmed by the cap', async () => {
+    const prefix = `nbtest:${randomUUID()}:`;
+    const store = await openStore(prefix);
+    try {
+      const batch = Array.from({ length: 5 }, (_, n) => ({ id: `tp-${n}`, type: 'page_view', channel: 'web', at: T0 - n * 1000, properties: { n } }));
+      expect(await store.appendTouchpoints('c1', batch, T0)).toEqual({ accepted: 5, duplicates: 0 });
+      expect(await admin.zcard(`${prefix}{c1}:t`)).toBe(3);
+      expect((await admin.hkeys(`${prefix}{c1}:i`)).sort()).toEqual(['tp-0', 'tp-1', 'tp-2']);
+      expect(await admin.hlen(`${prefix}{c1}:x`)).toBe(3);
+    } finally {
+      await store.close();
+      await deleteKeys(prefix);
+    }
+  });
+
+  it('publishes every write on the change channel, with the customer id', async () => {
+    const prefix = `nbtest:${randomUUID()}:`;
+    const store = await openStore(prefix);
+    const listener = admin.duplicate();
+    const heard: string[] = [];
+    try {
+      await listener.subscribe(`${prefix}changes`);
+      listener.on('message', (_channel: string, text: string) => heard.push(text.slice(text.indexOf(' ') + 1)));
+      await store.appendTouchpoints('a', [{ id: null, type: 'page_view', channel: 'web', at: T0, properties: null }], T0);
+      await store.patch('b', { attributes: { x: 1 } }, T0);
+      await store.delete('a');
+      await store.delete('never-seen');
+      await expect.poll(() => heard).toEqual(['a', 'b', 'a']);
+    } finally {
+      await listener.quit();
+      await store.close();
+      await deleteKeys(prefix);
+    }
+  });
+
+  it('applies concurrent patches of one customer one after another, losing none', async () => {
+    const prefix = `nbtest:${randomUUID()}:`;
+    // Two stores stand for two replicas: their patches compete through Redis.
+    const stores = [await openStore(prefix), await openStore(prefix)];
+    try {
+      await Promise.all(
+        Array.from({ length: 40 }, (_, n) => (stores[n % 2] as (typeof stores)[number]).patch('c1', { attributes: { [`k${n}`]: n } }, T0)),
+      );
+      const profile = await stores[0]?.get('c1');
+      expect(Object.keys(profile?.attributes ?? {})).toHaveLength(40);
+    } finally {
+      for (const store of stores) await store.close();
+      await deleteKeys(prefix);
+    }
+  });
+
+  it('answers StoreUnavailableError at once when no Redis listens', async () => {
+    const store = createRedisStore({ retentionDays: 30, maxTouchpointsPerProfile: 3, url: 'redis://127.0.0.1:1', keyPrefix: 'nbtest:none:' });
+    try {
+      await expect(store.getForDecision('c1')).rejects.toMatchObject({ name: 'StoreUnavailableError' });
+      await expect(store.appendTouchpoints('c1', [], T0)).rejects.toMatchObject({ name: 'StoreUnavailableError' });
+      await expect(store.ping()).rejects.toMatchObject({ name: 'StoreUnavailableError' });
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+async function waitReady(store: { ping(): Promise<void> }): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await store.ping();
+      return;
+    } catch (error) {
+      if (attempt > 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+/** CLUSTER KEYSLOT needs cluster mode; outside it, the hash tag is what decides the slot. */
+function keySlotFallback(key: string): string {
+  const open = key.indexOf('{');
+  const close = key.indexOf('}', open + 1);
+  return open >= 0 && close > open + 1 ? key.slice(open + 1, close) : key;
+}
