@@ -9,6 +9,8 @@ export interface CacheStats {
   misses: number;
   /** Entries held now. */
   size: number;
+  /** True while invalidations may be missed (see `suspend`): reads go to the store first. */
+  suspended: boolean;
 }
 
 export interface CachedProfileStore extends ProfileStore {
@@ -259,7 +261,7 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
       suspended = false;
     },
     stats() {
-      return { hits, misses, size: cache?.size ?? 0 };
+      return { hits, misses, size: cache?.size ?? 0, suspended };
     },
   };
 }

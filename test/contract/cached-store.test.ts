@@ -1,12 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toDecisionProfile } from '../../src/domain/decision-profile.js';
 import { createCachedStore } from '../../src/profiles/cached-store.js';
 import { createMemoryStore } from '../../src/profiles/memory-store.js';
+import { createRedisStore } from '../../src/profiles/redis-store.js';
 import { createSqliteStore } from '../../src/profiles/sqlite-store.js';
 import { DAY_MS, type ProfileStore, type StoreLimits } from '../../src/profiles/store.js';
 import { runProfileStoreContract } from './profile-store.contract.js';
+import { deleteKeys, REDIS_URL, waitReady } from './redis-helpers.js';
 import { makeTempDir } from './temp-dir.js';
 
 function cacheOver(inner: ProfileStore, limits: StoreLimits) {
@@ -26,6 +29,19 @@ runProfileStoreContract('cached(sqlite)', async (limits) => {
     async cleanup() {
       await store.close();
       temp.remove();
+    },
+  };
+});
+
+runProfileStoreContract('cached(redis)', async (limits) => {
+  const keyPrefix = `nbtest:${randomUUID()}:`;
+  const store = cacheOver(createRedisStore({ ...limits, url: REDIS_URL, keyPrefix }), limits);
+  await waitReady(store);
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      await deleteKeys(keyPrefix);
     },
   };
 });

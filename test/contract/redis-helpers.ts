@@ -17,3 +17,16 @@ export async function deleteKeys(prefix: string): Promise<void> {
     await admin.quit();
   }
 }
+
+/** Waits until the store answers: a network store fails commands until it has connected. */
+export async function waitReady(store: { ping(): Promise<void> }): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await store.ping();
+      return;
+    } catch (error) {
+      if (attempt >= 100) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}

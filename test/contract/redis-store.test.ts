@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createProfileStore } from '../../src/profiles/create-store.js';
 import { createRedisStore } from '../../src/profiles/redis-store.js';
 import { runProfileStoreContract } from './profile-store.contract.js';
-import { REDIS_URL, deleteKeys } from './redis-helpers.js';
+import { REDIS_URL, deleteKeys, waitReady } from './redis-helpers.js';
 
 // The real Redis on 127.0.0.1:6379 (`.ci/run` makes sure one runs). Each store gets
 // its own key prefix, so tests running in parallel never see each other's keys.
@@ -116,21 +117,71 @@ describe('redis store data model', () => {
   });
 });
 
-async function waitReady(store: { ping(): Promise<void> }): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await store.ping();
-      return;
-    } catch (error) {
-      if (attempt > 50) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-}
-
 /** CLUSTER KEYSLOT needs cluster mode; outside it, the hash tag is what decides the slot. */
 function keySlotFallback(key: string): string {
   const open = key.indexOf('{');
   const close = key.indexOf('}', open + 1);
   return open >= 0 && close > open + 1 ? key.slice(open + 1, close) : key;
 }
+
+describe('redis stores behind caches, as on two replicas', () => {
+  const T0 = Date.UTC(2026, 0, 15, 12);
+
+  async function replica(keyPrefix: string) {
+    const store = createProfileStore({
+      store: 'redis',
+      sqlitePath: '',
+      redisUrl: REDIS_URL,
+      redisKeyPrefix: keyPrefix,
+      retentionDays: 30,
+      maxTouchpointsPerProfile: 100,
+      cacheMax: 100,
+      now: () => T0,
+    });
+    await waitReady(store);
+    // The change feed subscribes on a connection of its own; until then the cache reads through.
+    await until(async () => store.stats().suspended, false);
+    return store;
+  }
+
+  /** Polls until the read gives what is expected; returns how long it took. */
+  async function until(read: () => Promise<unknown>, expected: unknown): Promise<number> {
+    const started = performance.now();
+    for (;;) {
+      const value = await read();
+      if (JSON.stringify(value) === JSON.stringify(expected)) return performance.now() - started;
+      if (performance.now() - started > 5000) expect(value).toEqual(expected);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  }
+
+  it("a write through one drops the other one's cached profile: patch, append, delete", async () => {
+    const prefix = `nbtest:${randomUUID()}:`;
+    const a = await replica(prefix);
+    const b = await replica(prefix);
+    try {
+      await a.patch('c1', { attributes: { tier: 'silver' } }, T0);
+      const tierOnB = async () => (await b.getForDecision('c1'))?.attributes.tier ?? null;
+      await until(tierOnB, 'silver');
+      // Served from B's cache from now on.
+      const before = b.stats().hits;
+      expect(await tierOnB()).toBe('silver');
+      expect(b.stats().hits).toBe(before + 1);
+
+      await a.patch('c1', { attributes: { tier: 'gold' } }, T0);
+      const patched = await until(tierOnB, 'gold');
+
+      const typesOnB = async () => [...((await b.getForDecision('c1'))?.types ?? [])];
+      await a.appendTouchpoints('c1', [{ id: 'tp-1', type: 'cart_add', channel: 'web', at: T0, properties: null }], T0);
+      const appended = await until(typesOnB, ['cart_add']);
+
+      await a.delete('c1');
+      const deleted = await until(async () => b.getForDecision('c1'), null);
+      console.log(`invalidation seen by the other replica after: patch ${patched.toFixed(1)} ms, append ${appended.toFixed(1)} ms, delete ${deleted.toFixed(1)} ms`);
+    } finally {
+      await a.close();
+      await b.close();
+      await deleteKeys(prefix);
+    }
+  });
+});

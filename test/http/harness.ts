@@ -4,6 +4,7 @@
  * profile store of either kind behind the profile cache, and the app, all on
  * one fixed clock. Requests go through `app.request()`; no port is opened.
  */
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,10 +16,11 @@ import { silentLogger } from '../../src/logger.js';
 import { createProfileStore } from '../../src/profiles/create-store.js';
 import type { ProfileStore } from '../../src/profiles/store.js';
 import { createRuleRegistry, type RuleRegistry } from '../../src/reload/registry.js';
+import { deleteKeys, REDIS_URL, waitReady } from '../contract/redis-helpers.js';
 
 export const FIXTURE_RULES_DIR = fileURLToPath(new URL('../fixtures/http-rules/', import.meta.url));
 
-export const STORE_KINDS = ['memory', 'sqlite'] as const;
+export const STORE_KINDS = ['memory', 'sqlite', 'redis'] as const;
 export type StoreKind = (typeof STORE_KINDS)[number];
 
 /** 2026-03-01T12:00:00Z: after the fixture's expired item, so it is inactive. */
@@ -71,7 +73,7 @@ export interface Harness {
   registry: RuleRegistry;
   store: ProfileStore;
   clock: Clock;
-  /** The SQLite file of a sqlite harness; null for memory. */
+  /** The SQLite file of a sqlite harness; null for the others. */
   sqlitePath: string | null;
   /** Sends a request; a non-string body is sent as JSON. */
   request(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
@@ -106,14 +108,19 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   if (!outcome.ok) throw new Error(`fixture rules are invalid: ${JSON.stringify(outcome.errors)}`);
   const kind = options.store ?? 'memory';
   const sqlitePath = kind === 'sqlite' ? path.join(makeTempDir(), 'profiles.db') : null;
+  // Each redis harness has keys of its own on the test Redis, removed by close().
+  const redisKeyPrefix = kind === 'redis' ? `nbtest:${randomUUID()}:` : undefined;
   const realStore = createProfileStore({
     store: kind,
     sqlitePath: sqlitePath ?? '',
+    redisUrl: REDIS_URL,
+    ...(redisKeyPrefix ? { redisKeyPrefix } : {}),
     retentionDays: options.retentionDays ?? 365,
     maxTouchpointsPerProfile: options.maxTouchpointsPerProfile ?? 1000,
     cacheMax: options.cacheMax ?? 100,
     now: clock.now,
   });
+  if (kind === 'redis') await waitReady(realStore);
   const store = options.wrapStore ? options.wrapStore(realStore) : realStore;
   const rules = options.wrapRules ? options.wrapRules(registry) : registry;
   let ids = 0;
@@ -144,6 +151,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       if (closed) return;
       closed = true;
       await realStore.close();
+      if (redisKeyPrefix) await deleteKeys(redisKeyPrefix);
     },
   };
 }

@@ -118,7 +118,7 @@ describe('cached profile store', () => {
       expect(inner.calls.get).toEqual([['c1'], ['c1']]);
       expect(inner.calls.getMany).toEqual([['c1', 'nobody']]);
       expect(inner.decisionReads()).toEqual(['c1']);
-      expect(cached.stats()).toEqual({ hits: 0, misses: 1, size: 1 });
+      expect(cached.stats()).toEqual({ hits: 0, misses: 1, size: 1, suspended: false });
     });
 
     it('do not disturb a cached decision profile', async () => {
@@ -141,7 +141,7 @@ describe('cached profile store', () => {
     expect(inner.decisionReads()).toEqual(['c1']);
     expect(new Set(profiles).size).toBe(1);
     expect(profiles[0]?.attributes).toEqual({ a: 1 });
-    expect(cached.stats()).toEqual({ hits: 0, misses: 10, size: 1 });
+    expect(cached.stats()).toEqual({ hits: 0, misses: 10, size: 1, suspended: false });
     await cached.getForDecision('c1');
     expect(inner.decisionReads()).toHaveLength(1);
     expect(cached.stats().hits).toBe(1);
@@ -176,7 +176,7 @@ describe('cached profile store', () => {
     expect(await cached.getManyForDecision(['anonymous'])).toEqual(new Map());
     expect(inner.decisionReads()).toEqual(['anonymous']);
     expect(inner.calls.getManyForDecision).toEqual([]);
-    expect(cached.stats()).toEqual({ hits: 2, misses: 1, size: 1 });
+    expect(cached.stats()).toEqual({ hits: 2, misses: 1, size: 1, suspended: false });
   });
 
   it.each([
@@ -282,7 +282,7 @@ describe('cached profile store', () => {
       expect(found.get('a')).toBe(a);
       expect(found.get('c')?.attributes).toEqual({ n: 'c' });
       expect(inner.calls.getManyForDecision).toEqual([['b', 'c', 'missing']]);
-      expect(cached.stats()).toEqual({ hits: 2, misses: 5, size: 5 });
+      expect(cached.stats()).toEqual({ hits: 2, misses: 5, size: 5, suspended: false });
 
       // Everything, the absent one included, is cached now.
       const again = await cached.getManyForDecision(['a', 'b', 'c', 'missing', 'gone']);
@@ -340,6 +340,46 @@ describe('cached profile store', () => {
       };
       await expect(cached.getManyForDecision(['a'])).rejects.toThrow('thrown synchronously');
       expect(cached.stats().size).toBe(0);
+    });
+  });
+
+  describe('suspended (a shared store whose change feed is down)', () => {
+    it('reads through to the store, so a change made elsewhere is seen at once', async () => {
+      const { inner, cached } = setup();
+      await cached.getForDecision('c1');
+      cached.suspend();
+      // Another replica writes: nothing tells this cache.
+      await inner.store.patch('c1', { attributes: { tier: 'gold' } }, T0);
+      expect((await cached.getForDecision('c1'))?.attributes).toEqual({ tier: 'gold' });
+      expect((await cached.getManyForDecision(['c1'])).get('c1')?.attributes).toEqual({ tier: 'gold' });
+      expect(inner.decisionReads()).toEqual(['c1', 'c1']);
+      expect(inner.calls.getManyForDecision).toEqual([['c1']]);
+    });
+
+    it('answers from the cached entry when the store fails, and fails only where it has none', async () => {
+      const { inner, cached } = setup();
+      await inner.store.patch('known', { attributes: { tier: 'gold' } }, T0);
+      await cached.getManyForDecision(['known', 'absent']);
+      cached.suspend();
+      inner.failReads(true);
+      expect((await cached.getForDecision('known'))?.attributes).toEqual({ tier: 'gold' });
+      expect(await cached.getForDecision('absent')).toBeNull();
+      const both = await cached.getManyForDecision(['known', 'absent']);
+      expect([...both.keys()]).toEqual(['known']);
+      await expect(cached.getForDecision('stranger')).rejects.toThrow('inner read failed');
+      await expect(cached.getManyForDecision(['known', 'stranger'])).rejects.toThrow('inner read failed');
+    });
+
+    it('resume forgets every entry, since invalidations may have been missed, and serves from the cache again', async () => {
+      const { inner, cached } = setup();
+      await cached.getForDecision('c1');
+      cached.suspend();
+      await inner.store.patch('c1', { attributes: { v: 1 } }, T0);
+      cached.resume();
+      expect(cached.stats().size).toBe(0);
+      expect((await cached.getForDecision('c1'))?.attributes).toEqual({ v: 1 });
+      expect((await cached.getForDecision('c1'))?.attributes).toEqual({ v: 1 });
+      expect(inner.decisionReads()).toEqual(['c1', 'c1']);
     });
   });
 
