@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
+import { inject } from 'vitest';
 
-/** The Redis the tests use; `.ci/run` makes sure it answers. */
-export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** The Redis the tests use: the one on 6379, or one started for the run (test/global-redis.ts). */
+export const REDIS_URL = inject('redisUrl');
 
 /** Removes every key under the prefix (test data only). */
 export async function deleteKeys(prefix: string): Promise<void> {
