@@ -72,8 +72,17 @@ interface PendingRead {
  * and `getManyForDecision` must load all its misses with a single inner call.
  */
 export function createCachedStore(inner: ProfileStore, options: CachedStoreOptions): CachedProfileStore {
-  const cache =
+  const newCache = () =>
     options.max > 0 ? new LRUCache<string, Entry>({ max: options.max, ...(options.ttlMs ? { ttl: options.ttlMs } : {}) }) : null;
+  let cache = newCache();
+  /**
+   * The entries cached before the last `resume`. They may have missed an
+   * invalidation, so they never answer a read by themselves: only when the
+   * store fails, as a better answer than "new visitor" (a store that just came
+   * back may still be refusing calls for a moment). The first successful read
+   * from the store drops them.
+   */
+  let fallback: LRUCache<string, Entry> | null = null;
   const pending = new Map<string, PendingRead>();
   const clock = options.now ?? Date.now;
   let hits = 0;
@@ -82,6 +91,7 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
 
   function invalidate(customerId: string): void {
     cache?.delete(customerId);
+    fallback?.delete(customerId);
     const read = pending.get(customerId);
     if (read) {
       read.stale = true;
@@ -91,52 +101,42 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
 
   function invalidateAll(): void {
     cache?.clear();
+    fallback = null;
     for (const read of pending.values()) read.stale = true;
     pending.clear();
   }
 
-  /** While suspended: the store's answer, or the cached entry when the store fails and there is one. */
-  async function readThrough(customerId: string): Promise<DecisionProfile | null> {
+  /** A miss: the store's answer, or when the store fails, an entry kept for that (see `fallback`). */
+  async function readMissed(customerId: string): Promise<DecisionProfile | null> {
     misses++;
     try {
       return await (pending.get(customerId)?.promise ?? loadOne(customerId));
     } catch (error) {
-      const entry = lookup(customerId);
+      const entry = fallbackEntry(customerId);
       if (entry === undefined) throw error;
       return entry === ABSENT ? null : entry;
     }
   }
 
-  async function readManyThrough(customerIds: readonly string[]): Promise<Map<string, DecisionProfile>> {
-    const unique = [...new Set(customerIds)];
-    misses += unique.length;
-    const toLoad = unique.filter((customerId) => !pending.has(customerId));
-    if (toLoad.length > 0) startReads(toLoad, () => inner.getManyForDecision(toLoad));
-    const answers = unique.map((customerId) => (pending.get(customerId) as PendingRead).promise);
-    const found = new Map<string, DecisionProfile>();
-    try {
-      const profiles = await Promise.all(answers);
-      unique.forEach((customerId, index) => {
-        const profile = profiles[index];
-        if (profile) found.set(customerId, profile);
-      });
-    } catch (error) {
-      // Only a full answer will do: a customer missing from the map would be decided as unknown.
-      for (const customerId of unique) {
-        const entry = lookup(customerId);
-        if (entry === undefined) throw error;
-        if (entry !== ABSENT) found.set(customerId, entry);
-      }
-    }
-    return found;
+  /**
+   * What may answer when the store fails: the cached entry (while suspended,
+   * entries are not trusted to answer first), else one kept from before the
+   * last resume.
+   */
+  function fallbackEntry(customerId: string): Entry | undefined {
+    return aged(cache, customerId) ?? aged(fallback, customerId);
   }
 
   /** The cached entry, aged by retention like the inner store's reads; undefined on a miss. */
   function lookup(customerId: string): Entry | undefined {
-    const entry = cache?.get(customerId);
+    return aged(cache, customerId);
+  }
+
+  function aged(entries: LRUCache<string, Entry> | null, customerId: string): Entry | undefined {
+    const entry = entries?.get(customerId);
     if (entry === undefined || entry === ABSENT || options.retentionDays === undefined) return entry;
     const kept = withinRetention(entry, clock() - options.retentionDays * DAY_MS);
-    if (kept !== entry) cache?.set(customerId, kept, { noUpdateTTL: true });
+    if (kept !== entry) entries?.set(customerId, kept, { noUpdateTTL: true });
     return kept;
   }
 
@@ -144,6 +144,8 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
     const frozen = profile === null ? null : freezeLoaded(customerId, profile);
     if (pending.get(customerId) === read) pending.delete(customerId);
     if (!read.stale) cache?.set(customerId, frozen ?? ABSENT);
+    // The store answers again: what it says from now on beats entries that may be stale.
+    fallback = null;
     return frozen;
   }
 
@@ -195,37 +197,43 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
       return inner.getMany(customerIds);
     },
     async getForDecision(customerId) {
-      if (suspended) return readThrough(customerId);
-      const entry = lookup(customerId);
-      if (entry !== undefined) {
-        hits++;
-        return entry === ABSENT ? null : entry;
-      }
-      misses++;
-      return pending.get(customerId)?.promise ?? loadOne(customerId);
+      const entry = suspended ? undefined : lookup(customerId);
+      if (entry === undefined) return readMissed(customerId);
+      hits++;
+      return entry === ABSENT ? null : entry;
     },
     async getManyForDecision(customerIds) {
-      if (suspended) return readManyThrough(customerIds);
       const unique = [...new Set(customerIds)];
-      const cached = new Map<string, DecisionProfile>();
-      const toLoad: string[] = [];
+      const found = new Map<string, DecisionProfile>();
+      const missed: string[] = [];
       for (const customerId of unique) {
-        const entry = lookup(customerId);
+        const entry = suspended ? undefined : lookup(customerId);
         if (entry === undefined) {
           misses++;
-          if (!pending.has(customerId)) toLoad.push(customerId);
+          missed.push(customerId);
         } else {
           hits++;
-          if (entry !== ABSENT) cached.set(customerId, entry);
+          if (entry !== ABSENT) found.set(customerId, entry);
         }
       }
+      if (missed.length === 0) return found;
+      const toLoad = missed.filter((customerId) => !pending.has(customerId));
       if (toLoad.length > 0) startReads(toLoad, () => inner.getManyForDecision(toLoad));
       // Every promise is taken before the first await: a settled read leaves `pending`.
-      const answers = unique.map((customerId) => cached.get(customerId) ?? pending.get(customerId)?.promise ?? null);
-      const profiles = await Promise.all(answers);
-      const found = new Map<string, DecisionProfile>();
-      unique.forEach((customerId, index) => {
-        const profile = profiles[index];
+      const answers = missed.map((customerId) => (pending.get(customerId) as PendingRead).promise);
+      let loaded: Array<DecisionProfile | null>;
+      try {
+        loaded = await Promise.all(answers);
+      } catch (error) {
+        // Only a full answer will do: a customer missing from the map would be decided as unknown.
+        loaded = missed.map((customerId) => {
+          const entry = fallbackEntry(customerId);
+          if (entry === undefined) throw error;
+          return entry === ABSENT ? null : entry;
+        });
+      }
+      missed.forEach((customerId, index) => {
+        const profile = loaded[index];
         if (profile) found.set(customerId, profile);
       });
       return found;
@@ -257,7 +265,20 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
       suspended = true;
     },
     resume() {
-      invalidateAll();
+      for (const read of pending.values()) read.stale = true;
+      pending.clear();
+      // Entries that may have missed invalidations step back to fallback duty.
+      if (cache && cache.size > 0) {
+        if (fallback) {
+          for (const customerId of cache.rkeys()) {
+            const entry = cache.peek(customerId);
+            if (entry !== undefined) fallback.set(customerId, entry);
+          }
+        } else {
+          fallback = cache;
+        }
+        cache = newCache();
+      }
       suspended = false;
     },
     stats() {

@@ -370,7 +370,7 @@ describe('cached profile store', () => {
       await expect(cached.getManyForDecision(['known', 'stranger'])).rejects.toThrow('inner read failed');
     });
 
-    it('resume forgets every entry, since invalidations may have been missed, and serves from the cache again', async () => {
+    it('after resume, entries from before answer no read first, since invalidations may have been missed', async () => {
       const { inner, cached } = setup();
       await cached.getForDecision('c1');
       cached.suspend();
@@ -380,6 +380,34 @@ describe('cached profile store', () => {
       expect((await cached.getForDecision('c1'))?.attributes).toEqual({ v: 1 });
       expect((await cached.getForDecision('c1'))?.attributes).toEqual({ v: 1 });
       expect(inner.decisionReads()).toEqual(['c1', 'c1']);
+    });
+
+    it('after resume, entries from before answer while the store still fails, until it answers once', async () => {
+      const { inner, cached } = setup();
+      await inner.store.patch('c1', { attributes: { tier: 'gold' } }, T0);
+      await cached.getManyForDecision(['c1', 'c2']);
+      cached.suspend();
+      inner.failReads(true);
+      cached.resume();
+      // The store came back for the change feed but still refuses reads (a circuit breaker still open).
+      expect((await cached.getForDecision('c1'))?.attributes).toEqual({ tier: 'gold' });
+      expect([...(await cached.getManyForDecision(['c1', 'c2'])).keys()]).toEqual(['c1']);
+      inner.failReads(false);
+      expect(await cached.getForDecision('c2')).toBeNull();
+      // One answer from the store retires the old entries.
+      inner.failReads(true);
+      await expect(cached.getForDecision('c1')).rejects.toThrow('inner read failed');
+    });
+
+    it('an invalidation reaches entries kept from before a resume', async () => {
+      const { inner, cached } = setup();
+      await inner.store.patch('c1', { attributes: { tier: 'gold' } }, T0);
+      await cached.getForDecision('c1');
+      cached.suspend();
+      cached.resume();
+      cached.invalidate('c1');
+      inner.failReads(true);
+      await expect(cached.getForDecision('c1')).rejects.toThrow('inner read failed');
     });
   });
 
