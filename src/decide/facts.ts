@@ -35,6 +35,9 @@ export function createFacts(input: {
   // percent of a GET decision. Without a profile, or for one of another id, they are per decision.
   const memo = input.profile?.customerId === customerId ? profileMemo(input.profile) : newMemo();
   const buckets = memo.buckets;
+  // Stores answer touchpoints newest first; then a window's count stops at the first older one,
+  // and the newest match is the first. Checked once per profile rather than trusted.
+  const newestFirst = (memo.newestFirst ??= isNewestFirst(at));
 
   return {
     customerId,
@@ -52,10 +55,18 @@ export function createFacts(input: {
     touchpointCount(params: TouchpointCountParams): number {
       let count = counts.get(params);
       if (count === undefined) {
-        const accepts = touchpointFilter(params);
-        const since = params.withinDays === undefined ? -Infinity : now - params.withinDays * DAY_MS;
+        const filter = filterOf(params);
+        const since = filter.withinDays === undefined ? -Infinity : now - filter.withinDays * DAY_MS;
         count = 0;
-        for (let i = 0; i < at.length; i++) if ((at[i] as number) >= since && accepts(types[i] as string, channels[i] as string)) count++;
+        for (let i = 0; i < at.length; i++) {
+          const time = at[i] as number;
+          if (!(time >= since)) {
+            // Older than the window; with the newest first, so is every one after it.
+            if (newestFirst && time < since) break;
+            continue;
+          }
+          if (accepts(filter, types[i] as string, channels[i] as string)) count++;
+        }
         counts.set(params, count);
       }
       return count;
@@ -63,10 +74,13 @@ export function createFacts(input: {
     daysSinceLastTouchpoint(params: TouchpointFilterParams): number | null {
       let days = recency.get(params);
       if (days === undefined) {
-        const accepts = touchpointFilter(params);
+        const filter = filterOf(params);
         let newest = -Infinity;
         for (let i = 0; i < at.length; i++) {
-          if ((at[i] as number) > newest && accepts(types[i] as string, channels[i] as string)) newest = at[i] as number;
+          if ((at[i] as number) > newest && accepts(filter, types[i] as string, channels[i] as string)) {
+            newest = at[i] as number;
+            if (newestFirst) break;
+          }
         }
         days = newest === -Infinity ? null : Math.max(0, now - newest) / DAY_MS;
         recency.set(params, days);
@@ -89,6 +103,8 @@ interface ProfileMemo {
   buckets: Map<string, number>;
   touchpointTypes?: string[];
   channels?: string[];
+  /** Whether the touchpoint times never increase. */
+  newestFirst?: boolean;
 }
 
 /**
@@ -116,13 +132,45 @@ function distinct(values: readonly string[]): string[] {
   return [...new Set(values)].sort();
 }
 
+/** Whether the times never increase (and are all numbers). */
+function isNewestFirst(at: Float64Array): boolean {
+  for (let i = 0; i < at.length; i++) {
+    const time = at[i] as number;
+    if (Number.isNaN(time) || (i > 0 && time > (at[i - 1] as number))) return false;
+  }
+  return true;
+}
+
+/** What touchpoint params ask, read once per params object. */
+interface TouchpointFilter {
+  types: readonly string[] | null;
+  channels: readonly string[] | null;
+  withinDays: number | undefined;
+}
+
+/**
+ * Params objects belong to the rules (a compiled condition passes the same one
+ * every time), so their filters are kept for as long as the rules are.
+ */
+const filters = new WeakMap<TouchpointCountParams, TouchpointFilter>();
+
+function filterOf(params: TouchpointCountParams): TouchpointFilter {
+  let filter = filters.get(params);
+  if (!filter) {
+    const types = asList(params.type);
+    const channels = asList(params.channel);
+    const withinDays = params.withinDays;
+    filter = { types, channels, withinDays };
+    filters.set(params, filter);
+  }
+  return filter;
+}
+
+function accepts(filter: TouchpointFilter, type: string, channel: string): boolean {
+  return (filter.types === null || filter.types.includes(type)) && (filter.channels === null || filter.channels.includes(channel));
+}
+
 function asList(value: string | readonly string[] | undefined): readonly string[] | null {
   if (value === undefined) return null;
   return typeof value === 'string' ? [value] : value;
-}
-
-function touchpointFilter(params: TouchpointFilterParams): (type: string, channel: string) => boolean {
-  const types = asList(params.type);
-  const channels = asList(params.channel);
-  return (type, channel) => (types === null || types.includes(type)) && (channels === null || channels.includes(channel));
 }

@@ -16,22 +16,26 @@ export interface StageResolution {
  * The current stage: the explicit one while it is a listed stage, else the
  * highest-priority matching stage rule (ties in file order), else the first stage.
  * Sets `stage` and `stageIndex` on the facts for the placement rules.
+ *
+ * Answers at once, not through a promise, when the stage matcher can (the
+ * compiled one): a decision then runs in one piece, without letting other
+ * requests' work in between and push its rules and profile out of the CPU's caches.
  */
-export async function resolveStage(snapshot: RulesetSnapshot, profile: DecisionProfile | null, facts: DecisionFacts): Promise<StageResolution> {
+export function resolveStage(
+  snapshot: RulesetSnapshot,
+  profile: DecisionProfile | null,
+  facts: DecisionFacts,
+): StageResolution | Promise<StageResolution> {
   const explicit = explicitStage(snapshot, profile);
-  let resolution: StageResolution;
-  if (explicit) {
-    resolution = explicit;
-  } else if (snapshot.stageMatcher.holds) {
+  if (explicit) return setStage(snapshot, facts, explicit);
+  const { stageMatcher } = snapshot;
+  if (stageMatcher.holds) {
     // Highest priority first: the first rule that holds decides, the rest need no evaluation.
-    const holds = snapshot.stageMatcher.holds.bind(snapshot.stageMatcher);
-    const winner = snapshot.stageRules.find((rule) => holds(rule.name, facts));
-    resolution = winner ? { stage: winner.stage, source: 'inferred', rule: winner.name } : defaultStage(snapshot);
-  } else {
-    const matched = snapshot.stageRules.length > 0 ? await snapshot.stageMatcher.match(facts) : new Set<string>();
-    resolution = inferred(snapshot, matched);
+    const winner = snapshot.stageRules.find((rule) => stageMatcher.holds?.(rule.name, facts));
+    return setStage(snapshot, facts, winner ? { stage: winner.stage, source: 'inferred', rule: winner.name } : defaultStage(snapshot));
   }
-  return setStage(snapshot, facts, resolution);
+  if (snapshot.stageRules.length === 0) return setStage(snapshot, facts, defaultStage(snapshot));
+  return Promise.resolve(stageMatcher.match(facts)).then((matched) => setStage(snapshot, facts, inferred(snapshot, matched)));
 }
 
 /** resolveStage, evaluating the stage rules with the tracing evaluator and recording every one. */
@@ -77,5 +81,5 @@ function setStage(snapshot: RulesetSnapshot, facts: DecisionFacts, resolution: S
 export async function currentStage(snapshot: RulesetSnapshot, profile: Profile, now: number): Promise<StageResolution> {
   const compact = toDecisionProfile(profile);
   const facts = createFacts({ customerId: profile.customerId, profile: compact, context: {}, now });
-  return resolveStage(snapshot, compact, facts);
+  return await resolveStage(snapshot, compact, facts);
 }

@@ -6,6 +6,7 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
+import { addAnswerHeader } from './answer-headers.js';
 
 export const CORS_ALLOW_METHODS = ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'];
 export const CORS_ALLOW_HEADERS = ['Authorization', 'X-API-Key', 'Content-Type', 'X-Request-Id'];
@@ -34,11 +35,18 @@ export function corsMiddleware(origins: readonly string[]): MiddlewareHandler | 
     exposeHeaders: CORS_EXPOSE_HEADERS,
     maxAge: PREFLIGHT_MAX_AGE_SECONDS,
   });
+  const exposeHeaders = CORS_EXPOSE_HEADERS.join(',');
   return async (c, next) => {
     const origin = c.req.header('Origin');
-    if (anyOrigin || (origin !== undefined && allowed.has(origin))) return withHeaders(c, next);
-    if (c.req.method === 'OPTIONS') return c.body(null, 204, { Vary: 'Origin' });
+    const allowOrigin = anyOrigin ? '*' : origin !== undefined && allowed.has(origin) ? origin : null;
+    if (c.req.method === 'OPTIONS') return allowOrigin !== null ? withHeaders(c, next) : c.body(null, 204, { Vary: 'Origin' });
+    // An actual request: the headers hono/cors would give it, added to the answer once it is made.
+    // (hono/cors sets them on the context first, which makes Hono copy the answer the handler returns.)
     await next();
-    c.header('Vary', 'Origin', { append: true });
+    if (allowOrigin !== null) {
+      addAnswerHeader(c, 'Access-Control-Allow-Origin', allowOrigin);
+      addAnswerHeader(c, 'Access-Control-Expose-Headers', exposeHeaders);
+    }
+    if (!anyOrigin) addAnswerHeader(c, 'Vary', 'Origin', { append: true });
   };
 }

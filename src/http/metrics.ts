@@ -16,7 +16,7 @@
  */
 import { Hono } from 'hono';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Decision } from '../domain/decision.js';
+import type { Decision, PlacementDecision } from '../domain/decision.js';
 import type { CacheStats } from '../profiles/cached-store.js';
 import type { AppendResult, ProfileStore } from '../profiles/store.js';
 import type { RulesStatus } from '../reload/registry.js';
@@ -96,11 +96,21 @@ export function createMetrics(options: MetricsOptions = {}): PrometheusMetrics {
   const registers = [registry];
 
   const decisions = new Counter({ name: 'nextbest_decisions_total', help: 'Decisions made, one per customer and request (batch members included).', registers });
-  const placementDecisions = new Counter({
+  // Counted here and handed to prom-client at scrape time: its labelled inc() hashes and checks the
+  // labels on every call (labels() children included), twice per two-placement decision.
+  const placementCounts = new Map<string, { served: number; fellBack: number }>();
+  new Counter({
     name: 'nextbest_placement_decisions_total',
     help: 'Placements decided, by placement and whether it fell back.',
     labelNames: ['placement', 'fallback'] as const,
     registers,
+    collect() {
+      this.reset();
+      for (const [placement, { served, fellBack }] of placementCounts) {
+        if (served > 0) this.inc({ placement, fallback: 'false' }, served);
+        if (fellBack > 0) this.inc({ placement, fallback: 'true' }, fellBack);
+      }
+    },
   });
   const decisionDuration = new Histogram({
     name: 'nextbest_decision_duration_seconds',
@@ -192,16 +202,14 @@ export function createMetrics(options: MetricsOptions = {}): PrometheusMetrics {
 
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
 
-  // Children by placement and outcome: labels() hashes the label set, once per placement rather than per decision.
-  const placementChildren = new Map<string, { inc(): void }>();
-  const placementCounter = (placement: string, fallback: boolean) => {
-    const key = `${fallback ? 'f' : 's'}${placement}`;
-    let child = placementChildren.get(key);
-    if (!child) {
-      child = placementDecisions.labels({ placement, fallback: String(fallback) });
-      placementChildren.set(key, child);
+  const countPlacement = (placement: string, fallback: boolean): void => {
+    let counts = placementCounts.get(placement);
+    if (!counts) {
+      counts = { served: 0, fellBack: 0 };
+      placementCounts.set(placement, counts);
     }
-    return child;
+    if (fallback) counts.fellBack++;
+    else counts.served++;
   };
 
   function instrumentStore(store: ProfileStore): ProfileStore {
@@ -246,7 +254,7 @@ export function createMetrics(options: MetricsOptions = {}): PrometheusMetrics {
     recordDecision(decision, seconds) {
       decisions.inc();
       decisionDuration.observe(seconds);
-      for (const [placement, result] of Object.entries(decision.placements)) placementCounter(placement, result.fallback).inc();
+      for (const placement in decision.placements) countPlacement(placement, (decision.placements[placement] as PlacementDecision).fallback);
     },
     recordTouchpoints(result) {
       if (result.accepted > 0) touchpointsIngested.inc(result.accepted);

@@ -87,6 +87,8 @@ describe('SIGHUP', () => {
     const deadline = Date.now() + 10_000;
     while ((await reloads()) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(await reloads()).toBe(2);
+    // Log lines are written in batches (up to 100 ms later).
+    while (!child.stdout().includes('SIGHUP: reloading rules') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(child.stdout()).toContain('SIGHUP: reloading rules');
     child.process.kill('SIGTERM');
     expect(await child.exited).toBe(0);

@@ -159,6 +159,44 @@ describe('createFacts: bucket', () => {
   });
 });
 
+describe('createFacts: touchpoints in any order', () => {
+  // Stores answer newest first, and the facts stop early when they are; a profile in another order
+  // (or with a time that is not a number) must give the same answers, the long way.
+  const params: Array<TouchpointCountParams & TouchpointFilterParams> = [
+    {},
+    { type: 'page_view' },
+    { withinDays: 7 },
+    { withinDays: 1.5 },
+    { type: 'page_view', channel: 'web', withinDays: 30 },
+    { type: ['page_view', 'purchase'], withinDays: 365 },
+    { channel: 'store' },
+  ];
+  const inOrder = profile(HISTORY);
+  const shuffled = (order: number[]): DecisionProfile => ({
+    ...inOrder,
+    types: order.map((i) => inOrder.types[i] as string),
+    channels: order.map((i) => inOrder.channels[i] as string),
+    at: Float64Array.from(order.map((i) => inOrder.at[i] as number)),
+  });
+  const answers = (p: DecisionProfile) => {
+    const facts = createFacts({ customerId: 'c-1', profile: p, context: {}, now: NOW });
+    return params.map((q) => [facts.touchpointCount(q), facts.daysSinceLastTouchpoint(q)]);
+  };
+
+  it.each([[[4, 3, 2, 1, 0]], [[2, 0, 4, 1, 3]], [[0, 1, 2, 4, 3]]])('order %j answers as newest first', (order) => {
+    expect(answers(shuffled(order))).toEqual(answers(inOrder));
+  });
+
+  it('does not stop early on a profile with a time that is not a number', () => {
+    const withNaN: DecisionProfile = { ...inOrder, at: Float64Array.from([NaN, ...[...inOrder.at].slice(1)]) };
+    const facts = createFacts({ customerId: 'c-1', profile: withNaN, context: {}, now: NOW });
+    // The first touchpoint (36 hours ago) has no time; the other four count as before.
+    expect(facts.touchpointCount({})).toBe(4);
+    expect(facts.touchpointCount({ withinDays: 7 })).toBe(2);
+    expect(facts.daysSinceLastTouchpoint({})).toBe(2);
+  });
+});
+
 describe('createFacts: memoisation by parameters', () => {
   it('keeps the results of different params apart, in any call order', () => {
     const facts = factsOf(HISTORY);

@@ -81,6 +81,24 @@ describe('createLogger', () => {
     expect(text).toContain('"port":3000');
   });
 
+  it('writes unredacted lines like the others, at their level, skipping only the redaction', () => {
+    const { logger, lines } = capturing('info');
+    const fields = { requestId: 'r-1', method: 'GET', route: '/v1/decisions/:customerId', status: 200, latencyMs: 1.5 };
+    logger.info('request', fields);
+    logger.unredacted('info', 'request', fields);
+    logger.unredacted('debug', 'request', fields);
+    logger.unredacted('error', 'request', { ...fields, status: 503 });
+    const [viaInfo, unredacted, error] = lines();
+    expect(lines()).toHaveLength(3);
+    expect({ ...unredacted, time: undefined }).toEqual({ ...viaInfo, time: undefined });
+    expect(Object.keys(unredacted ?? {})).toEqual(Object.keys(viaInfo ?? {}));
+    expect(error).toMatchObject({ level: 'error', msg: 'request', status: 503 });
+    // It is the caller's promise that nothing secret is in the fields: nothing is censored.
+    const plain = capturing();
+    plain.logger.unredacted('info', 'm', { authorization: 'not-a-secret-here' });
+    expect(plain.raw.join('')).toContain('not-a-secret-here');
+  });
+
   it('keeps a message that contains quotes or new lines on one line', () => {
     const { logger, raw, lines } = capturing();
     logger.warn('line one\nline two "quoted"', { path: '$.a\n{"level":"fatal"}' });
