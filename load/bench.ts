@@ -14,9 +14,19 @@
  *   BENCH_DURATION   seconds per HTTP run (default 10)
  *   BENCH_QUICK=1    short everything (a smoke test, well under a minute)
  *   BENCH_EVALUATOR  compiled | json-rules-engine: run only that side
+ *   BENCH_ONLY       comma-separated sections to run: decide (a), http (b, and
+ *                    the batch over HTTP), batch (c, in-process), memory (d),
+ *                    redis (e: the service on the Redis store); default all
+ *   BENCH_REDIS_URL  the Redis for (e), default redis://127.0.0.1:6379; its
+ *                    keys go under a prefix of their own and are deleted
+ *   BENCH_SERVICE    dist (default: builds dist/ with `npm run build`'s tsc
+ *                    and runs `node dist/main.js`, as `npm start` does) or tsx
+ *                    (runs src/main.ts through tsx, no build)
  *   BENCH_JSON=path  also write the results as JSON there
  */
+import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
@@ -36,6 +46,7 @@ import { runLoadScript, startChild, tempDirs, type ChildServer } from './bench/c
 import { getJson, loadTest, seedCustomers, timeBatches, warmProfileCache, type BatchRun, type LoadRun } from './bench/http.js';
 import { runMemoryMeasurement, type MemoryOutcome } from './bench/cache-memory.js';
 import { generateProfiles } from './bench/profiles.js';
+import { redisSection } from './bench/redis.js';
 import { bytes, duration, heading, percent, rate, ratio, table, type Cell } from './bench/report.js';
 import { generateRules, type GeneratedRules } from './bench/rules.js';
 import { collectGarbage, Samples, timeBoxed, timeBoxedWith, type Summary } from './bench/timing.js';
@@ -43,6 +54,8 @@ import { collectGarbage, Samples, timeBoxed, timeBoxedWith, type Summary } from 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 type EvaluatorName = 'compiled' | 'json-rules-engine';
+type Section = 'decide' | 'http' | 'batch' | 'memory' | 'redis';
+const SECTIONS: readonly Section[] = ['decide', 'http', 'batch', 'memory', 'redis'];
 const EVALUATORS: Record<EvaluatorName, MatcherFactory> = {
   compiled: createCompiledMatcher,
   'json-rules-engine': createJreMatcher,
@@ -59,6 +72,8 @@ const TARGETS = {
 interface Settings {
   quick: boolean;
   evaluators: EvaluatorName[];
+  sections: ReadonlySet<Section>;
+  service: 'dist' | 'tsx';
   httpSeconds: number;
   httpWarmupSeconds: number;
   connections: number;
@@ -87,11 +102,22 @@ function readSettings(env: NodeJS.ProcessEnv): Settings {
     }
     evaluators = [name];
   }
+  let sections: ReadonlySet<Section> = new Set(SECTIONS);
+  if (env.BENCH_ONLY?.trim()) {
+    const asked = env.BENCH_ONLY.split(',').map((name) => name.trim());
+    const unknown = asked.filter((name) => !SECTIONS.includes(name as Section));
+    if (unknown.length > 0) throw new Error(`BENCH_ONLY takes ${SECTIONS.join(', ')} (got ${JSON.stringify(env.BENCH_ONLY)})`);
+    sections = new Set(asked as Section[]);
+  }
+  const service = env.BENCH_SERVICE?.trim() || 'dist';
+  if (service !== 'dist' && service !== 'tsx') throw new Error(`BENCH_SERVICE must be dist or tsx (got ${JSON.stringify(env.BENCH_SERVICE)})`);
   const seconds = env.BENCH_DURATION ? Number(env.BENCH_DURATION) : quick ? 2 : 10;
   if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`BENCH_DURATION must be a positive number of seconds (got ${JSON.stringify(env.BENCH_DURATION)})`);
   return {
     quick,
     evaluators,
+    sections,
+    service,
     httpSeconds: seconds,
     httpWarmupSeconds: quick ? 0.5 : 2,
     connections: 50,
@@ -122,7 +148,7 @@ const progress = (text: string): void => {
 async function main(): Promise<void> {
   const settings = readSettings(process.env);
   const now = Date.now();
-  const results: Record<string, unknown> = { settings: { ...settings, jsonPath: undefined } };
+  const results: Record<string, unknown> = { settings: { ...settings, sections: [...settings.sections], jsonPath: undefined } };
 
   const rules = generateRules({ now });
   const snapshots = new Map<EvaluatorName, RulesetSnapshot>();
@@ -141,13 +167,36 @@ async function main(): Promise<void> {
   const pool = generateProfiles(settings.poolSize, { now, touchpoints: settings.touchpoints });
   const compact = pool.map(toDecisionProfile);
 
-  results.inProcess = await inProcessSection(settings, rules, snapshots, compact, pool, now);
-  const http = await httpSection(settings, rules, now);
-  results.http = http;
-  const batchInProcess = await inProcessBatch(settings, rules, snapshots, compact, now);
-  results.batchInProcess = batchInProcess;
-  printBatch(settings, rules, http, batchInProcess);
-  results.memory = await memorySection(settings);
+  const run = settings.sections;
+  if (run.has('decide')) results.inProcess = await inProcessSection(settings, rules, snapshots, compact, pool, now);
+  const http: HttpResults = run.has('http') ? await httpSection(settings, rules, now) : { service: {} };
+  if (run.has('http')) results.http = http;
+  const batchInProcess = run.has('batch') ? await inProcessBatch(settings, rules, snapshots, compact, now) : {};
+  if (run.has('batch')) results.batchInProcess = batchInProcess;
+  if (run.has('http') || run.has('batch')) printBatch(settings, rules, http, batchInProcess);
+  if (run.has('memory')) results.memory = await memorySection(settings);
+  if (run.has('redis')) {
+    if (settings.service === 'dist' && !run.has('http')) {
+      progress('(e) building dist/ (npm run build)');
+      await buildDist();
+    }
+    results.redis = await redisSection(
+      {
+        root: ROOT,
+        serviceArgs: serviceArgs(settings),
+        redisUrl: process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379',
+        customers: settings.quick ? 300 : 5000,
+        touchpoints: settings.touchpoints,
+        connections: settings.connections,
+        seconds: settings.httpSeconds,
+        warmupSeconds: settings.httpWarmupSeconds,
+      },
+      rules,
+      now,
+      progress,
+      out,
+    );
+  }
   out();
   out(`Load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (the benchmark itself keeps ~2 busy while it runs).`);
 
@@ -210,6 +259,7 @@ function printHeader(settings: Settings, rules: GeneratedRules, snapshot: Rulese
       `in-process pool ${settings.poolSize}, HTTP ${settings.customers.toLocaleString('en-US')} customers`,
   );
   out(`Evaluators: ${settings.evaluators.join(', ')}${settings.quick ? '  (BENCH_QUICK: short runs, figures are rough)' : ''}`);
+  if (settings.sections.size < SECTIONS.length) out(`Sections: ${[...settings.sections].join(', ')} only (BENCH_ONLY)`);
   return machine;
 }
 
@@ -483,6 +533,10 @@ async function httpSection(settings: Settings, rules: GeneratedRules, now: numbe
     // The services (one per evaluator) are seeded side by side, each ingesting on its own core, then measured
     // one at a time while the others sit idle.
     const services = new Map<EvaluatorName, { server: ChildServer; startLine: Record<string, unknown> }>();
+    if (settings.service === 'dist') {
+      progress('(b) building dist/ (npm run build)');
+      await buildDist();
+    }
     try {
       for (const evaluator of settings.evaluators) {
         progress(`(b) starting the service (EVALUATOR=${evaluator})`);
@@ -554,7 +608,7 @@ async function startService(
   let startLine: Record<string, unknown> = {};
   const server = await startChild({
     name: `the nextbest service (EVALUATOR=${evaluator})`,
-    args: ['--import', 'tsx', 'src/main.ts'],
+    args: serviceArgs(settings),
     cwd: ROOT,
     env: {
       ...process.env,
@@ -574,6 +628,22 @@ async function startService(
     },
   });
   return { server, startLine };
+}
+
+/** How the service is started: `node dist/main.js`, as `npm start` runs it, or through tsx from the sources. */
+function serviceArgs(settings: Settings): string[] {
+  return settings.service === 'dist' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+}
+
+/** `npm run build`'s compilation, so the service measured is the sources as they are now. */
+async function buildDist(): Promise<void> {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  const child = spawn(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`building dist/ failed (BENCH_SERVICE=tsx runs the sources without a build):\n${output}`);
 }
 
 /** Runs a step against a server, adding the server's last stderr lines to any error. */
@@ -603,7 +673,7 @@ function printHttp(settings: Settings, rules: GeneratedRules, results: HttpResul
       `seeded through the ingestion API (${settings.touchpoints} touchpoints each), profile cache warm.`,
   );
   out(
-    `The service (node --import tsx src/main.ts, STORE=memory) and the bare Hono route (load/bench/bare-server.ts, serving a real ${bytes(results.decisionBytes ?? NaN)} decision ` +
+    `The service (node ${serviceArgs(settings).join(' ')}, STORE=memory) and the bare Hono route (load/bench/bare-server.ts, serving a real ${bytes(results.decisionBytes ?? NaN)} decision ` +
       `with c.json) each run as a child process; autocannon runs in this process, so load generator and server share the ${os.cpus().length} cores, ` +
       `as any load generator on the same box would. Latency is per request as autocannon sees it (only 2xx); ` +
       `server CPU/response is the server process's user + system CPU time (all its threads, from /proc) over the run divided by the responses, which does not depend on the CPU autocannon took.`,

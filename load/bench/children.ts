@@ -61,6 +61,10 @@ export function startChild(options: StartOptions): Promise<ChildServer> {
       url = options.urlFromLine(line);
       if (url !== undefined) {
         clearTimeout(timer);
+        // From here on stdout (the request log) is drained without being split into lines: this
+        // process also runs the load generator, and a line handler per request would take its CPU.
+        lines.close();
+        child.stdout?.resume();
         resolve({ url, process: child, stderrTail: tail, stop });
       }
     });
