@@ -76,6 +76,9 @@ export interface LoadOptions {
   durationSec: number;
   /** The path of each request, called once per request. */
   nextPath: () => string;
+  /** GET by default; with POST, `nextBody` gives each request's JSON body. */
+  method?: 'GET' | 'POST';
+  nextBody?: () => string;
   /** The server's process id, to read its CPU time before and after. */
   serverPid?: number;
 }
@@ -95,7 +98,15 @@ export async function loadTest(options: LoadOptions): Promise<LoadRun> {
         url: options.url,
         connections: options.connections,
         duration: options.durationSec,
-        requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: options.nextPath() }) }],
+        requests: [
+          {
+            method: options.method ?? 'GET',
+            setupRequest: (request) =>
+              options.nextBody
+                ? { ...request, path: options.nextPath(), headers: JSON_HEADERS, body: options.nextBody() }
+                : { ...request, path: options.nextPath() },
+          },
+        ],
       },
       (err, result) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(result)),
     );

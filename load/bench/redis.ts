@@ -16,14 +16,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
-import { processCpuMs, startChild, tempDirs, type ChildServer } from './children.js';
+import { startChild, tempDirs, type ChildServer } from './children.js';
 import { loadTest, seedCustomers, warmProfileCache, type LoadRun } from './http.js';
 import { generateProfiles } from './profiles.js';
 import { bytes, duration, heading, rate, table, type Cell } from './report.js';
 import type { GeneratedRules } from './rules.js';
-import { Samples } from './timing.js';
 
 export interface RedisBenchSettings {
   root: string;
@@ -144,53 +142,19 @@ export async function redisSection(
 }
 
 /** Single-touchpoint POSTs with fresh ids, spread over the seeded customers. */
-async function ingestLoad(url: string, customers: number, connections: number, durationSec: number, serverPid?: number): Promise<LoadRun> {
-  const samples = new Samples();
-  let sent = 0;
-  const cpuBefore = processCpuMs(serverPid);
-  let instance: autocannon.Instance | undefined;
+function ingestLoad(url: string, customers: number, connections: number, durationSec: number, serverPid?: number): Promise<LoadRun> {
   const runId = randomUUID().slice(0, 8);
-  const finished = new Promise<autocannon.Result>((resolve, reject) => {
-    instance = autocannon(
-      {
-        url,
-        connections,
-        duration: durationSec,
-        requests: [
-          {
-            method: 'POST',
-            setupRequest: (request) => {
-              const n = sent++;
-              return {
-                ...request,
-                path: `/v1/customers/redis-bench-${n % customers}/touchpoints`,
-                headers: { 'content-type': 'application/json' },
-                body: JSON.stringify({ id: `ingest-${runId}-${n}`, type: 'page_view', channel: 'web', properties: { page: '/tents' } }),
-              };
-            },
-          },
-        ],
-      },
-      (err, result) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(result)),
-    );
+  let sent = 0;
+  let customer = 0;
+  return loadTest({
+    url,
+    connections,
+    durationSec,
+    method: 'POST',
+    nextPath: () => `/v1/customers/redis-bench-${customer++ % customers}/touchpoints`,
+    nextBody: () => JSON.stringify({ id: `ingest-${runId}-${sent++}`, type: 'page_view', channel: 'web', properties: { page: '/tents' } }),
+    ...(serverPid !== undefined ? { serverPid } : {}),
   });
-  instance?.on('response', (_client, statusCode, _bytes, responseTime) => {
-    if (statusCode === 202) samples.add(responseTime);
-  });
-  const result = await finished;
-  const cpuAfter = processCpuMs(serverPid);
-  const summary = samples.summarise(result.duration * 1000);
-  return {
-    requestsPerSec: summary.opsPerSec,
-    latency: summary,
-    responses: summary.iterations,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    bytesPerResponse: NaN,
-    durationSec: result.duration,
-    serverCpuPerResponse: cpuBefore !== undefined && cpuAfter !== undefined && summary.iterations > 0 ? (cpuAfter - cpuBefore) / summary.iterations : NaN,
-  };
 }
 
 function printRedis(settings: RedisBenchSettings, results: RedisBenchResults, out: (line?: string) => void): void {

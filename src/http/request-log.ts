@@ -8,6 +8,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { RouterRoute } from 'hono/types';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { matchedRoutes } from 'hono/route';
+import { StoreUnavailableError } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
 import { addAnswerHeader } from './answer-headers.js';
 import type { RequestRecord } from './metrics.js';
@@ -93,7 +94,10 @@ export function requestLog(options: RequestLogOptions): MiddlewareHandler {
     };
     // None of these fields can hold a secret (the id is checked above, the route is a pattern), so the
     // line skips redaction; an error's message and stack could, and go through the redacting logger.
-    if (status >= 500 && error !== undefined) {
+    if (error instanceof StoreUnavailableError) {
+      // An outage answers every write 503: one warning line each, without a stack, so it cannot bury the log.
+      logger.warn('request', { ...fields, error: error.message });
+    } else if (status >= 500 && error !== undefined) {
       logger.error('request', { ...fields, err: error });
     } else {
       logger.unredacted(PROBE_ROUTES.has(route) ? 'debug' : status >= 500 ? 'error' : 'info', 'request', fields);

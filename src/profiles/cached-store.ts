@@ -30,8 +30,6 @@ export interface CachedProfileStore extends ProfileStore {
 export interface CachedStoreOptions {
   /** Most entries kept; 0 turns caching off (concurrent reads still share one inner read). */
   max: number;
-  /** How long an entry may serve, for stores that other processes write to (redis). */
-  ttlMs?: number;
   /**
    * The inner store's retention. With it, a cached profile hides touchpoints
    * that expire while it sits in the cache, exactly as the inner `get` would.
@@ -72,8 +70,7 @@ interface PendingRead {
  * and `getManyForDecision` must load all its misses with a single inner call.
  */
 export function createCachedStore(inner: ProfileStore, options: CachedStoreOptions): CachedProfileStore {
-  const newCache = () =>
-    options.max > 0 ? new LRUCache<string, Entry>({ max: options.max, ...(options.ttlMs ? { ttl: options.ttlMs } : {}) }) : null;
+  const newCache = () => (options.max > 0 ? new LRUCache<string, Entry>({ max: options.max }) : null);
   let cache = newCache();
   /**
    * The entries cached before the last `resume`. They may have missed an
@@ -136,7 +133,7 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
     const entry = entries?.get(customerId);
     if (entry === undefined || entry === ABSENT || options.retentionDays === undefined) return entry;
     const kept = withinRetention(entry, clock() - options.retentionDays * DAY_MS);
-    if (kept !== entry) entries?.set(customerId, kept, { noUpdateTTL: true });
+    if (kept !== entry) entries?.set(customerId, kept);
     return kept;
   }
 

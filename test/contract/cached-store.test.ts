@@ -1,15 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toDecisionProfile } from '../../src/domain/decision-profile.js';
 import { createCachedStore } from '../../src/profiles/cached-store.js';
 import { createMemoryStore } from '../../src/profiles/memory-store.js';
-import { createRedisStore } from '../../src/profiles/redis-store.js';
 import { createSqliteStore } from '../../src/profiles/sqlite-store.js';
 import { DAY_MS, type ProfileStore, type StoreLimits } from '../../src/profiles/store.js';
 import { runProfileStoreContract } from './profile-store.contract.js';
-import { deleteKeys, REDIS_URL, waitReady } from './redis-helpers.js';
+import { openRedisStore } from './redis-helpers.js';
 import { makeTempDir } from './temp-dir.js';
 
 function cacheOver(inner: ProfileStore, limits: StoreLimits) {
@@ -33,18 +31,7 @@ runProfileStoreContract('cached(sqlite)', async (limits) => {
   };
 });
 
-runProfileStoreContract('cached(redis)', async (limits) => {
-  const keyPrefix = `nbtest:${randomUUID()}:`;
-  const store = cacheOver(createRedisStore({ ...limits, url: REDIS_URL, keyPrefix }), limits);
-  await waitReady(store);
-  return {
-    store,
-    async cleanup() {
-      await store.close();
-      await deleteKeys(keyPrefix);
-    },
-  };
-});
+runProfileStoreContract('cached(redis)', (limits) => openRedisStore(limits, (store) => cacheOver(store, limits)));
 
 // A cache too small for the suite's profiles keeps evicting, which exercises the miss paths.
 runProfileStoreContract('cached(memory), one entry', async (limits) => {

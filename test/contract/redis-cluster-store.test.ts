@@ -30,13 +30,18 @@ runProfileStoreContract('redis cluster', async (limits) => {
 describe('redis store on a cluster', () => {
   const T0 = Date.UTC(2026, 0, 15, 12);
 
-  it('spreads customers over every master', async () => {
+  it('keeps each customer on one slot and spreads customers over every master', async () => {
     const prefix = `nbtest:${randomUUID()}:`;
     const store = createRedisStore({ retentionDays: 30, maxTouchpointsPerProfile: 10, url: cluster.url, cluster: true, keyPrefix: prefix });
     const admin = new Cluster(cluster.url.split(','));
     try {
       await waitReady(store);
       for (let n = 0; n < 30; n++) await store.appendTouchpoints(`c-${n}`, [{ id: 'tp', type: 'page_view', channel: 'web', at: T0, properties: null }], T0);
+      // Each customer's keys hash to one slot, as the scripts need (the cluster would refuse them otherwise).
+      for (const customerId of ['c-0', 'c-7', 'c-29']) {
+        const slots = await Promise.all(['p', 't', 'x', 'i'].map((key) => admin.cluster('KEYSLOT', `${prefix}{${customerId}}:${key}`)));
+        expect(new Set(slots).size).toBe(1);
+      }
       const perMaster = await Promise.all(admin.nodes('master').map(async (node) => (await node.keys(`${prefix}*`)).length));
       expect(perMaster.every((keys) => keys > 0)).toBe(true);
       expect(perMaster.reduce((a, b) => a + b, 0)).toBe(30 * 4); // p, t, x and i of each

@@ -1,5 +1,9 @@
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { createRedisStore } from '../../src/profiles/redis-store.js';
+import type { ProfileStore, StoreLimits } from '../../src/profiles/store.js';
+import type { StoreHandle } from './profile-store.contract.js';
 
 /** The Redis the tests use: the one on 6379, or one started for the run (test/global-redis.ts). */
 export const REDIS_URL = inject('redisUrl');
@@ -30,4 +34,22 @@ export async function waitReady(store: { ping(): Promise<void> }): Promise<void>
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
+}
+
+/**
+ * A Redis store for the contract suite, under a key prefix of its own (tests
+ * run in parallel), ready to answer; `wrap` puts something in front (the
+ * cache). Cleanup closes it and deletes its keys.
+ */
+export async function openRedisStore(limits: StoreLimits, wrap: (store: ProfileStore) => ProfileStore = (store) => store): Promise<StoreHandle> {
+  const keyPrefix = `nbtest:${randomUUID()}:`;
+  const store = wrap(createRedisStore({ ...limits, url: REDIS_URL, keyPrefix }));
+  await waitReady(store);
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      await deleteKeys(keyPrefix);
+    },
+  };
 }

@@ -4,23 +4,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createProfileStore } from '../../src/profiles/create-store.js';
 import { createRedisStore } from '../../src/profiles/redis-store.js';
 import { runProfileStoreContract } from './profile-store.contract.js';
-import { REDIS_URL, deleteKeys, waitReady } from './redis-helpers.js';
+import { REDIS_URL, deleteKeys, openRedisStore, waitReady } from './redis-helpers.js';
 
-// The real Redis on 127.0.0.1:6379 (`.ci/run` makes sure one runs). Each store gets
-// its own key prefix, so tests running in parallel never see each other's keys.
-runProfileStoreContract('redis', async (limits) => {
-  const keyPrefix = `nbtest:${randomUUID()}:`;
-  const store = createRedisStore({ ...limits, url: REDIS_URL, keyPrefix });
-  // Commands fail until the connection is ready.
-  await waitReady(store);
-  return {
-    store,
-    async cleanup() {
-      await store.close();
-      await deleteKeys(keyPrefix);
-    },
-  };
-});
+// The real Redis the tests found or started (test/global-redis.ts).
+runProfileStoreContract('redis', (limits) => openRedisStore(limits));
 
 describe('redis store data model', () => {
   const admin = new Redis(REDIS_URL);
@@ -36,7 +23,7 @@ describe('redis store data model', () => {
     return store;
   }
 
-  it('keeps every key of a customer under one hash tag, and delete removes them all', async () => {
+  it('keeps a customer in four keys under its hash tag, and delete removes them all', async () => {
     const prefix = `nbtest:${randomUUID()}:`;
     const store = await openStore(prefix);
     try {
@@ -44,8 +31,6 @@ describe('redis store data model', () => {
       await store.patch('c:1@x', { attributes: { tier: 'gold' }, stage: 'retention' }, T0);
       const keys = (await admin.keys(`${prefix}*`)).sort();
       expect(keys).toEqual([`${prefix}{c:1@x}:i`, `${prefix}{c:1@x}:p`, `${prefix}{c:1@x}:t`, `${prefix}{c:1@x}:x`]);
-      const slots = new Set(await Promise.all(keys.map((key) => admin.cluster('KEYSLOT', key).catch(() => keySlotFallback(key)))));
-      expect(slots.size).toBe(1);
       expect(await store.delete('c:1@x')).toBe(true);
       expect(await admin.keys(`${prefix}*`)).toEqual([]);
     } finally {
@@ -116,13 +101,6 @@ describe('redis store data model', () => {
     }
   });
 });
-
-/** CLUSTER KEYSLOT needs cluster mode; outside it, the hash tag is what decides the slot. */
-function keySlotFallback(key: string): string {
-  const open = key.indexOf('{');
-  const close = key.indexOf('}', open + 1);
-  return open >= 0 && close > open + 1 ? key.slice(open + 1, close) : key;
-}
 
 describe('redis stores behind caches, as on two replicas', () => {
   const T0 = Date.UTC(2026, 0, 15, 12);

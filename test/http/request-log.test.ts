@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, type Scope } from '../../src/config.js';
+import { StoreUnavailableError } from '../../src/domain/errors.js';
 import { createApp } from '../../src/http/app.js';
 import { createMetrics } from '../../src/http/metrics.js';
 import { createLogger, silentLogger, type LogLevel } from '../../src/logger.js';
@@ -176,6 +177,28 @@ describe('request log', () => {
     expect(err.message).toBe('disk on fire');
     expect(err.stack).toContain('Error: disk on fire');
     expect(err.stack).toMatch(/\n\s+at /);
+  });
+
+  it('logs a 503 for an unavailable store as a warning with its reason and no stack: an outage must not bury the log', async () => {
+    const s = await setup({
+      wrapStore: (store) => ({
+        ...store,
+        kind: store.kind,
+        appendTouchpoints: () => Promise.reject(new StoreUnavailableError('the redis profile store failed appendTouchpoints: connection closed')),
+      }),
+    });
+    const res = await s.request('POST', '/v1/customers/c-1/touchpoints', { body: touchpoint(), headers: { 'X-Request-Id': 'req-503' } });
+    expect(res.status).toBe(503);
+    expect(s.requests()).toHaveLength(1);
+    const line = s.requests()[0] as Line;
+    expect(line).toMatchObject({
+      level: 'warn',
+      requestId: 'req-503',
+      route: '/v1/customers/:id/touchpoints',
+      status: 503,
+      error: 'the redis profile store failed appendTouchpoints: connection closed',
+    });
+    expect(line.err).toBeUndefined();
   });
 
   it('logs health probes and scrapes at debug only', async () => {

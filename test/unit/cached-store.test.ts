@@ -440,15 +440,6 @@ describe('cached profile store', () => {
       expect(cached.stats().size).toBe(0);
     });
 
-    it('expires entries after ttlMs', async () => {
-      const { inner, cached } = setup({ ttlMs: 20 });
-      await cached.getForDecision('a');
-      await cached.getForDecision('a');
-      await new Promise((resolve) => setTimeout(resolve, 40));
-      await cached.getForDecision('a');
-      expect(inner.decisionReads()).toEqual(['a', 'a']);
-    });
-
     it('ages a cached profile by retention without reading again, dropping the tail of every column', async () => {
       const { inner, cached } = setup();
       await inner.store.appendTouchpoints(
