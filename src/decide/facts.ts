@@ -4,7 +4,7 @@
  * by their parameters, so a fact used by fifty conditions is computed once.
  */
 import type { JsonObject } from '../domain/json.js';
-import type { DecisionProfile } from '../domain/decision-profile.js';
+import { internedId, NO_ID, type DecisionProfile } from '../domain/decision-profile.js';
 import type { BucketParams, TouchpointCountParams, TouchpointFilterParams } from '../ruleset/fact-catalog.js';
 import type { FactSource } from '../ruleset/matcher.js';
 import { bucketOf } from './bucket.js';
@@ -22,80 +22,205 @@ export function createFacts(input: {
   context: JsonObject;
   now: number;
 }): DecisionFacts {
-  const { customerId, now } = input;
-  const types = input.profile?.types ?? [];
-  const channels = input.profile?.channels ?? [];
-  const at = input.profile?.at ?? new Float64Array(0);
-  // Memoised by the params object: compiled conditions pass the same object every time, and
-  // json-rules-engine caches fact values by their params itself.
-  const counts = new Map<object, number>();
-  const recency = new Map<object, number | null>();
-  // Facts of the profile alone (buckets, the distinct types and channels) are kept with the
-  // cached profile object across decisions: a SHA-256 per salt and two sorts were several
-  // percent of a GET decision. Without a profile, or for one of another id, they are per decision.
-  const memo = input.profile?.customerId === customerId ? profileMemo(input.profile) : newMemo();
-  const buckets = memo.buckets;
-  // Stores answer touchpoints newest first; then a window's count stops at the first older one,
-  // and the newest match is the first. Checked once per profile rather than trusted.
-  const newestFirst = (memo.newestFirst ??= isNewestFirst(at));
+  return new Facts(input.customerId, input.profile, input.context, input.now);
+}
 
-  return {
-    customerId,
-    attributes: input.profile?.attributes ?? {},
-    context: input.context,
-    // Built on first use: most rule sets never read them.
-    get touchpointTypes(): string[] {
-      return (memo.touchpointTypes ??= distinct(types));
-    },
-    get channels(): string[] {
-      return (memo.channels ??= distinct(channels));
-    },
-    stage: undefined,
-    stageIndex: undefined,
-    touchpointCount(params: TouchpointCountParams): number {
-      let count = counts.get(params);
-      if (count === undefined) {
-        const filter = filterOf(params);
-        const since = filter.withinDays === undefined ? -Infinity : now - filter.withinDays * DAY_MS;
-        count = 0;
-        for (let i = 0; i < at.length; i++) {
-          const time = at[i] as number;
-          if (!(time >= since)) {
-            // Older than the window; with the newest first, so is every one after it.
-            if (newestFirst && time < since) break;
-            continue;
-          }
-          if (accepts(filter, types[i] as string, channels[i] as string)) count++;
+const NO_TOUCHPOINTS = new Float64Array(0);
+const NO_IDS = new Uint16Array(0);
+const NO_NAMES: readonly string[] = [];
+
+/**
+ * A class rather than an object of closures: a decision makes one, and a page
+ * render asks for a decision on every request.
+ */
+class Facts implements DecisionFacts {
+  readonly attributes: unknown;
+  stage: string | undefined = undefined;
+  stageIndex: number | undefined = undefined;
+  /** Memoised by the params object: compiled conditions pass the same object every time (equal params are one object), and json-rules-engine caches fact values by their params itself. */
+  private counts: Map<object, number> | undefined = undefined;
+  private recency: Map<object, number | null> | undefined = undefined;
+  /**
+   * Facts of the profile alone (buckets, the distinct types and channels, the
+   * touchpoints' ids) are kept with the cached profile object across
+   * decisions: a SHA-256 per salt and two sorts were several percent of a GET
+   * decision. Without a profile, or for one of another id, they are per decision.
+   */
+  private readonly memo: ProfileMemo;
+  private readonly at: Float64Array;
+  private readonly types: readonly string[];
+  private readonly channels_: readonly string[];
+
+  constructor(
+    readonly customerId: string,
+    profile: DecisionProfile | null,
+    readonly context: JsonObject,
+    private readonly now: number,
+  ) {
+    this.attributes = profile?.attributes ?? {};
+    this.at = profile?.at ?? NO_TOUCHPOINTS;
+    this.types = profile?.types ?? NO_NAMES;
+    this.channels_ = profile?.channels ?? NO_NAMES;
+    this.memo = profile?.customerId === customerId ? profileMemo(profile) : newMemo();
+  }
+
+  // Built on first use: most rule sets never read them.
+  get touchpointTypes(): string[] {
+    return (this.memo.touchpointTypes ??= distinct(this.types));
+  }
+
+  get channels(): string[] {
+    return (this.memo.channels ??= distinct(this.channels_));
+  }
+
+  touchpointCount(params: TouchpointCountParams): number {
+    const counts = (this.counts ??= new Map());
+    let count = counts.get(params);
+    if (count === undefined) {
+      count = this.count(filterOf(params));
+      counts.set(params, count);
+    }
+    return count;
+  }
+
+  daysSinceLastTouchpoint(params: TouchpointFilterParams): number | null {
+    const recency = (this.recency ??= new Map());
+    let days = recency.get(params);
+    if (days === undefined) {
+      const newest = this.newest(filterOf(params));
+      days = newest === -Infinity ? null : Math.max(0, this.now - newest) / DAY_MS;
+      recency.set(params, days);
+    }
+    return days;
+  }
+
+  bucket(params: BucketParams): number {
+    const buckets = this.memo.buckets;
+    let bucket = buckets.get(params.salt);
+    if (bucket === undefined) {
+      bucket = bucketOf(this.customerId, params.salt);
+      buckets.set(params.salt, bucket);
+    }
+    return bucket;
+  }
+
+  private count(filter: TouchpointFilter): number {
+    const groups = this.groups(filter);
+    if (groups !== null) return this.countByType(filter, groups);
+    const at = this.at;
+    const ids = this.ids();
+    const n = at.length;
+    const since = filter.withinDays === undefined ? -Infinity : this.now - filter.withinDays * DAY_MS;
+    // Stores answer touchpoints newest first; then a window's count stops at the first older one.
+    const newestFirst = this.newestFirst();
+    let count = 0;
+    for (let i = 0; i < n; i++) {
+      const time = at[i] as number;
+      if (!(time >= since)) {
+        if (newestFirst && time < since) break;
+        continue;
+      }
+      if (this.accepts(filter, ids, i, n)) count++;
+    }
+    return count;
+  }
+
+  /** The newest matching touchpoint's time; -Infinity when none matches. */
+  private newest(filter: TouchpointFilter): number {
+    const groups = this.groups(filter);
+    if (groups !== null) return this.newestByType(filter, groups);
+    const at = this.at;
+    const ids = this.ids();
+    const n = at.length;
+    // With the newest first, the first match is the newest.
+    const newestFirst = this.newestFirst();
+    let newest = -Infinity;
+    for (let i = 0; i < n; i++) {
+      if ((at[i] as number) > newest && this.accepts(filter, ids, i, n)) {
+        newest = at[i] as number;
+        if (newestFirst) break;
+      }
+    }
+    return newest;
+  }
+
+  /**
+   * The profile's touchpoints grouped by type, when a filter can be answered
+   * from them: it names its types, all with ids, and the profile's touchpoints
+   * are newest first with ids for every type. Most filters name a type or two,
+   * which then cost a few touchpoints each instead of the whole history.
+   */
+  private groups(filter: TouchpointFilter): TypeGroups | null {
+    if (filter.typeIds === null || !this.newestFirst()) return null;
+    const groups = (this.memo.groups ??= typeGroups(this.ids(), this.at.length));
+    return groups.complete ? groups : null;
+  }
+
+  private countByType(filter: TouchpointFilter, groups: TypeGroups): number {
+    const since = filter.withinDays === undefined ? -Infinity : this.now - filter.withinDays * DAY_MS;
+    const { at } = this;
+    const ids = this.ids();
+    const n = at.length;
+    let count = 0;
+    for (const type of filter.typeIds as readonly number[]) {
+      const g = groups.types.indexOf(type);
+      if (g < 0) continue;
+      for (let k = groups.start[g] as number, end = groups.start[g + 1] as number; k < end; k++) {
+        const i = groups.order[k] as number;
+        // Newest first within the group too: the rest are older still.
+        if (!((at[i] as number) >= since)) break;
+        if (this.acceptsChannel(filter, ids, i, n)) count++;
+      }
+    }
+    return count;
+  }
+
+  private newestByType(filter: TouchpointFilter, groups: TypeGroups): number {
+    const { at } = this;
+    const ids = this.ids();
+    const n = at.length;
+    let newest = -Infinity;
+    for (const type of filter.typeIds as readonly number[]) {
+      const g = groups.types.indexOf(type);
+      if (g < 0) continue;
+      for (let k = groups.start[g] as number, end = groups.start[g + 1] as number; k < end; k++) {
+        const i = groups.order[k] as number;
+        if (this.acceptsChannel(filter, ids, i, n)) {
+          if ((at[i] as number) > newest) newest = at[i] as number;
+          break;
         }
-        counts.set(params, count);
       }
-      return count;
-    },
-    daysSinceLastTouchpoint(params: TouchpointFilterParams): number | null {
-      let days = recency.get(params);
-      if (days === undefined) {
-        const filter = filterOf(params);
-        let newest = -Infinity;
-        for (let i = 0; i < at.length; i++) {
-          if ((at[i] as number) > newest && accepts(filter, types[i] as string, channels[i] as string)) {
-            newest = at[i] as number;
-            if (newestFirst) break;
-          }
-        }
-        days = newest === -Infinity ? null : Math.max(0, now - newest) / DAY_MS;
-        recency.set(params, days);
-      }
-      return days;
-    },
-    bucket(params: BucketParams): number {
-      let bucket = buckets.get(params.salt);
-      if (bucket === undefined) {
-        bucket = bucketOf(customerId, params.salt);
-        buckets.set(params.salt, bucket);
-      }
-      return bucket;
-    },
-  };
+    }
+    return newest;
+  }
+
+  private acceptsChannel(filter: TouchpointFilter, ids: Uint16Array, i: number, n: number): boolean {
+    if (filter.channels === null) return true;
+    const channel = ids[n + i] as number;
+    return channel === NO_ID ? filter.channelNames.includes(this.channels_[i] as string) : filter.channels[channel] === 1;
+  }
+
+  /** Whether touchpoint i passes the filter: by id, or by name for the rare string the intern table had no room for. */
+  private accepts(filter: TouchpointFilter, ids: Uint16Array, i: number, n: number): boolean {
+    if (filter.types !== null) {
+      const type = ids[i] as number;
+      if (type === NO_ID ? !filter.typeNames.includes(this.types[i] as string) : filter.types[type] !== 1) return false;
+    }
+    if (filter.channels !== null) {
+      const channel = ids[n + i] as number;
+      if (channel === NO_ID ? !filter.channelNames.includes(this.channels_[i] as string) : filter.channels[channel] !== 1) return false;
+    }
+    return true;
+  }
+
+  /** The touchpoints' type ids, then their channel ids; checked once per profile. */
+  private ids(): Uint16Array {
+    return (this.memo.ids ??= touchpointIds(this.types, this.channels_));
+  }
+
+  private newestFirst(): boolean {
+    return (this.memo.newestFirst ??= isNewestFirst(this.at));
+  }
 }
 
 interface ProfileMemo {
@@ -105,6 +230,44 @@ interface ProfileMemo {
   channels?: string[];
   /** Whether the touchpoint times never increase. */
   newestFirst?: boolean;
+  /** Interned ids of the touchpoints' types, then of their channels. */
+  ids?: Uint16Array;
+  groups?: TypeGroups;
+}
+
+/** A profile's touchpoints by type: group g holds type `types[g]`, touchpoints `order[start[g]]` up to `order[start[g + 1]]`, newest first. */
+interface TypeGroups {
+  /** False when some touchpoint's type has no id: then only a full scan sees it. */
+  complete: boolean;
+  types: number[];
+  start: Uint32Array;
+  order: Uint32Array;
+}
+
+function typeGroups(ids: Uint16Array, n: number): TypeGroups {
+  const types: number[] = [];
+  const sizes: number[] = [];
+  let complete = true;
+  for (let i = 0; i < n; i++) {
+    const type = ids[i] as number;
+    if (type === NO_ID) complete = false;
+    const g = types.indexOf(type);
+    if (g < 0) {
+      types.push(type);
+      sizes.push(1);
+    } else {
+      sizes[g] = (sizes[g] as number) + 1;
+    }
+  }
+  const start = new Uint32Array(types.length + 1);
+  for (let g = 0; g < types.length; g++) start[g + 1] = (start[g] as number) + (sizes[g] as number);
+  const next = start.slice(0, types.length);
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const g = types.indexOf(ids[i] as number);
+    order[(next[g] as number)++] = i;
+  }
+  return { complete, types, start, order };
 }
 
 /**
@@ -132,6 +295,17 @@ function distinct(values: readonly string[]): string[] {
   return [...new Set(values)].sort();
 }
 
+function touchpointIds(types: readonly string[], channels: readonly string[]): Uint16Array {
+  const n = types.length;
+  if (n === 0) return NO_IDS;
+  const ids = new Uint16Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    ids[i] = internedId(types[i] as string);
+    ids[n + i] = internedId(channels[i] as string);
+  }
+  return ids;
+}
+
 /** Whether the times never increase (and are all numbers). */
 function isNewestFirst(at: Float64Array): boolean {
   for (let i = 0; i < at.length; i++) {
@@ -143,8 +317,15 @@ function isNewestFirst(at: Float64Array): boolean {
 
 /** What touchpoint params ask, read once per params object. */
 interface TouchpointFilter {
-  types: readonly string[] | null;
-  channels: readonly string[] | null;
+  /** Indexed by interned id: 1 for the types the filter takes; null takes every type. */
+  types: Uint8Array | null;
+  /** The same for channels. */
+  channels: Uint8Array | null;
+  /** The names themselves, for touchpoints whose type or channel has no id. */
+  typeNames: readonly string[];
+  channelNames: readonly string[];
+  /** The ids of the types named, when every one has an id; null otherwise, or when every type is taken. */
+  typeIds: readonly number[] | null;
   withinDays: number | undefined;
 }
 
@@ -157,17 +338,37 @@ const filters = new WeakMap<TouchpointCountParams, TouchpointFilter>();
 function filterOf(params: TouchpointCountParams): TouchpointFilter {
   let filter = filters.get(params);
   if (!filter) {
-    const types = asList(params.type);
-    const channels = asList(params.channel);
-    const withinDays = params.withinDays;
-    filter = { types, channels, withinDays };
+    const typeNames = asList(params.type);
+    const channelNames = asList(params.channel);
+    const typeIds = typeNames && [...new Set(typeNames.map(idOf))];
+    filter = {
+      typeIds: typeIds && !typeIds.includes(NO_ID) ? typeIds : null,
+      types: typeNames && idTable(typeNames),
+      channels: channelNames && idTable(channelNames),
+      typeNames: typeNames ?? NO_NAMES,
+      channelNames: channelNames ?? NO_NAMES,
+      withinDays: params.withinDays,
+    };
     filters.set(params, filter);
   }
   return filter;
 }
 
-function accepts(filter: TouchpointFilter, type: string, channel: string): boolean {
-  return (filter.types === null || filter.types.includes(type)) && (filter.channels === null || filter.channels.includes(channel));
+/**
+ * 1 at the id of every name that has one. A name without an id (the intern
+ * table was full) never matches by id; touchpoints with that name have no id
+ * either, and are compared by name.
+ */
+function idTable(names: readonly string[]): Uint8Array {
+  const named = names.map(idOf);
+  const table = new Uint8Array(Math.max(0, ...named) + 1);
+  for (const id of named) if (id !== NO_ID) table[id] = 1;
+  return table;
+}
+
+/** Validation makes every name a string; anything else gets no id and is compared as it is. */
+function idOf(name: unknown): number {
+  return typeof name === 'string' ? internedId(name) : NO_ID;
 }
 
 function asList(value: string | readonly string[] | undefined): readonly string[] | null {

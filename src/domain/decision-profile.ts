@@ -22,18 +22,35 @@ export interface DecisionProfile {
 
 /**
  * Type and channel strings repeat across every profile (a few dozen slugs);
- * keeping one copy of each saves most of a cached profile's memory. The table
- * is bounded so a sender inventing slugs cannot grow it without limit.
+ * keeping one copy of each saves most of a cached profile's memory. Each kept
+ * string also gets a small number, its id, so that touchpoint filters compare
+ * numbers rather than strings (src/decide/facts.ts). The table only grows, so
+ * an id never changes meaning, and it is bounded so a sender inventing slugs
+ * cannot grow it without limit: past the bound, new strings get no id.
  */
-const interned = new Map<string, string>();
-const MAX_INTERNED = 10_000;
+const ids = new Map<string, number>();
+/** By id; id 0 is "no id". */
+const values: string[] = [''];
+export const MAX_INTERNED = 10_000;
 
 export function intern(value: string): string {
-  const known = interned.get(value);
-  if (known !== undefined) return known;
-  if (interned.size < MAX_INTERNED) interned.set(value, value);
-  return value;
+  const id = internedId(value);
+  return id === NO_ID ? value : (values[id] as string);
 }
+
+/** The string's id, adding it to the table while there is room; NO_ID once the table is full. */
+export function internedId(value: string): number {
+  const known = ids.get(value);
+  if (known !== undefined) return known;
+  if (ids.size >= MAX_INTERNED) return NO_ID;
+  const id = values.length;
+  values.push(value);
+  ids.set(value, id);
+  return id;
+}
+
+/** The id of a string without an id. */
+export const NO_ID = 0;
 
 export function toDecisionProfile(profile: Profile): DecisionProfile {
   const count = profile.touchpoints.length;

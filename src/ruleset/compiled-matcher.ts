@@ -15,10 +15,14 @@ import type { FactSource, MatcherEnvironment, MatcherFactory, RuleMatcher } from
 import { parsePath, resolvePath, type PathSegment } from './paths.js';
 
 export type Predicate = (facts: FactSource) => boolean;
+
+const UNKNOWN = 0;
+const TRUE = 1;
+const FALSE = 2;
 type Getter = (facts: FactSource) => unknown;
 
 export const createCompiledMatcher: MatcherFactory = (rules, env) => {
-  const compiler = createConditionCompiler(env);
+  const compiler = sharedCompiler(env);
   const predicates = new Map<string, Predicate>();
   for (const rule of rules) predicates.set(rule.name, compiler.compile(rule.conditions));
   return {
@@ -38,8 +42,36 @@ export interface ConditionCompiler {
   compile(condition: Condition): Predicate;
 }
 
+/**
+ * One compiler for every matcher of a snapshot (its stage rules and each
+ * placement share the environment): segments then compile once, and equal
+ * fact params are one object across all the rules, so the facts' memo by
+ * params object computes a count that fifty rules ask for once.
+ */
+const compilers = new WeakMap<MatcherEnvironment, ConditionCompiler>();
+
+function sharedCompiler(env: MatcherEnvironment): ConditionCompiler {
+  let compiler = compilers.get(env);
+  if (!compiler) {
+    compiler = createConditionCompiler(env);
+    compilers.set(env, compiler);
+  }
+  return compiler;
+}
+
 export function createConditionCompiler(env: MatcherEnvironment): ConditionCompiler {
   const operator = createOperatorResolver(env.stageIndex);
+  const params = new Map<string, Record<string, unknown>>();
+  /** Equal params (same keys and values, in any key order) as one object. */
+  const internParams = (given: Record<string, unknown> | undefined): Record<string, unknown> => {
+    const key = given === undefined ? '{}' : JSON.stringify(Object.keys(given).sort().map((k) => [k, given[k]]));
+    let shared = params.get(key);
+    if (!shared) {
+      shared = given ?? {};
+      params.set(key, shared);
+    }
+    return shared;
+  };
   // Segments compile once and are shared by every rule that references them (validation rules out cycles).
   const segments = new Map<string, Predicate>();
 
@@ -58,11 +90,41 @@ export function createConditionCompiler(env: MatcherEnvironment): ConditionCompi
     return compileFactCondition(condition);
   };
 
+  // A segment's result, kept for the rest of the decision: rules often share a segment ("holdout",
+  // "vip"). Kept for one facts object at a time (decisions evaluate synchronously, one after
+  // another) and dropped when its stage changes, since segments may read the stage.
+  let owner: FactSource | undefined;
+  let ownerStage: string | undefined;
+  let results = new Int8Array(0);
+  let slots = 0;
+  const remembered = (slot: number, evaluate: Predicate): Predicate => {
+    return (facts) => {
+      if (facts !== owner || facts.stage !== ownerStage) {
+        owner = facts;
+        ownerStage = facts.stage;
+        results.fill(UNKNOWN);
+      }
+      const known = results[slot];
+      if (known !== UNKNOWN) return known === TRUE;
+      const result = evaluate(facts);
+      results[slot] = result ? TRUE : FALSE;
+      return result;
+    };
+  };
+
   const segment = (name: string): Predicate => {
     let predicate = segments.get(name);
     if (!predicate) {
       const definition: BooleanCondition | undefined = env.segments.get(name);
-      predicate = definition ? compile(definition) : () => false;
+      if (definition) {
+        const slot = slots++;
+        if (results.length <= slot) results = new Int8Array(Math.max(8, 2 * results.length));
+        owner = undefined;
+        const evaluate = compile(definition);
+        predicate = remembered(slot, evaluate);
+      } else {
+        predicate = () => false;
+      }
       segments.set(name, predicate);
     }
     return predicate;
@@ -71,8 +133,8 @@ export function createConditionCompiler(env: MatcherEnvironment): ConditionCompi
   const compileFactCondition = (condition: FactCondition): Predicate => {
     const compare = operator(condition.operator);
     if (!compare) return () => false;
-    const fact = factGetter(condition.fact, condition.params, condition.path);
-    const value = valueGetter(condition.value);
+    const fact = factGetter(condition.fact, internParams(condition.params), condition.path);
+    const value = valueGetter(condition.value, internParams);
     if (value.constant) {
       const expected = value.value;
       return (facts) => compare(fact(facts), expected);
@@ -163,10 +225,10 @@ function baseFactGetter(fact: string, params: Record<string, unknown>): Getter {
 type ValueGetter = { constant: true; value: unknown } | { constant: false; get: Getter };
 
 /** The right-hand side: a constant, or a fact it references ({ "fact": ... }), as the engine's almanac reads it. */
-function valueGetter(value: unknown): ValueGetter {
+function valueGetter(value: unknown, internParams: (params: Record<string, unknown> | undefined) => Record<string, unknown>): ValueGetter {
   if (value !== null && typeof value === 'object' && Object.prototype.hasOwnProperty.call(value, 'fact')) {
     const ref = value as { fact: string; params?: Record<string, unknown>; path?: string };
-    return { constant: false, get: factGetter(ref.fact, ref.params, ref.path) };
+    return { constant: false, get: factGetter(ref.fact, internParams(ref.params), ref.path) };
   }
   return { constant: true, value };
 }
