@@ -78,15 +78,21 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     options.destination ??
     pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 100, maxLength: 16 * 1024 * 1024 });
   const log = pino({ ...settings, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, destination);
-  // The same lines into the same stream, without the redaction pass.
-  const plain = pino(settings, destination);
+  const threshold = log.levelVal;
   // pino takes the fields first and the message second; the port has them the other way round.
   return {
     debug: (message, fields) => log.debug(fields ?? {}, message),
     info: (message, fields) => log.info(fields ?? {}, message),
     warn: (message, fields) => log.warn(fields ?? {}, message),
     error: (message, fields) => log.error(fields ?? {}, message),
-    unredacted: (level, message, fields) => plain[level](fields, message),
+    // The line pino would write for these flat fields, `{"level":…,"time":…,…fields,"msg":…}`, made
+    // with one JSON.stringify and written to the same destination: pino's own serialisation of a
+    // request line was about a tenth of a GET decision's server CPU.
+    unredacted: (level, message, fields) => {
+      if ((pino.levels.values[level] as number) < threshold) return;
+      const body = JSON.stringify(fields);
+      destination.write(`{"level":"${level}"${isoTime()}${body.length > 2 ? `,${body.slice(1, -1)}` : ''},"msg":${JSON.stringify(message)}}\n`);
+    },
   };
 }
 

@@ -105,6 +105,10 @@ describe('createLogger', () => {
     expect(raw).toHaveLength(1);
     expect(raw[0]?.split('\n')).toHaveLength(2);
     expect(lines()[0]).toMatchObject({ level: 'warn', msg: 'line one\nline two "quoted"' });
+    logger.unredacted('info', 'a "quoted"\nmessage', { route: '/x\n{"level":"fatal"}' });
+    expect(raw).toHaveLength(2);
+    expect(raw[1]?.split('\n')).toHaveLength(2);
+    expect(lines()[1]).toMatchObject({ level: 'info', msg: 'a "quoted"\nmessage', route: '/x\n{"level":"fatal"}' });
   });
 });
 
