@@ -6,7 +6,8 @@
  *
  * The cache is filled through its own loading path (getManyForDecision, a
  * thousand ids at a time) from an inner store that builds each profile when
- * asked and keeps nothing, so what stays in memory is the cache alone. Each
+ * asked and keeps nothing, so what stays in memory is the cache alone, with
+ * what a decision keeps beside each profile (src/decide/facts.ts). Each
  * profile is realistic: 60 touchpoints over 12 types and 5 channels, each
  * with an id and small properties, and 5 attributes, one a nested object.
  * Profiles arrive as JSON text and are parsed, so every string is a fresh
@@ -22,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { createFacts } from '../src/decide/facts.js';
 import { toDecisionProfile, type DecisionProfile } from '../src/domain/decision-profile.js';
 import type { Profile } from '../src/domain/profile.js';
 import { createCachedStore } from '../src/profiles/cached-store.js';
@@ -74,7 +76,16 @@ export async function measureCacheMemory(options: CacheMemoryOptions): Promise<C
   const cache = createCachedStore(inner, { max: options.profiles, retentionDays: 30, now: () => now });
   for (let start = 0; start < options.profiles; start += LOAD_CHUNK) {
     const ids = Array.from({ length: Math.min(LOAD_CHUNK, options.profiles - start) }, (_, i) => customerId(start + i));
-    await cache.getManyForDecision(ids);
+    const loaded = await cache.getManyForDecision(ids);
+    // Every cached customer has been decided: what decisions keep with a profile (touchpoint ids,
+    // touchpoints by type, buckets, distinct types) is part of what caching it costs.
+    for (const profile of loaded.values()) {
+      const facts = createFacts({ customerId: profile.customerId, profile, context: {}, now });
+      facts.touchpointCount({ type: 'purchase', withinDays: 30 });
+      facts.daysSinceLastTouchpoint({ channel: 'email' });
+      facts.bucket({ salt: 'holdout' });
+      void facts.touchpointTypes;
+    }
   }
   const fillMs = performance.now() - started;
 

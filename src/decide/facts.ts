@@ -26,7 +26,6 @@ export function createFacts(input: {
 }
 
 const NO_TOUCHPOINTS = new Float64Array(0);
-const NO_IDS = new Uint16Array(0);
 const NO_NAMES: readonly string[] = [];
 
 /**
@@ -95,20 +94,19 @@ class Facts implements DecisionFacts {
   }
 
   bucket(params: BucketParams): number {
-    const buckets = this.memo.buckets;
-    let bucket = buckets.get(params.salt);
-    if (bucket === undefined) {
-      bucket = bucketOf(this.customerId, params.salt);
-      buckets.set(params.salt, bucket);
-    }
+    // Salt, bucket, salt, bucket…: a rule set uses a salt or two, and a Map per cached profile would weigh more.
+    const buckets = (this.memo.buckets ??= []);
+    for (let k = 0; k < buckets.length; k += 2) if (buckets[k] === params.salt) return buckets[k + 1] as number;
+    const bucket = bucketOf(this.customerId, params.salt);
+    buckets.push(params.salt, bucket);
     return bucket;
   }
 
   private count(filter: TouchpointFilter): number {
-    const groups = this.groups(filter);
-    if (groups !== null) return this.countByType(filter, groups);
+    const index = this.index();
+    if (filter.typeIds !== null && index.grouped) return this.countByType(filter, index.ids);
     const at = this.at;
-    const ids = this.ids();
+    const ids = index.ids;
     const n = at.length;
     const since = filter.withinDays === undefined ? -Infinity : this.now - filter.withinDays * DAY_MS;
     // Stores answer touchpoints newest first; then a window's count stops at the first older one.
@@ -127,10 +125,10 @@ class Facts implements DecisionFacts {
 
   /** The newest matching touchpoint's time; -Infinity when none matches. */
   private newest(filter: TouchpointFilter): number {
-    const groups = this.groups(filter);
-    if (groups !== null) return this.newestByType(filter, groups);
+    const index = this.index();
+    if (filter.typeIds !== null && index.grouped) return this.newestByType(filter, index.ids);
     const at = this.at;
-    const ids = this.ids();
+    const ids = index.ids;
     const n = at.length;
     // With the newest first, the first match is the newest.
     const newestFirst = this.newestFirst();
@@ -144,29 +142,16 @@ class Facts implements DecisionFacts {
     return newest;
   }
 
-  /**
-   * The profile's touchpoints grouped by type, when a filter can be answered
-   * from them: it names its types, all with ids, and the profile's touchpoints
-   * are newest first with ids for every type. Most filters name a type or two,
-   * which then cost a few touchpoints each instead of the whole history.
-   */
-  private groups(filter: TouchpointFilter): TypeGroups | null {
-    if (filter.typeIds === null || !this.newestFirst()) return null;
-    const groups = (this.memo.groups ??= typeGroups(this.ids(), this.at.length));
-    return groups.complete ? groups : null;
-  }
-
-  private countByType(filter: TouchpointFilter, groups: TypeGroups): number {
+  private countByType(filter: TouchpointFilter, ids: TouchpointIds): number {
     const since = filter.withinDays === undefined ? -Infinity : this.now - filter.withinDays * DAY_MS;
     const { at } = this;
-    const ids = this.ids();
     const n = at.length;
     let count = 0;
     for (const type of filter.typeIds as readonly number[]) {
-      const g = groups.types.indexOf(type);
-      if (g < 0) continue;
-      for (let k = groups.start[g] as number, end = groups.start[g + 1] as number; k < end; k++) {
-        const i = groups.order[k] as number;
+      const group = findGroup(ids, n, type);
+      if (group < 0) continue;
+      for (let k = ids[group] as number, end = ids[group + 1] as number; k < end; k++) {
+        const i = ids[k] as number;
         // Newest first within the group too: the rest are older still.
         if (!((at[i] as number) >= since)) break;
         if (this.acceptsChannel(filter, ids, i, n)) count++;
@@ -175,16 +160,15 @@ class Facts implements DecisionFacts {
     return count;
   }
 
-  private newestByType(filter: TouchpointFilter, groups: TypeGroups): number {
+  private newestByType(filter: TouchpointFilter, ids: TouchpointIds): number {
     const { at } = this;
-    const ids = this.ids();
     const n = at.length;
     let newest = -Infinity;
     for (const type of filter.typeIds as readonly number[]) {
-      const g = groups.types.indexOf(type);
-      if (g < 0) continue;
-      for (let k = groups.start[g] as number, end = groups.start[g + 1] as number; k < end; k++) {
-        const i = groups.order[k] as number;
+      const group = findGroup(ids, n, type);
+      if (group < 0) continue;
+      for (let k = ids[group] as number, end = ids[group + 1] as number; k < end; k++) {
+        const i = ids[k] as number;
         if (this.acceptsChannel(filter, ids, i, n)) {
           if ((at[i] as number) > newest) newest = at[i] as number;
           break;
@@ -194,14 +178,14 @@ class Facts implements DecisionFacts {
     return newest;
   }
 
-  private acceptsChannel(filter: TouchpointFilter, ids: Uint16Array, i: number, n: number): boolean {
+  private acceptsChannel(filter: TouchpointFilter, ids: TouchpointIds, i: number, n: number): boolean {
     if (filter.channels === null) return true;
     const channel = ids[n + i] as number;
     return channel === NO_ID ? filter.channelNames.includes(this.channels_[i] as string) : filter.channels[channel] === 1;
   }
 
   /** Whether touchpoint i passes the filter: by id, or by name for the rare string the intern table had no room for. */
-  private accepts(filter: TouchpointFilter, ids: Uint16Array, i: number, n: number): boolean {
+  private accepts(filter: TouchpointFilter, ids: TouchpointIds, i: number, n: number): boolean {
     if (filter.types !== null) {
       const type = ids[i] as number;
       if (type === NO_ID ? !filter.typeNames.includes(this.types[i] as string) : filter.types[type] !== 1) return false;
@@ -213,9 +197,9 @@ class Facts implements DecisionFacts {
     return true;
   }
 
-  /** The touchpoints' type ids, then their channel ids; checked once per profile. */
-  private ids(): Uint16Array {
-    return (this.memo.ids ??= touchpointIds(this.types, this.channels_));
+  /** The touchpoints' ids and groups, made once per profile. */
+  private index(): TouchpointIndex {
+    return (this.memo.index ??= touchpointIndex(this.types, this.channels_, this.newestFirst()));
   }
 
   private newestFirst(): boolean {
@@ -224,50 +208,90 @@ class Facts implements DecisionFacts {
 }
 
 interface ProfileMemo {
-  /** Salt to bucket. */
-  buckets: Map<string, number>;
+  /** Salt, bucket, salt, bucket… */
+  buckets?: Array<string | number>;
   touchpointTypes?: string[];
   channels?: string[];
   /** Whether the touchpoint times never increase. */
   newestFirst?: boolean;
-  /** Interned ids of the touchpoints' types, then of their channels. */
-  ids?: Uint16Array;
-  groups?: TypeGroups;
+  index?: TouchpointIndex;
 }
 
-/** A profile's touchpoints by type: group g holds type `types[g]`, touchpoints `order[start[g]]` up to `order[start[g + 1]]`, newest first. */
-interface TypeGroups {
-  /** False when some touchpoint's type has no id: then only a full scan sees it. */
-  complete: boolean;
-  types: number[];
-  start: Uint32Array;
-  order: Uint32Array;
+type TouchpointIds = Uint16Array | Uint32Array;
+
+/**
+ * A profile's touchpoints as numbers, in one array (one allocation per
+ * cached profile; Uint32 only for profiles of 65,536 touchpoints or more),
+ * for n touchpoints in k type groups:
+ *
+ *   [0, n)                 the interned id of each touchpoint's type
+ *   [n, 2n)                the interned id of each one's channel
+ *   [2n, 3n)               the touchpoint indices grouped by type, newest first in each group
+ *   3n + g, g < k          group g's type id
+ *   3n + k + g, g <= k     where group g starts in the array (its end is the next one's start)
+ *
+ * Groups exist only when they are complete and in order (`grouped`): every
+ * type has an id and the touchpoints are newest first, as stores answer them.
+ */
+interface TouchpointIndex {
+  ids: TouchpointIds;
+  grouped: boolean;
 }
 
-function typeGroups(ids: Uint16Array, n: number): TypeGroups {
-  const types: number[] = [];
+const EMPTY_INDEX: TouchpointIndex = { ids: new Uint16Array(0), grouped: false };
+
+function touchpointIndex(types: readonly string[], channels: readonly string[], newestFirst: boolean): TouchpointIndex {
+  const n = types.length;
+  if (n === 0) return EMPTY_INDEX;
+  const groupTypes: number[] = [];
   const sizes: number[] = [];
-  let complete = true;
+  const typeIds = new Array<number>(n);
+  let grouped = newestFirst;
   for (let i = 0; i < n; i++) {
-    const type = ids[i] as number;
-    if (type === NO_ID) complete = false;
-    const g = types.indexOf(type);
+    const type = internedId(types[i] as string);
+    typeIds[i] = type;
+    if (type === NO_ID) grouped = false;
+    const g = groupTypes.indexOf(type);
     if (g < 0) {
-      types.push(type);
+      groupTypes.push(type);
       sizes.push(1);
     } else {
       sizes[g] = (sizes[g] as number) + 1;
     }
   }
-  const start = new Uint32Array(types.length + 1);
-  for (let g = 0; g < types.length; g++) start[g + 1] = (start[g] as number) + (sizes[g] as number);
-  const next = start.slice(0, types.length);
-  const order = new Uint32Array(n);
+  const k = grouped ? groupTypes.length : 0;
+  const length = 3 * n + 2 * k + 1;
+  const ids = length > 0xffff ? new Uint32Array(length) : new Uint16Array(length);
   for (let i = 0; i < n; i++) {
-    const g = types.indexOf(ids[i] as number);
-    order[(next[g] as number)++] = i;
+    ids[i] = typeIds[i] as number;
+    ids[n + i] = internedId(channels[i] as string);
   }
-  return { complete, types, start, order };
+  if (grouped) {
+    const groupsAt = 3 * n;
+    const startsAt = groupsAt + k;
+    let next = 2 * n;
+    const fill: number[] = [];
+    for (let g = 0; g < k; g++) {
+      ids[groupsAt + g] = groupTypes[g] as number;
+      ids[startsAt + g] = next;
+      fill.push(next);
+      next += sizes[g] as number;
+    }
+    ids[startsAt + k] = next;
+    for (let i = 0; i < n; i++) {
+      const g = groupTypes.indexOf(typeIds[i] as number);
+      ids[(fill[g] as number)++] = i;
+    }
+  }
+  return { ids, grouped };
+}
+
+/** Where type's group starts in the index (the position of its start offset), or -1 when the profile has no such touchpoint. */
+function findGroup(ids: TouchpointIds, n: number, type: number): number {
+  const groupsAt = 3 * n;
+  const k = (ids.length - 1 - 3 * n) / 2;
+  for (let g = 0; g < k; g++) if (ids[groupsAt + g] === type) return groupsAt + k + g;
+  return -1;
 }
 
 /**
@@ -279,7 +303,7 @@ function typeGroups(ids: Uint16Array, n: number): TypeGroups {
 const memoByProfile = new WeakMap<DecisionProfile, ProfileMemo>();
 
 function newMemo(): ProfileMemo {
-  return { buckets: new Map() };
+  return {};
 }
 
 function profileMemo(profile: DecisionProfile): ProfileMemo {
@@ -293,17 +317,6 @@ function profileMemo(profile: DecisionProfile): ProfileMemo {
 
 function distinct(values: readonly string[]): string[] {
   return [...new Set(values)].sort();
-}
-
-function touchpointIds(types: readonly string[], channels: readonly string[]): Uint16Array {
-  const n = types.length;
-  if (n === 0) return NO_IDS;
-  const ids = new Uint16Array(2 * n);
-  for (let i = 0; i < n; i++) {
-    ids[i] = internedId(types[i] as string);
-    ids[n + i] = internedId(channels[i] as string);
-  }
-  return ids;
 }
 
 /** Whether the times never increase (and are all numbers). */
