@@ -5,7 +5,9 @@
  *       placements, and the realistic two-placement request), compiled
  *       evaluator against json-rules-engine on the same rules and profiles;
  *   (b) HTTP GET decisions with autocannon against the real service (a child
- *       process) and against a bare Hono route serving a decision-sized body;
+ *       process) and against a bare Hono route serving a decision-sized body,
+ *       then that route again spinning as long as the service's handler took
+ *       (read from its /metrics): what handler time alone costs here;
  *   (c) a 1000-request batch, over HTTP and in-process;
  *   (d) the profile cache's memory, through load/memory.ts.
  *
@@ -43,7 +45,7 @@ import { createJreMatcher } from '../src/ruleset/jre-matcher.js';
 import type { MatcherFactory } from '../src/ruleset/matcher.js';
 import type { Placement, RulesetSnapshot } from '../src/ruleset/snapshot.js';
 import { runLoadScript, startChild, tempDirs, type ChildServer } from './bench/children.js';
-import { getJson, loadTest, seedCustomers, timeBatches, warmProfileCache, type BatchRun, type LoadRun } from './bench/http.js';
+import { getJson, loadTest, meanTimings, seedCustomers, serverTimings, timeBatches, warmProfileCache, type BatchRun, type LoadRun } from './bench/http.js';
 import { runMemoryMeasurement, type MemoryOutcome } from './bench/cache-memory.js';
 import { generateProfiles } from './bench/profiles.js';
 import { redisSection } from './bench/redis.js';
@@ -494,6 +496,10 @@ async function whereTimeGoes(
 
 interface ServiceRun {
   load: LoadRun;
+  /** Mean time in the app per GET (request log start to answer), from the service's /metrics. */
+  handlerMs: number;
+  /** Mean decide() time, from the same. */
+  decideMs: number;
   batch: BatchRun;
   seedMs: number;
   startLine: Record<string, unknown>;
@@ -502,6 +508,8 @@ interface ServiceRun {
 interface HttpResults {
   service: Partial<Record<EvaluatorName, ServiceRun>>;
   bare?: LoadRun;
+  /** The bare route again, spinning as long as the service's handler took per request. */
+  bareSpin?: { spinUs: number; load: LoadRun };
   decisionBytes?: number;
 }
 
@@ -559,11 +567,13 @@ async function httpSection(settings: Settings, rules: GeneratedRules, now: numbe
           }
           progress(`(b) autocannon against the service (${evaluator}): ${settings.httpWarmupSeconds} s warm-up, ${settings.httpSeconds} s measured`);
           await loadTest({ url: server.url, connections: settings.connections, durationSec: settings.httpWarmupSeconds, nextPath });
+          const timingsBefore = await serverTimings(server.url);
           const load = await loadTest({ url: server.url, connections: settings.connections, durationSec: settings.httpSeconds, nextPath, serverPid: server.process.pid });
+          const timings = meanTimings(timingsBefore, await serverTimings(server.url));
           progress(`(c) ${settings.batchRepetitions} batches of ${settings.batchSize} over HTTP (${evaluator})`);
           await timeBatches(server.url, batchBodies.slice(0, settings.batchWarmups), settings.batchSize);
           const batch = await timeBatches(server.url, batchBodies.slice(settings.batchWarmups), settings.batchSize);
-          results.service[evaluator] = { load, batch, seedMs, startLine };
+          results.service[evaluator] = { load, batch, seedMs, startLine, ...timings };
         });
       }
     } finally {
@@ -573,23 +583,33 @@ async function httpSection(settings: Settings, rules: GeneratedRules, now: numbe
     if (decisionBody !== undefined) {
       const bodyFile = join(dir, 'decision.json');
       await writeFile(bodyFile, decisionBody);
-      progress('(b) starting the bare Hono server');
-      const bare = await startChild({
-        name: 'the bare Hono server',
-        args: ['--import', 'tsx', 'load/bench/bare-server.ts'],
-        cwd: ROOT,
-        env: { ...process.env, BARE_BODY_FILE: bodyFile, PORT: '0', HOST: '127.0.0.1' },
-        urlFromLine: (line) => {
-          const parsed = parseJsonLine(line);
-          return parsed?.msg === 'bare listening' && typeof parsed.url === 'string' ? parsed.url : undefined;
-        },
-      });
-      try {
-        progress(`(b) autocannon against the bare Hono route: ${settings.httpWarmupSeconds} s warm-up, ${settings.httpSeconds} s measured`);
-        await loadTest({ url: bare.url, connections: settings.connections, durationSec: settings.httpWarmupSeconds, nextPath });
-        results.bare = await loadTest({ url: bare.url, connections: settings.connections, durationSec: settings.httpSeconds, nextPath, serverPid: bare.process.pid });
-      } finally {
-        await bare.stop();
+      const runBare = async (spinUs: number): Promise<LoadRun> => {
+        const label = spinUs > 0 ? `the bare Hono route spinning ${spinUs} µs a request` : 'the bare Hono route';
+        progress(`(b) starting ${label}`);
+        const bare = await startChild({
+          name: 'the bare Hono server',
+          args: ['--import', 'tsx', 'load/bench/bare-server.ts'],
+          cwd: ROOT,
+          env: { ...process.env, BARE_BODY_FILE: bodyFile, BARE_SPIN_US: String(spinUs), PORT: '0', HOST: '127.0.0.1' },
+          urlFromLine: (line) => {
+            const parsed = parseJsonLine(line);
+            return parsed?.msg === 'bare listening' && typeof parsed.url === 'string' ? parsed.url : undefined;
+          },
+        });
+        try {
+          progress(`(b) autocannon against ${label}: ${settings.httpWarmupSeconds} s warm-up, ${settings.httpSeconds} s measured`);
+          await loadTest({ url: bare.url, connections: settings.connections, durationSec: settings.httpWarmupSeconds, nextPath });
+          return await loadTest({ url: bare.url, connections: settings.connections, durationSec: settings.httpSeconds, nextPath, serverPid: bare.process.pid });
+        } finally {
+          await bare.stop();
+        }
+      };
+      results.bare = await runBare(0);
+      // What the service's time in its handler costs by itself: the bare route, spinning that long.
+      const handlerMs = results.service[settings.evaluators[0] as EvaluatorName]?.handlerMs;
+      if (handlerMs !== undefined && Number.isFinite(handlerMs)) {
+        const spinUs = Math.round(handlerMs * 1000);
+        results.bareSpin = { spinUs, load: await runBare(spinUs) };
       }
     }
   } finally {
@@ -696,6 +716,7 @@ function printHttp(settings: Settings, rules: GeneratedRules, results: HttpResul
     if (run) rows.push(row(`service (EVALUATOR=${evaluator})`, run.load));
   }
   if (results.bare) rows.push(row('bare Hono, same body', results.bare));
+  if (results.bareSpin) rows.push(row(`bare Hono, spinning ${results.bareSpin.spinUs} µs a request`, results.bareSpin.load));
   out(table(['Target', 'req/s', 'p50', 'p99', 'p99.9', 'max', 'server CPU/response', 'responses', 'non-2xx/errors'], rows));
   out();
   const bare = results.bare;
@@ -708,6 +729,26 @@ function printHttp(settings: Settings, rules: GeneratedRules, results: HttpResul
     checks.push([`p99 at ${settings.connections} connections (${evaluator})`, duration(run.load.latency.p99), `< ${TARGETS.httpP99Ms} ms`, run.load.latency.p99 < TARGETS.httpP99Ms ? 'yes' : 'no']);
   }
   out(table(['Figure', 'measured', 'target', 'meets'], checks));
+  for (const evaluator of settings.evaluators) {
+    const run = results.service[evaluator];
+    if (!run) continue;
+    const outside = run.load.serverCpuPerResponse - run.handlerMs;
+    out();
+    out(
+      `Where a response's server time goes (${evaluator}, from the service's /metrics over the measured run): ${duration(run.handlerMs)} in the app ` +
+        `(request log start to answer), of which decide() ${duration(run.decideMs)}; the other ${duration(outside)} of CPU per response is outside the app: ` +
+        `Node's HTTP parsing and socket writes, the event loop, garbage collection and the kernel.`,
+    );
+  }
+  if (results.bare && results.bareSpin) {
+    const spun = results.bareSpin.load;
+    out(
+      `The bare route spinning ${results.bareSpin.spinUs} µs a request, as long as the service spends in its app, reaches ${percent(spun.requestsPerSec / results.bare.requestsPerSec)} ` +
+        `of the bare throughput at ${duration(spun.serverCpuPerResponse)} of server CPU per response: on this machine each microsecond a request spends in the app ` +
+        `adds about ${((spun.serverCpuPerResponse - results.bare.serverCpuPerResponse) / (results.bareSpin.spinUs / 1000)).toFixed(1)} µs of server CPU per response ` +
+        `(the longer the server works on a request, the more often the load generator on the other core has gone idle and each response must wake it).`,
+    );
+  }
   const seeds = settings.evaluators.map((e) => results.service[e]).filter((r): r is ServiceRun => r !== undefined);
   if (seeds.length > 0) {
     const seedMs = seeds[0]?.seedMs ?? NaN;

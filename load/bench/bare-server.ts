@@ -5,7 +5,7 @@
  * request as the service does. No profile, no rules: what is left is the
  * cost of HTTP, routing and JSON.
  *
- *   BARE_BODY_FILE=decision.json node --import tsx load/bench/bare-server.ts
+ *   BARE_BODY_FILE=decision.json [BARE_SPIN_US=30] node --import tsx load/bench/bare-server.ts
  *
  * Prints {"msg":"bare listening","url":...} once it accepts connections.
  */
@@ -21,8 +21,18 @@ if (!bodyFile) {
 }
 const body = JSON.parse(readFileSync(bodyFile, 'utf8')) as Record<string, unknown>;
 
+// BARE_SPIN_US: busy-wait that many microseconds before answering, to see what handler time alone
+// costs in throughput on this machine (the benchmark spins as long as the service's handler takes).
+const spinMs = Number(process.env.BARE_SPIN_US ?? 0) / 1000;
+
 const app = new Hono();
-app.get('/v1/decisions/:customerId', (c) => c.json(body));
+app.get('/v1/decisions/:customerId', (c) => {
+  if (spinMs > 0) {
+    const until = performance.now() + spinMs;
+    while (performance.now() < until) continue;
+  }
+  return c.json(body);
+});
 
 const server = serve({ fetch: app.fetch, port: Number(process.env.PORT ?? 0), hostname: process.env.HOST ?? '127.0.0.1' }, (info: AddressInfo) => {
   process.stdout.write(`${JSON.stringify({ msg: 'bare listening', url: `http://${info.address}:${info.port}` })}\n`);

@@ -167,3 +167,36 @@ export async function timeBatches(
   const sorted = [...times].sort((a, b) => a - b);
   return { times, p50: percentile(sorted, 0.5), max: sorted[sorted.length - 1] ?? NaN, results, bytes };
 }
+
+/** Sums and counts of the service's own timings, read from its /metrics. */
+export interface ServerTimings {
+  /** GET /v1/decisions/{id} requests, from the request log middleware's start to the answer. */
+  getSeconds: number;
+  getCount: number;
+  /** decide() calls (batch members included). */
+  decideSeconds: number;
+  decideCount: number;
+}
+
+export async function serverTimings(baseUrl: string): Promise<ServerTimings> {
+  const text = await send(`${baseUrl}/metrics`, {}, [200]);
+  const value = (pattern: RegExp): number => {
+    const match = pattern.exec(text);
+    return match ? Number(match[1]) : NaN;
+  };
+  const get = (suffix: string) => new RegExp(`^nextbest_http_request_duration_seconds_${suffix}\\{method="GET",route="/v1/decisions/:customerId",status="200"\\} (\\S+)$`, 'm');
+  return {
+    getSeconds: value(get('sum')),
+    getCount: value(get('count')),
+    decideSeconds: value(/^nextbest_decision_duration_seconds_sum (\S+)$/m),
+    decideCount: value(/^nextbest_decision_duration_seconds_count (\S+)$/m),
+  };
+}
+
+/** Mean handler and decide() times, in milliseconds, between two readings. */
+export function meanTimings(before: ServerTimings, after: ServerTimings): { handlerMs: number; decideMs: number } {
+  return {
+    handlerMs: ((after.getSeconds - before.getSeconds) * 1000) / (after.getCount - before.getCount),
+    decideMs: ((after.decideSeconds - before.decideSeconds) * 1000) / (after.decideCount - before.decideCount),
+  };
+}
