@@ -15,11 +15,12 @@ import type { FactSource, MatcherEnvironment, MatcherFactory, RuleMatcher } from
 import { parsePath, resolvePath, type PathSegment } from './paths.js';
 
 export type Predicate = (facts: FactSource) => boolean;
+type Getter = (facts: FactSource) => unknown;
 
+/** A kept segment result: not evaluated yet in this decision, true, or false. */
 const UNKNOWN = 0;
 const TRUE = 1;
 const FALSE = 2;
-type Getter = (facts: FactSource) => unknown;
 
 export const createCompiledMatcher: MatcherFactory = (rules, env) => {
   const compiler = sharedCompiler(env);

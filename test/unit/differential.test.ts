@@ -313,6 +313,40 @@ describe('sharp edges, each checked on json-rules-engine, compiled and tracer', 
   });
 });
 
+describe('compiled segments keep their result for one decision only', () => {
+  // src/ruleset/compiled-matcher.ts keeps a segment's result while the same facts object (with the
+  // same stage) asks again; these would fail if a result leaked to another decision or across the
+  // stage being set after stage inference.
+  const segments = [
+    { name: 'gold', condition: all(fact({ fact: 'context', path: '$.tier', operator: 'equal', value: 'gold' })), stageFree: true },
+    { name: 'late', condition: all(fact({ fact: 'stage', operator: 'stageAtLeast', value: 'paid' })), stageFree: false },
+  ];
+  const env = environment(STAGES, segments);
+  const matcher = createCompiledMatcher(
+    [
+      { name: 'gold-rule', priority: 1, conditions: { condition: 'gold' } },
+      { name: 'late-rule', priority: 1, conditions: { condition: 'late' } },
+    ],
+    env,
+  );
+  const holds = (rule: string, facts: ReturnType<typeof factsOf>) => matcher.holds?.(rule, facts);
+  const input = (tier: string): FactsInput => ({ customerId: 'c1', profile: null, context: { tier }, stage: undefined });
+
+  it('answers each facts object by its own values, in any order of asking', () => {
+    const gold = factsOf(input('gold'), env.stageIndex);
+    const silver = factsOf(input('silver'), env.stageIndex);
+    expect([holds('gold-rule', gold), holds('gold-rule', silver), holds('gold-rule', gold), holds('gold-rule', silver)]).toEqual([true, false, true, false]);
+  });
+
+  it('evaluates again once the stage is set on the same facts', () => {
+    const facts = factsOf(input('gold'), env.stageIndex);
+    expect(holds('late-rule', facts)).toBe(false);
+    facts.stage = 'paid';
+    facts.stageIndex = env.stageIndex.get('paid');
+    expect(holds('late-rule', facts)).toBe(true);
+  });
+});
+
 // ---------------------------------------------------------------- disagreements found (failing until src is fixed)
 
 describe('disagreements found by the properties above', () => {
