@@ -3,6 +3,7 @@
  * The `nextbest` command: serve the API, check a rules folder without serving
  * it, or run the rule tests of a rules folder.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatRuleError } from '../ruleset/format.js';
@@ -21,20 +22,33 @@ commands:
                     (default: $RULES_DIR, else ./rules); exit 1 if any case fails
   schemas [dir]     write the rule files' JSON Schemas, for editors, into <dir>/schemas/
                     (default: $RULES_DIR, else ./rules)
+  help              show this help
+  version           print the version
 
 options:
   -h, --help        show this help
+  -v, --version     print the version
 `;
+
+/** The package's version, read from the package.json two folders up (src/cli or dist/cli). */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof manifest.version === 'string' ? manifest.version : 'unknown';
+}
 
 export async function runCli(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { help: { type: 'boolean', short: 'h' } },
+    options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
   });
   const [command, ...rest] = positionals;
-  if (values.help || command === undefined) {
+  if (values.version || command === 'version') {
+    process.stdout.write(`nextbest ${packageVersion()}\n`);
+    return 0;
+  }
+  if (values.help || command === 'help' || command === undefined) {
     process.stdout.write(USAGE);
     return command === undefined && !values.help ? 1 : 0;
   }

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -124,5 +124,28 @@ describe('nextbest validate', () => {
     const result = await run(CLI, ['validate'], { RULES_DIR: join(tmp, 'nowhere') });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('nowhere');
+  });
+});
+
+describe('nextbest help and version', () => {
+  const CLI = 'src/cli/main.ts';
+  const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
+
+  it.each([['--version'], ['-v'], ['version']])('%s prints the package version and exits 0', async (arg) => {
+    const result = await run(CLI, [arg], {});
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`nextbest ${version}\n`);
+  });
+
+  it.each([['help'], ['--help'], ['-h']])('%s prints the usage, every command included, and exits 0', async (arg) => {
+    const result = await run(CLI, [arg], {});
+    expect(result.code).toBe(0);
+    for (const command of ['serve', 'validate', 'test', 'schemas', 'help', 'version']) expect(result.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+  });
+
+  it('prints the usage and exits 1 without a command', async () => {
+    const result = await run(CLI, [], {});
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('usage: nextbest');
   });
 });
