@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { assertRedisBinaries } from '../redis-binaries.js';
 
 export interface RedisCluster {
   /** Seed nodes, as REDIS_URL takes them with REDIS_CLUSTER=true. */
@@ -15,6 +16,7 @@ export interface RedisCluster {
  * persistence) on free ports, with the machine's redis-server and redis-cli.
  */
 export async function startRedisCluster(): Promise<RedisCluster> {
+  assertRedisBinaries();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nextbest-cluster-'));
   const ports = await freeClusterPorts(3);
   const servers: ChildProcess[] = ports.map((port) => {

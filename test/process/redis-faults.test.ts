@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listening, start, type Child } from './spawn.js';
+import { assertRedisBinaries } from '../redis-binaries.js';
 
 const MAIN = 'src/main.ts';
 // home-hero serves offer-gold to gold members; a new visitor gets the fallback hero-welcome.
@@ -58,6 +59,7 @@ async function freePort(): Promise<number> {
 
 /** Starts redis-server in the foreground and waits until it accepts connections (AOF loaded). */
 async function startRedis(port: number): Promise<ChildProcess> {
+  assertRedisBinaries();
   const redis = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--dir', tmp, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no'],
