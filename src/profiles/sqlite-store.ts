@@ -7,6 +7,7 @@ import type { JsonObject } from '../domain/json.js';
 import type { Profile } from '../domain/profile.js';
 import type { StoredTouchpoint } from '../domain/touchpoint.js';
 import { patchAttributes } from './patch-attributes.js';
+import { recordFileIdentity } from './sqlite-file-identity.js';
 import { createGroupCommitQueue } from './sqlite-group-commit.js';
 import { DAY_MS, type AppendResult, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
 
@@ -98,8 +99,19 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
   const clock = options.now ?? Date.now;
   const cutoff = (now: number): number => now - options.retentionDays * DAY_MS;
   let closed = false;
+  const filesChanged = db.memory ? () => null : recordFileIdentity(db.name);
+
+  /** Throws when the file is gone or replaced: a write committed now would not survive a restart. */
+  function assertSameFile(): void {
+    const reason = filesChanged();
+    if (reason !== null) {
+      throw new StoreUnavailableError(`SQLite profile store ${options.path}: ${reason}; writes are refused until the service restarts`);
+    }
+  }
+
   const writes = createGroupCommitQueue({
     db,
+    beforeGroup: assertSameFile,
     ...(options.onCommit ? { onCommit: options.onCommit } : {}),
   });
 
@@ -214,7 +226,10 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
       }
     },
     async ping() {
-      guard(() => statements.ping.get());
+      guard(() => {
+        assertSameFile();
+        statements.ping.get();
+      });
     },
     async close() {
       if (closed) return;

@@ -154,6 +154,45 @@ describe('sqlite store', () => {
     await reopened.close();
   });
 
+  describe('when its file is deleted or replaced under it', () => {
+    const removeAll = (file: string) => {
+      for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
+    };
+
+    it.each([
+      ['the database and its WAL are deleted', removeAll],
+      ['only the WAL is deleted', (file: string) => fs.rmSync(`${file}-wal`)],
+      [
+        'another database is moved into its place',
+        (file: string) => {
+          const other = `${file}.other`;
+          new Database(other).close();
+          fs.renameSync(other, file);
+        },
+      ],
+    ])('refuses writes and fails ping once %s', async (_, change) => {
+      const file = path.join(tempDir(), 'profiles.db');
+      const store = createSqliteStore({ ...limits, path: file });
+      await store.appendTouchpoints('c1', [{ id: 'a', type: 'page_view', channel: 'web', at: T0, properties: null }], T0);
+      await store.ping();
+
+      change(file);
+
+      await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(store.ping()).rejects.toThrow(/profiles\.db(-wal)? was (deleted|replaced)/);
+      const writes = await Promise.allSettled([
+        store.appendTouchpoints('c1', [{ id: 'b', type: 'page_view', channel: 'web', at: T0, properties: null }], T0),
+        store.patch('c1', { stage: 'purchase' }, T0),
+        store.delete('c1'),
+      ]);
+      for (const write of writes) {
+        expect(write.status).toBe('rejected');
+        expect((write as PromiseRejectedResult).reason).toBeInstanceOf(StoreUnavailableError);
+      }
+      await store.close();
+    });
+  });
+
   it('sweeps more rows than one chunk', async () => {
     const store = createSqliteStore({ ...limits, maxTouchpointsPerProfile: 1000, path: path.join(tempDir(), 'profiles.db') });
     const old = T0 - 400 * 24 * 3600 * 1000;
