@@ -9,7 +9,10 @@
  *       then that route again spinning as long as the service's handler took
  *       (read from its /metrics): what handler time alone costs here;
  *   (c) a 1000-request batch, over HTTP and in-process;
- *   (d) the profile cache's memory, through load/memory.ts.
+ *   (d) the profile cache's memory, through load/memory.ts;
+ *   (e) the service on Redis (load/bench/redis.ts);
+ *   (f) ingestion on SQLite, durable: single-touchpoint POSTs from 50
+ *       connections (load/bench/ingest.ts).
  *
  * A benchmark, not a test: it prints figures beside the targets and never
  * fails on them. Environment:
@@ -18,7 +21,8 @@
  *   BENCH_EVALUATOR  compiled | json-rules-engine: run only that side
  *   BENCH_ONLY       comma-separated sections to run: decide (a), http (b, and
  *                    the batch over HTTP), batch (c, in-process), memory (d),
- *                    redis (e: the service on the Redis store); default all
+ *                    redis (e: the service on the Redis store), ingest (f:
+ *                    touchpoint POSTs on SQLite); default all
  *   BENCH_REDIS_URL  the Redis for (e), default redis://127.0.0.1:6379; its
  *                    keys go under a prefix of their own and are deleted
  *   BENCH_SERVICE    dist (default: builds dist/ with `npm run build`'s tsc
@@ -48,6 +52,7 @@ import { runLoadScript, startChild, tempDirs, type ChildServer } from './bench/c
 import { getJson, loadTest, meanTimings, seedCustomers, serverTimings, timeBatches, warmProfileCache, type BatchRun, type LoadRun } from './bench/http.js';
 import { runMemoryMeasurement, type MemoryOutcome } from './bench/cache-memory.js';
 import { generateProfiles } from './bench/profiles.js';
+import { ingestSection } from './bench/ingest.js';
 import { redisSection } from './bench/redis.js';
 import { bytes, duration, heading, percent, rate, ratio, table, type Cell } from './bench/report.js';
 import { generateRules, type GeneratedRules } from './bench/rules.js';
@@ -56,8 +61,8 @@ import { collectGarbage, Samples, timeBoxed, timeBoxedWith, type Summary } from 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 type EvaluatorName = 'compiled' | 'json-rules-engine';
-type Section = 'decide' | 'http' | 'batch' | 'memory' | 'redis';
-const SECTIONS: readonly Section[] = ['decide', 'http', 'batch', 'memory', 'redis'];
+type Section = 'decide' | 'http' | 'batch' | 'memory' | 'redis' | 'ingest';
+const SECTIONS: readonly Section[] = ['decide', 'http', 'batch', 'memory', 'redis', 'ingest'];
 const EVALUATORS: Record<EvaluatorName, MatcherFactory> = {
   compiled: createCompiledMatcher,
   'json-rules-engine': createJreMatcher,
@@ -69,6 +74,7 @@ const TARGETS = {
   httpP99Ms: 10,
   batchMs: 100,
   cacheRssBytes: 1024 ** 3,
+  ingestPerSec: 5000,
 };
 
 interface Settings {
@@ -177,11 +183,16 @@ async function main(): Promise<void> {
   if (run.has('batch')) results.batchInProcess = batchInProcess;
   if (run.has('http') || run.has('batch')) printBatch(settings, rules, http, batchInProcess);
   if (run.has('memory')) results.memory = await memorySection(settings);
+  // The http section builds dist/ itself; the later service sections build it once if it has not run.
+  let built = run.has('http');
+  const ensureDist = async (section: string): Promise<void> => {
+    if (settings.service !== 'dist' || built) return;
+    progress(`(${section}) building dist/ (npm run build)`);
+    await buildDist();
+    built = true;
+  };
   if (run.has('redis')) {
-    if (settings.service === 'dist' && !run.has('http')) {
-      progress('(e) building dist/ (npm run build)');
-      await buildDist();
-    }
+    await ensureDist('e');
     results.redis = await redisSection(
       {
         root: ROOT,
@@ -192,6 +203,25 @@ async function main(): Promise<void> {
         connections: settings.connections,
         seconds: settings.httpSeconds,
         warmupSeconds: settings.httpWarmupSeconds,
+      },
+      rules,
+      now,
+      progress,
+      out,
+    );
+  }
+  if (run.has('ingest')) {
+    await ensureDist('f');
+    results.ingest = await ingestSection(
+      {
+        root: ROOT,
+        serviceArgs: serviceArgs(settings),
+        customers: settings.quick ? 200 : 2000,
+        touchpoints: settings.touchpoints,
+        connections: settings.connections,
+        seconds: settings.httpSeconds,
+        warmupSeconds: settings.httpWarmupSeconds,
+        target: TARGETS.ingestPerSec,
       },
       rules,
       now,

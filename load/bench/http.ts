@@ -2,6 +2,7 @@
  * The HTTP side of the benchmark: seeding customers through the ingestion
  * API, warming the profile cache, autocannon runs, and timed batch requests.
  */
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import type { Profile } from '../../src/domain/profile.js';
@@ -133,6 +134,32 @@ export async function loadTest(options: LoadOptions): Promise<LoadRun> {
     serverCpuPerResponse:
       cpuBefore !== undefined && cpuAfter !== undefined && summary.iterations > 0 ? (cpuAfter - cpuBefore) / summary.iterations : NaN,
   };
+}
+
+export interface IngestLoadOptions {
+  url: string;
+  /** Customers are `${customerPrefix}0` … `${customerPrefix}${customers - 1}`, as generateProfiles names them. */
+  customerPrefix: string;
+  customers: number;
+  connections: number;
+  durationSec: number;
+  serverPid?: number;
+}
+
+/** Single-touchpoint POSTs with fresh ids, spread over the customers in turn: the load a site sends, one per page view. */
+export function ingestLoad(options: IngestLoadOptions): Promise<LoadRun> {
+  const runId = randomUUID().slice(0, 8);
+  let sent = 0;
+  let customer = 0;
+  return loadTest({
+    url: options.url,
+    connections: options.connections,
+    durationSec: options.durationSec,
+    method: 'POST',
+    nextPath: () => `/v1/customers/${options.customerPrefix}${customer++ % options.customers}/touchpoints`,
+    nextBody: () => JSON.stringify({ id: `ingest-${runId}-${sent++}`, type: 'page_view', channel: 'web', properties: { page: '/tents' } }),
+    ...(options.serverPid !== undefined ? { serverPid: options.serverPid } : {}),
+  });
 }
 
 export interface BatchRun {

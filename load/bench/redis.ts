@@ -18,7 +18,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startChild, tempDirs, type ChildServer } from './children.js';
-import { loadTest, seedCustomers, warmProfileCache, type LoadRun } from './http.js';
+import { ingestLoad, loadTest, seedCustomers, warmProfileCache, type LoadRun } from './http.js';
 import { generateProfiles } from './profiles.js';
 import { bytes, duration, heading, rate, table, type Cell } from './report.js';
 import type { GeneratedRules } from './rules.js';
@@ -128,8 +128,9 @@ export async function redisSection(
     results.cold = await loadTest({ url: cold.url, connections: settings.connections, durationSec: settings.seconds, nextPath, serverPid: cold.process.pid });
 
     progress(`(e) ingestion: one touchpoint per POST, ${settings.seconds} s measured`);
-    await ingestLoad(warm.url, customers.length, settings.connections, settings.warmupSeconds);
-    results.ingest = await ingestLoad(warm.url, customers.length, settings.connections, settings.seconds, warm.process.pid);
+    const ingest = { url: warm.url, customerPrefix: 'redis-bench-', customers: customers.length, connections: settings.connections };
+    await ingestLoad({ ...ingest, durationSec: settings.warmupSeconds });
+    results.ingest = await ingestLoad({ ...ingest, durationSec: settings.seconds, serverPid: warm.process.pid });
   } finally {
     await Promise.all(servers.map((server) => server.stop()));
     await deleteKeys(admin, prefix);
@@ -139,22 +140,6 @@ export async function redisSection(
   }
   printRedis(settings, results, out);
   return results;
-}
-
-/** Single-touchpoint POSTs with fresh ids, spread over the seeded customers. */
-function ingestLoad(url: string, customers: number, connections: number, durationSec: number, serverPid?: number): Promise<LoadRun> {
-  const runId = randomUUID().slice(0, 8);
-  let sent = 0;
-  let customer = 0;
-  return loadTest({
-    url,
-    connections,
-    durationSec,
-    method: 'POST',
-    nextPath: () => `/v1/customers/redis-bench-${customer++ % customers}/touchpoints`,
-    nextBody: () => JSON.stringify({ id: `ingest-${runId}-${sent++}`, type: 'page_view', channel: 'web', properties: { page: '/tents' } }),
-    ...(serverPid !== undefined ? { serverPid } : {}),
-  });
 }
 
 function printRedis(settings: RedisBenchSettings, results: RedisBenchResults, out: (line?: string) => void): void {

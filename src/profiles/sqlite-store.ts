@@ -7,6 +7,8 @@ import type { JsonObject } from '../domain/json.js';
 import type { Profile } from '../domain/profile.js';
 import type { StoredTouchpoint } from '../domain/touchpoint.js';
 import { patchAttributes } from './patch-attributes.js';
+import { recordFileIdentity } from './sqlite-file-identity.js';
+import { createGroupCommitQueue } from './sqlite-group-commit.js';
 import { DAY_MS, type AppendResult, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
 
 export interface SqliteStoreOptions extends StoreLimits {
@@ -20,6 +22,8 @@ export interface SqliteStoreOptions extends StoreLimits {
   synchronous?: 'FULL' | 'NORMAL';
   /** How long a write waits for another process's lock before failing. */
   busyTimeoutMs?: number;
+  /** Called after each commit with the number of writes it held (writes sent together share one commit). */
+  onCommit?: (writes: number) => void;
 }
 
 /**
@@ -82,9 +86,12 @@ interface TouchpointInsert {
 }
 
 /**
- * Profiles in an embedded SQLite file (WAL). Every write is one transaction
- * and is on disk when its promise resolves. better-sqlite3 is synchronous, so
- * each call runs to completion without interleaving with another.
+ * Profiles in an embedded SQLite file (WAL). Writes are queued and committed
+ * in groups (sqlite-group-commit.ts), each in a savepoint of its own; a
+ * write's promise resolves once the transaction holding it has committed, so
+ * it is on disk by then and every later read sees it. better-sqlite3 is
+ * synchronous, so each read and each group runs to completion without
+ * interleaving with another.
  */
 export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
   const db = openDatabase(options);
@@ -92,6 +99,21 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
   const clock = options.now ?? Date.now;
   const cutoff = (now: number): number => now - options.retentionDays * DAY_MS;
   let closed = false;
+  const filesChanged = db.memory ? () => null : recordFileIdentity(db.name);
+
+  /** Throws when the file is gone or replaced: a write committed now would not survive a restart. */
+  function assertSameFile(): void {
+    const reason = filesChanged();
+    if (reason !== null) {
+      throw new StoreUnavailableError(`SQLite profile store ${options.path}: ${reason}; writes are refused until the service restarts`);
+    }
+  }
+
+  const writes = createGroupCommitQueue({
+    db,
+    beforeGroup: assertSameFile,
+    ...(options.onCommit ? { onCommit: options.onCommit } : {}),
+  });
 
   function readProfile(customerId: string, now: number): Profile | null {
     const row = statements.selectProfile.get(customerId);
@@ -116,7 +138,8 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     readEach(customerIds, (id) => readDecisionProfile(id, now)),
   );
 
-  const append = db.transaction((customerId: string, touchpoints: readonly StoredTouchpoint[], now: number): AppendResult => {
+  // The writes run inside a group's transaction, each in its own savepoint (see `write`).
+  function append(customerId: string, touchpoints: readonly StoredTouchpoint[], now: number): AppendResult {
     statements.touchProfile.run(customerId, now, now);
     const oldestKept = cutoff(now);
     // Expired rows go first so that an id whose touchpoint has aged out can be stored again.
@@ -130,9 +153,9 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
       statements.deleteBeyondCap.run(customerId, options.maxTouchpointsPerProfile);
     }
     return { accepted, duplicates: touchpoints.length - accepted };
-  });
+  }
 
-  const patch = db.transaction((customerId: string, change: ProfileChange, now: number): Profile => {
+  function patch(customerId: string, change: ProfileChange, now: number): Profile {
     const row = statements.selectProfile.get(customerId);
     const current = row ? (JSON.parse(row.attributes) as JsonObject) : {};
     // Throws before anything is written, so a rejected patch leaves no trace.
@@ -140,9 +163,11 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     const stage = change.stage === undefined ? (row?.stage ?? null) : change.stage;
     statements.upsertProfile.run({ customerId, attributes: JSON.stringify(attributes), stage, now });
     return readProfile(customerId, now) as Profile;
-  });
+  }
 
-  const deleteProfile = db.transaction((customerId: string) => statements.deleteProfile.run(customerId).changes > 0);
+  function deleteProfile(customerId: string): boolean {
+    return statements.deleteProfile.run(customerId).changes > 0;
+  }
 
   const sweepChunk = db.transaction((oldestKept: number) => statements.deleteExpiredChunk.run(oldestKept, SWEEP_CHUNK).changes);
 
@@ -151,6 +176,16 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     if (closed) throw new StoreUnavailableError('the SQLite profile store is closed');
     try {
       return operation();
+    } catch (error) {
+      throw asUnavailable(error, options.path);
+    }
+  }
+
+  /** Queues one write for the next group commit; resolves after that commit, with what the write returned. */
+  async function write<T>(operation: () => T): Promise<T> {
+    if (closed) throw new StoreUnavailableError('the SQLite profile store is closed');
+    try {
+      return await writes.run(operation);
     } catch (error) {
       throw asUnavailable(error, options.path);
     }
@@ -171,13 +206,13 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
       return guard(() => readDecisionMany(customerIds, clock()));
     },
     async appendTouchpoints(customerId, touchpoints, now) {
-      return guard(() => append(customerId, touchpoints, now));
+      return write(() => append(customerId, touchpoints, now));
     },
     async patch(customerId, change, now) {
-      return guard(() => patch(customerId, change, now));
+      return write(() => patch(customerId, change, now));
     },
     async delete(customerId) {
-      return guard(() => deleteProfile(customerId));
+      return write(() => deleteProfile(customerId));
     },
     async sweepExpired(now) {
       const oldestKept = cutoff(now);
@@ -191,12 +226,17 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
       }
     },
     async ping() {
-      guard(() => statements.ping.get());
+      guard(() => {
+        assertSameFile();
+        statements.ping.get();
+      });
     },
     async close() {
       if (closed) return;
       closed = true;
       try {
+        // Writes already queued were promised an answer: commit them before the database goes.
+        writes.flush();
         // Cheap when there is nothing to do; keeps query plans good for the next start.
         db.pragma('optimize');
       } finally {

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { StoreUnavailableError } from '../../src/domain/errors.js';
+import { InvalidInputError, StoreUnavailableError } from '../../src/domain/errors.js';
+import { MAX_ATTRIBUTES_BYTES } from '../../src/domain/profile.js';
 import { createSqliteStore } from '../../src/profiles/sqlite-store.js';
 import type { StoredTouchpoint } from '../../src/domain/touchpoint.js';
 import { runProfileStoreContract } from './profile-store.contract.js';
@@ -100,6 +101,96 @@ describe('sqlite store', () => {
     }
     await expect(store.patch('c1', { stage: 'purchase' }, T0)).resolves.toMatchObject({ stage: 'purchase' });
     await store.close();
+  });
+
+  it('commits PATCHes, touchpoints and deletes sent together in one group; a rejected patch fails alone', async () => {
+    const file = path.join(tempDir(), 'profiles.db');
+    const commits: number[] = [];
+    const store = createSqliteStore({ ...limits, path: file, onCommit: (writes) => commits.push(writes) });
+    await store.patch('gone', { stage: 'purchase' }, T0);
+    commits.length = 0;
+
+    const tp = (id: string): StoredTouchpoint => ({ id, type: 'page_view', channel: 'web', at: T0, properties: null });
+    const results = await Promise.allSettled([
+      store.patch('c1', { attributes: { tier: 'gold' } }, T0),
+      store.appendTouchpoints('c1', [tp('a')], T0),
+      store.patch('c1', { attributes: { blob: 'x'.repeat(MAX_ATTRIBUTES_BYTES) } }, T0),
+      store.appendTouchpoints('c2', [tp('b'), tp('b')], T0),
+      store.delete('gone'),
+    ]);
+
+    expect(commits).toEqual([5]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(InvalidInputError);
+    expect((results[1] as PromiseFulfilledResult<unknown>).value).toEqual({ accepted: 1, duplicates: 0 });
+    expect((results[3] as PromiseFulfilledResult<unknown>).value).toEqual({ accepted: 1, duplicates: 1 });
+    expect((results[4] as PromiseFulfilledResult<unknown>).value).toBe(true);
+
+    // What each caller was told is what another connection finds committed.
+    const raw = new Database(file, { readonly: true });
+    try {
+      expect(raw.prepare('SELECT customer_id, attributes FROM profiles ORDER BY customer_id').all()).toEqual([
+        { customer_id: 'c1', attributes: '{"tier":"gold"}' },
+        { customer_id: 'c2', attributes: '{}' },
+      ]);
+      expect(raw.prepare('SELECT customer_id, id FROM touchpoints ORDER BY seq').all()).toEqual([
+        { customer_id: 'c1', id: 'a' },
+        { customer_id: 'c2', id: 'b' },
+      ]);
+    } finally {
+      raw.close();
+    }
+    await store.close();
+  });
+
+  it('commits writes still queued when it is closed', async () => {
+    const file = path.join(tempDir(), 'profiles.db');
+    const store = createSqliteStore({ ...limits, path: file });
+    const written = store.patch('c1', { stage: 'purchase' }, T0);
+    await store.close();
+    await expect(written).resolves.toMatchObject({ stage: 'purchase' });
+    const reopened = createSqliteStore({ ...limits, path: file });
+    expect(await reopened.get('c1')).toMatchObject({ stage: 'purchase' });
+    await reopened.close();
+  });
+
+  describe('when its file is deleted or replaced under it', () => {
+    const removeAll = (file: string) => {
+      for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
+    };
+
+    it.each([
+      ['the database and its WAL are deleted', removeAll],
+      ['only the WAL is deleted', (file: string) => fs.rmSync(`${file}-wal`)],
+      [
+        'another database is moved into its place',
+        (file: string) => {
+          const other = `${file}.other`;
+          new Database(other).close();
+          fs.renameSync(other, file);
+        },
+      ],
+    ])('refuses writes and fails ping once %s', async (_, change) => {
+      const file = path.join(tempDir(), 'profiles.db');
+      const store = createSqliteStore({ ...limits, path: file });
+      await store.appendTouchpoints('c1', [{ id: 'a', type: 'page_view', channel: 'web', at: T0, properties: null }], T0);
+      await store.ping();
+
+      change(file);
+
+      await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(store.ping()).rejects.toThrow(/profiles\.db(-wal)? was (deleted|replaced)/);
+      const writes = await Promise.allSettled([
+        store.appendTouchpoints('c1', [{ id: 'b', type: 'page_view', channel: 'web', at: T0, properties: null }], T0),
+        store.patch('c1', { stage: 'purchase' }, T0),
+        store.delete('c1'),
+      ]);
+      for (const write of writes) {
+        expect(write.status).toBe('rejected');
+        expect((write as PromiseRejectedResult).reason).toBeInstanceOf(StoreUnavailableError);
+      }
+      await store.close();
+    });
   });
 
   it('sweeps more rows than one chunk', async () => {

@@ -49,8 +49,11 @@ describe('durability under SIGKILL (SQLite)', () => {
     const attempted: Sent[] = [];
     let killed = false;
     let killedAt = -1;
+    // Each client sends until its connection dies, as a real sender would: with group commit the
+    // clients' answers arrive together, so clients that stopped once the kill was decided would
+    // leave no request for it to interrupt.
     const client = async (index: number): Promise<void> => {
-      for (let n = 0; !killed; n++) {
+      for (let n = 0; ; n++) {
         const sent = { customerId: customerOf(index, n), id: `tp-${index}-${n}` };
         attempted.push(sent);
         try {
