@@ -25,10 +25,10 @@ import {
   type SegmentsFile,
 } from '../domain/rule-files.js';
 import { checkCondition, type ConditionScope } from './check-conditions.js';
-import { createOperatorResolver } from './conditions.js';
-import { FACTS, isFactName } from './fact-catalog.js';
-import { createCompiledMatcher } from './compiled-matcher.js';
-import type { MatcherFactory } from './matcher.js';
+import { createOperatorResolver } from '../conditions/trace.js';
+import { FACTS, isFactName } from '../conditions/fact-catalog.js';
+import { createCompiledMatcher } from '../conditions/compiled-matcher.js';
+import type { MatcherFactory } from '../conditions/matcher.js';
 import type { CatalogItem, DecisionRule, Placement, RulesetSnapshot, StageRule } from './snapshot.js';
 import { formatZodIssues } from './zod-issues.js';
 import { possibleStages } from './stage-index.js';

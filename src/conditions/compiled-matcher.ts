@@ -5,12 +5,12 @@
  * per snapshot, not once per request, and nothing is cloned or awaited.
  *
  * The semantics are json-rules-engine's, condition for condition (see
- * src/ruleset/conditions.ts, which this shares its operators and fact reading
+ * src/conditions/trace.ts, which this shares its operators and fact reading
  * with); property-based tests hold the two equal. Because a rule can be tested
  * on its own, arbitration asks rule by rule and stops once a placement is full.
  */
 import type { BooleanCondition, Condition, FactCondition } from '../domain/rule-files.js';
-import { createOperatorResolver } from './conditions.js';
+import { createOperatorResolver } from './trace.js';
 import type { FactSource, MatcherEnvironment, MatcherFactory, RuleMatcher } from './matcher.js';
 import { parsePath, resolvePath, type PathSegment } from './paths.js';
 

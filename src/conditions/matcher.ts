@@ -1,7 +1,7 @@
 import type { BooleanCondition } from '../domain/rule-files.js';
 import type { BucketParams, TouchpointCountParams, TouchpointFilterParams } from './fact-catalog.js';
 
-/** The fact values of one decision, computed by src/decide from the profile and request. */
+/** The fact values of one decision, computed from the profile and request (decision-facts.ts). */
 export interface FactSource {
   readonly customerId: string;
   readonly attributes: unknown;

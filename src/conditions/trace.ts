@@ -1,6 +1,6 @@
 /**
  * json-rules-engine's condition semantics, evaluated synchronously over a
- * FactSource: the same operators (src/ruleset/operators.ts), the same path
+ * FactSource: the same operators (src/conditions/operators.ts), the same path
  * resolver, facts referenced in `value`, a path on a non-object fact giving
  * the fact itself, `all: []` true. Used for explain traces (and shared with
  * the compiled evaluator); differential tests hold it equal to the engine.
