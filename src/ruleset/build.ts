@@ -25,7 +25,7 @@ import {
   type SegmentsFile,
 } from '../domain/rule-files.js';
 import { checkCondition, type ConditionScope } from './check-conditions.js';
-import { createOperatorResolver } from '../conditions/trace.js';
+import { createOperatorResolver } from '../conditions/operators.js';
 import { FACTS, isFactName } from '../conditions/fact-catalog.js';
 import { createCompiledMatcher } from '../conditions/compiled-matcher.js';
 import type { MatcherFactory } from '../conditions/matcher.js';

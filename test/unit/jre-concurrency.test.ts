@@ -10,7 +10,8 @@ import { Engine, type RuleProperties } from 'json-rules-engine';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_STAGES, type BooleanCondition } from '../../src/domain/rule-files.js';
 import { createJreMatcher } from '../../src/conditions/jre-matcher.js';
-import type { FactSource, MatchableRule } from '../../src/conditions/matcher.js';
+import type { FactSource } from '../../src/conditions/fact-source.js';
+import type { MatchableRule } from '../../src/conditions/matcher.js';
 
 const CONCURRENT_RUNS = 200;
 

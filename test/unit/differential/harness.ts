@@ -6,7 +6,8 @@ import { createFacts, type DecisionFacts } from '../../../src/conditions/decisio
 import type { Decision } from '../../../src/domain/decision.js';
 import type { BooleanCondition, Condition } from '../../../src/domain/rule-files.js';
 import { buildRuleset, type RuleSource } from '../../../src/ruleset/build.js';
-import { createOperatorResolver, type TraceEnvironment } from '../../../src/conditions/trace.js';
+import { createOperatorResolver } from '../../../src/conditions/operators.js';
+import type { TraceEnvironment } from '../../../src/conditions/trace.js';
 import type { MatchableRule, MatcherFactory } from '../../../src/conditions/matcher.js';
 import type { RulesetSnapshot } from '../../../src/ruleset/snapshot.js';
 import { NOW, type FactsInput, type GeneratedSegment } from './arbitraries.js';
