@@ -19,7 +19,8 @@ import {
   type RuleTestFile,
 } from '../domain/rule-tests.js';
 import { MAX_FUTURE_SKEW_MS, newestFirst, type StoredTouchpoint } from '../domain/touchpoint.js';
-import { buildRuleset, classifyRuleFile, type RuleSource } from '../ruleset/build.js';
+import { buildRuleset } from '../ruleset/build.js';
+import { CATALOG_FILE, classifyRuleFile, type RuleSource } from '../ruleset/layout.js';
 import { locateJsonError } from '../ruleset/json-error.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
 import { formatZodIssues } from '../ruleset/zod-issues.js';
@@ -153,7 +154,7 @@ function checkReferences(snapshot: RulesetSnapshot, testCase: RuleTestCase): str
     problems.push(`expect.stage: unknown stage "${expected.stage}"; stages are ${stages}`);
   }
   expected.items?.forEach((id, i) => {
-    if (!snapshot.catalog.has(id)) problems.push(`expect.items[${i}]: unknown item "${id}"; it is not in catalog.json`);
+    if (!snapshot.catalog.has(id)) problems.push(`expect.items[${i}]: unknown item "${id}"; it is not in ${CATALOG_FILE}`);
   });
   if (placement) {
     const ruleNames = new Set(placement.rules.map((rule) => rule.name));

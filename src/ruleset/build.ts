@@ -33,12 +33,7 @@ import type { CatalogItem, DecisionRule, Placement, RulesetSnapshot, StageRule }
 import { formatZodIssues } from './zod-issues.js';
 import { possibleStages } from './stage-index.js';
 import { findDuplicateKeys, locateJsonError } from './json-error.js';
-
-/** A rule file's text, named by its path relative to the rules folder ("placements/home-hero.json"). */
-export interface RuleSource {
-  file: string;
-  text: string;
-}
+import { CATALOG_FILE, classifyRuleFile, JOURNEY_FILE, RULE_FILES_DESCRIPTION, type RuleSource } from './layout.js';
 
 export interface BuildOptions {
   now: number;
@@ -54,17 +49,6 @@ export interface BuildResult {
 
 /** Far beyond any sensible nesting of conditions; keeps the recursive checks off the stack limit. */
 const MAX_RULE_FILE_DEPTH = 100;
-
-export type RuleFileKind = 'journey' | 'catalog' | 'segments' | 'placement' | 'test' | 'other';
-
-export function classifyRuleFile(file: string): RuleFileKind {
-  if (file === 'journey.json') return 'journey';
-  if (file === 'catalog.json') return 'catalog';
-  if (file === 'segments.json') return 'segments';
-  if (/^placements\/[^/]+\.json$/.test(file)) return 'placement';
-  if (/^tests\/[^/]+\.json$/.test(file)) return 'test';
-  return 'other';
-}
 
 interface Parsed<T> {
   file: string;
@@ -91,7 +75,7 @@ export function buildRuleset(sources: readonly RuleSource[], options: BuildOptio
     const kind = classifyRuleFile(source.file);
     if (kind === 'test') continue;
     if (kind === 'other') {
-      warnings.push({ file: source.file, path: '$', message: 'not a rule file (journey.json, catalog.json, segments.json, placements/*.json); ignored' });
+      warnings.push({ file: source.file, path: '$', message: `not a rule file (${RULE_FILES_DESCRIPTION}); ignored` });
       continue;
     }
     versioned.push(source);
@@ -122,14 +106,14 @@ export function buildRuleset(sources: readonly RuleSource[], options: BuildOptio
       }
     }
   }
-  if (!ruleSources.some((s) => s.file === 'catalog.json')) {
-    errors.push({ file: 'catalog.json', path: '$', message: 'is missing: every rules folder needs a catalog of items' });
+  if (!ruleSources.some((s) => s.file === CATALOG_FILE)) {
+    errors.push({ file: CATALOG_FILE, path: '$', message: 'is missing: every rules folder needs a catalog of items' });
   }
 
   const stages: string[] = journey ? journey.data.stages : [...DEFAULT_STAGES];
   const stageIndex = new Map<string, number>();
   stages.forEach((stage, i) => {
-    if (stageIndex.has(stage)) errors.push({ file: 'journey.json', path: `$.stages[${i}]`, message: `duplicate stage "${stage}"` });
+    if (stageIndex.has(stage)) errors.push({ file: JOURNEY_FILE, path: `$.stages[${i}]`, message: `duplicate stage "${stage}"` });
     else stageIndex.set(stage, i);
   });
 
@@ -433,7 +417,7 @@ function checkPlacements(
   const seen = new Map<string, string>();
   const drafts: PlacementDraft[] = [];
   const checkItem = (file: string, path: string, id: string): void => {
-    if (catalogIds && !catalogIds.has(id)) errors.push({ file, path, message: `unknown item "${id}"; it is not in catalog.json` });
+    if (catalogIds && !catalogIds.has(id)) errors.push({ file, path, message: `unknown item "${id}"; it is not in ${CATALOG_FILE}` });
   };
   for (const { file, data } of placements) {
     const earlier = seen.get(data.placement);

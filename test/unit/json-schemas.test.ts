@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { joinPath } from '../../src/domain/json.js';
 import { renderRuleSchemaFiles } from '../../src/cli/schemas.js';
 import { readRulesDir } from '../../src/reload/read-rules-dir.js';
-import { classifyRuleFile } from '../../src/ruleset/build.js';
+import { classifyRuleFile } from '../../src/ruleset/layout.js';
 import { FACT_NAMES } from '../../src/conditions/fact-catalog.js';
 import {
   OPERATOR_PATTERN,

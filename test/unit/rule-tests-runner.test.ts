@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveTouchpointAt, runRuleTests, type RuleTestReport } from '../../src/cli/rule-tests.js';
 import { ruleTestFileSchema } from '../../src/domain/rule-tests.js';
-import type { RuleSource } from '../../src/ruleset/build.js';
+import type { RuleSource } from '../../src/ruleset/layout.js';
 
 const NOW = Date.parse('2026-03-10T12:00:00Z');
 

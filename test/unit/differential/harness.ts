@@ -5,7 +5,8 @@
 import { createFacts, type DecisionFacts } from '../../../src/conditions/decision-facts.js';
 import type { Decision } from '../../../src/domain/decision.js';
 import type { BooleanCondition, Condition } from '../../../src/domain/rule-files.js';
-import { buildRuleset, type RuleSource } from '../../../src/ruleset/build.js';
+import { buildRuleset } from '../../../src/ruleset/build.js';
+import type { RuleSource } from '../../../src/ruleset/layout.js';
 import { createOperatorResolver } from '../../../src/conditions/operators.js';
 import type { TraceEnvironment } from '../../../src/conditions/trace.js';
 import type { MatchableRule, MatcherFactory } from '../../../src/conditions/matcher.js';
