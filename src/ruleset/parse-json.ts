@@ -2,7 +2,8 @@
  * A rule file's text to a JSON value, or errors with file and JSON path: where
  * malformed JSON first goes wrong (line and column), nesting too deep for the
  * recursive checks, a key repeated within one object (JSON.parse would keep
- * the last one silently) and keys that could reach object prototypes.
+ * the last one silently) and keys that could reach object prototypes. Rule
+ * test files (tests/*.json) are read the same way.
  */
 import { exceedsDepth, findForbiddenKey } from '../domain/json.js';
 import type { RuleError } from '../domain/rule-files.js';

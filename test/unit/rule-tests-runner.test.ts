@@ -357,6 +357,26 @@ describe('mistakes in a test file', () => {
     ]);
   });
 
+  it('a key repeated within one object is reported with file and path, as in a rule file, and the file runs no case', async () => {
+    const report = await run({
+      'tests/t.json': '{ "cases": [ { "name": "x", "placement": "home-hero", "expect": { "items": ["hero-cart"], "items": [] } } ] }',
+    });
+    expect(report.files).toEqual([
+      {
+        file: 'tests/t.json',
+        cases: [],
+        errors: [{ file: 'tests/t.json', path: '$.cases[0].expect.items', message: '"items" appears twice in the same object; only the last one would count' }],
+      },
+    ]);
+  });
+
+  it('a file nested deeper than a rule file may be is refused, as a rule file is', async () => {
+    const deep = `${'{ "a": '.repeat(120)}1${' }'.repeat(120)}`;
+    const report = await run({ 'tests/t.json': `{ "cases": [ { "name": "x", "placement": "home-hero", "context": ${deep}, "expect": {} } ] }` });
+    expect(report.files[0]?.errors).toEqual([{ file: 'tests/t.json', path: '$', message: 'nests deeper than 100 levels' }]);
+    expect(report.files[0]?.cases).toEqual([]);
+  });
+
   it('a bad file does not stop the other files', async () => {
     const report = await run({ 'tests/a.json': '{', 'tests/b.json': { cases: [CART_CASE] } });
     expect(report.files.map((f) => [f.file, f.errors.length, f.cases.length])).toEqual([
