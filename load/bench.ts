@@ -41,12 +41,12 @@ import { toDecisionProfile, type DecisionProfile } from '../src/domain/decision-
 import type { Decision, DecisionRequest } from '../src/domain/decision.js';
 import type { Profile } from '../src/domain/profile.js';
 import { decide } from '../src/decide/decide.js';
-import { createFacts } from '../src/decide/facts.js';
+import { createFacts } from '../src/conditions/decision-facts.js';
 import { resolveStage } from '../src/decide/stage.js';
 import { buildRuleset } from '../src/ruleset/build.js';
-import { createCompiledMatcher } from '../src/ruleset/compiled-matcher.js';
-import { createJreMatcher } from '../src/ruleset/jre-matcher.js';
-import type { MatcherFactory } from '../src/ruleset/matcher.js';
+import { createCompiledMatcher } from '../src/conditions/compiled-matcher.js';
+import { createJreMatcher } from '../src/conditions/jre-matcher.js';
+import type { MatcherFactory } from '../src/conditions/matcher.js';
 import type { Placement, RulesetSnapshot } from '../src/ruleset/snapshot.js';
 import { runLoadScript, startChild, tempDirs, type ChildServer } from './bench/children.js';
 import { getJson, loadTest, meanTimings, seedCustomers, serverTimings, timeBatches, warmProfileCache, type BatchRun, type LoadRun } from './bench/http.js';

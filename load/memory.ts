@@ -7,7 +7,7 @@
  * The cache is filled through its own loading path (getManyForDecision, a
  * thousand ids at a time) from an inner store that builds each profile when
  * asked and keeps nothing, so what stays in memory is the cache alone, with
- * what a decision keeps beside each profile (src/decide/facts.ts). Each
+ * what a decision keeps beside each profile (src/conditions/decision-facts.ts). Each
  * profile is realistic: 60 touchpoints over 12 types and 5 channels, each
  * with an id and small properties, and 5 attributes, one a nested object.
  * Profiles arrive as JSON text and are parsed, so every string is a fresh
@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { createFacts } from '../src/decide/facts.js';
+import { createFacts } from '../src/conditions/decision-facts.js';
 import { toDecisionProfile, type DecisionProfile } from '../src/domain/decision-profile.js';
 import type { Profile } from '../src/domain/profile.js';
 import { createCachedStore } from '../src/profiles/cached-store.js';

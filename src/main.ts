@@ -13,10 +13,10 @@ import { createLogger, type Logger } from './logger.js';
 import { createProfileStore } from './profiles/create-store.js';
 import { createRuleRegistry } from './reload/registry.js';
 import { watchRulesDir } from './reload/watcher.js';
-import { createCompiledMatcher } from './ruleset/compiled-matcher.js';
+import { createCompiledMatcher } from './conditions/compiled-matcher.js';
 import { formatRuleError } from './ruleset/format.js';
-import { createJreMatcher } from './ruleset/jre-matcher.js';
-import type { MatcherFactory } from './ruleset/matcher.js';
+import { createJreMatcher } from './conditions/jre-matcher.js';
+import type { MatcherFactory } from './conditions/matcher.js';
 
 const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 const FIRST_SWEEP_DELAY_MS = 10 * 1000;

@@ -6,7 +6,7 @@
  * context, stage operators, decorators), and their values are drawn from the
  * same vocabulary as the generated profiles, so a realistic share of rules match.
  */
-import type { RuleSource } from '../../src/ruleset/build.js';
+import type { RuleSource } from '../../src/ruleset/layout.js';
 import { createRandom, type Random } from './random.js';
 import { BUCKET_SALTS, CATEGORIES, CHANNELS, COUNTRIES, DEVICES, STAGES, TIERS, TOUCHPOINT_TYPES, TYPES } from './vocabulary.js';
 

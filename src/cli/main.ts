@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatRuleError } from '../ruleset/format.js';
-import { buildRuleset, type RuleSource } from '../ruleset/build.js';
+import { buildRuleset } from '../ruleset/build.js';
+import { SCHEMAS_FOLDER, TESTS_FOLDER, type RuleSource } from '../ruleset/layout.js';
 import { readRulesDir } from '../reload/read-rules-dir.js';
 import { runServer } from '../main.js';
 import { runRuleTests } from './rule-tests.js';
@@ -18,9 +19,9 @@ const USAGE = `usage: nextbest <command> [options]
 commands:
   serve             serve the HTTP API (the same as npm start; configured by environment variables)
   validate [dir]    check a rules folder (default: $RULES_DIR, else ./rules); exit 1 on any error
-  test [dir]        run the rule tests in <dir>/tests/*.json against the rules of <dir>
+  test [dir]        run the rule tests in <dir>/${TESTS_FOLDER}/*.json against the rules of <dir>
                     (default: $RULES_DIR, else ./rules); exit 1 if any case fails
-  schemas [dir]     write the rule files' JSON Schemas, for editors, into <dir>/schemas/
+  schemas [dir]     write the rule files' JSON Schemas, for editors, into <dir>/${SCHEMAS_FOLDER}/
                     (default: $RULES_DIR, else ./rules)
   help              show this help
   version           print the version
@@ -120,7 +121,7 @@ async function test(dir: string): Promise<number> {
     return 1;
   }
   if (report.passed + report.failed === 0 && fileErrors === 0) {
-    out(`no rule tests in ${join(dir, 'tests')}`);
+    out(`no rule tests in ${join(dir, TESTS_FOLDER)}`);
     return 0;
   }
   out(`${report.passed} passed, ${report.failed} failed${inTests}`);

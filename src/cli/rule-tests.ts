@@ -6,7 +6,7 @@
  */
 import { decide } from '../decide/decide.js';
 import type { PlacementDecision } from '../domain/decision.js';
-import { findForbiddenKey, type JsonObject } from '../domain/json.js';
+import type { JsonObject } from '../domain/json.js';
 import { toDecisionProfile } from '../domain/decision-profile.js';
 import type { Profile } from '../domain/profile.js';
 import type { RuleError } from '../domain/rule-files.js';
@@ -19,8 +19,9 @@ import {
   type RuleTestFile,
 } from '../domain/rule-tests.js';
 import { MAX_FUTURE_SKEW_MS, newestFirst, type StoredTouchpoint } from '../domain/touchpoint.js';
-import { buildRuleset, classifyRuleFile, type RuleSource } from '../ruleset/build.js';
-import { locateJsonError } from '../ruleset/json-error.js';
+import { buildRuleset } from '../ruleset/build.js';
+import { CATALOG_FILE, classifyRuleFile, type RuleSource } from '../ruleset/layout.js';
+import { parseRuleJson } from '../ruleset/parse-json.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
 import { formatZodIssues } from '../ruleset/zod-issues.js';
 
@@ -90,22 +91,10 @@ function clockOf(iso: string | undefined, fallback: number): number {
   return iso === undefined ? fallback : Date.parse(iso);
 }
 
+/** A test file is read as a rule file is (parseRuleJson), then checked against its own schema. */
 function parseTestFile(source: RuleSource, errors: RuleError[]): RuleTestFile | null {
-  let json: unknown;
-  try {
-    // A byte-order mark is legal in a file but not to JSON.parse.
-    json = JSON.parse(source.text.charCodeAt(0) === 0xfeff ? source.text.slice(1) : source.text);
-  } catch (err) {
-    const located = locateJsonError(source.text);
-    const message = located ? `${located.message} (line ${located.line}, column ${located.column})` : (err as Error).message;
-    errors.push({ file: source.file, path: '$', message: `malformed JSON: ${message}` });
-    return null;
-  }
-  const forbidden = findForbiddenKey(json);
-  if (forbidden) {
-    errors.push({ file: source.file, path: forbidden, message: 'this key is not allowed (it could reach object prototypes)' });
-    return null;
-  }
+  const json = parseRuleJson(source, errors);
+  if (json === undefined) return null;
   const parsed = ruleTestFileSchema.safeParse(json);
   if (!parsed.success) {
     for (const e of formatZodIssues(parsed.error.issues, json)) errors.push({ file: source.file, ...e });
@@ -153,7 +142,7 @@ function checkReferences(snapshot: RulesetSnapshot, testCase: RuleTestCase): str
     problems.push(`expect.stage: unknown stage "${expected.stage}"; stages are ${stages}`);
   }
   expected.items?.forEach((id, i) => {
-    if (!snapshot.catalog.has(id)) problems.push(`expect.items[${i}]: unknown item "${id}"; it is not in catalog.json`);
+    if (!snapshot.catalog.has(id)) problems.push(`expect.items[${i}]: unknown item "${id}"; it is not in ${CATALOG_FILE}`);
   });
   if (placement) {
     const ruleNames = new Set(placement.rules.map((rule) => rule.name));

@@ -7,8 +7,7 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RULE_FILE_SCHEMA_KINDS, ruleFileJsonSchemas, ruleFileSchemaName } from '../ruleset/json-schemas.js';
-
-export const SCHEMAS_FOLDER = 'schemas';
+import { SCHEMAS_FOLDER } from '../ruleset/layout.js';
 
 export interface RuleSchemaFile {
   /** The file name within `schemas/`: "placement.schema.json". */

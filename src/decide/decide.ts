@@ -1,9 +1,9 @@
 import type { Decision, DecisionRequest, PlacementDecision } from '../domain/decision.js';
 import { InvalidInputError } from '../domain/errors.js';
 import type { DecisionProfile } from '../domain/decision-profile.js';
+import { createFacts } from '../conditions/decision-facts.js';
 import type { Placement, RulesetSnapshot } from '../ruleset/snapshot.js';
 import { arbitrate } from './arbitrate.js';
-import { createFacts } from './facts.js';
 import { explainPlacement } from './explain.js';
 import { explainStage, resolveStage } from './stage.js';
 

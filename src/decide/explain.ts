@@ -5,10 +5,10 @@
  */
 import type { PlacementDecision } from '../domain/decision.js';
 import type { ItemTrace, RuleTrace } from '../domain/trace.js';
-import { traceCondition } from '../ruleset/conditions.js';
+import type { DecisionFacts } from '../conditions/decision-facts.js';
+import { traceCondition } from '../conditions/trace.js';
 import { isActive, type Placement, type RulesetSnapshot } from '../ruleset/snapshot.js';
 import { arbitrate } from './arbitrate.js';
-import type { DecisionFacts } from './facts.js';
 
 export function explainPlacement(
   snapshot: RulesetSnapshot,

@@ -1,9 +1,9 @@
 import { toDecisionProfile, type DecisionProfile } from '../domain/decision-profile.js';
 import type { Profile, StageSource } from '../domain/profile.js';
 import type { StageRuleTrace, StageTrace } from '../domain/trace.js';
-import { traceCondition } from '../ruleset/conditions.js';
+import { createFacts, type DecisionFacts } from '../conditions/decision-facts.js';
+import { traceCondition } from '../conditions/trace.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
-import { createFacts, type DecisionFacts } from './facts.js';
 
 export interface StageResolution {
   stage: string;

@@ -24,7 +24,7 @@ export interface DecisionProfile {
  * Type and channel strings repeat across every profile (a few dozen slugs);
  * keeping one copy of each saves most of a cached profile's memory. Each kept
  * string also gets a small number, its id, so that touchpoint filters compare
- * numbers rather than strings (src/decide/facts.ts). The table only grows, so
+ * numbers rather than strings (src/conditions/decision-facts.ts). The table only grows, so
  * an id never changes meaning, and it is bounded so a sender inventing slugs
  * cannot grow it without limit: past the bound, new strings get no id.
  */

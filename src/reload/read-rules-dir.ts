@@ -1,9 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RuleSource } from '../ruleset/build.js';
-
-/** Folders below the rules folder whose .json files are rule files or rule tests. */
-const SUBFOLDERS = ['placements', 'tests'] as const;
+import { isReadableName, READ_SUBFOLDERS, type RuleSource } from '../ruleset/layout.js';
 
 export class RulesDirError extends Error {
   constructor(message: string) {
@@ -13,17 +10,17 @@ export class RulesDirError extends Error {
 }
 
 /**
- * Reads every .json file of a rules folder (and of its placements/ and
- * tests/ folders) as text. Hidden entries are skipped: editors' swap files,
- * and the "..data" folders of a Kubernetes ConfigMap mount (the visible names
- * are symlinks into them, and are followed).
+ * Reads every file of a rules folder that src/ruleset/layout.ts names (its
+ * .json files and those of placements/ and tests/) as text. Symlinks are
+ * followed: a Kubernetes ConfigMap mount's visible names point into a hidden
+ * "..data" folder.
  */
 export async function readRulesDir(dir: string): Promise<RuleSource[]> {
   const info = await stat(dir).catch(() => null);
   if (!info?.isDirectory()) throw new RulesDirError(`rules folder ${dir} does not exist or is not a folder`);
   const sources: RuleSource[] = [];
   await readJsonFiles(dir, '', sources);
-  for (const sub of SUBFOLDERS) {
+  for (const sub of READ_SUBFOLDERS) {
     const subInfo = await stat(join(dir, sub)).catch(() => null);
     if (subInfo?.isDirectory()) await readJsonFiles(join(dir, sub), `${sub}/`, sources);
   }
@@ -31,7 +28,7 @@ export async function readRulesDir(dir: string): Promise<RuleSource[]> {
 }
 
 async function readJsonFiles(dir: string, prefix: string, out: RuleSource[]): Promise<void> {
-  const names = (await readdir(dir)).filter((name) => name.endsWith('.json') && !name.startsWith('.')).sort();
+  const names = (await readdir(dir)).filter(isReadableName).sort();
   for (const name of names) {
     const path = join(dir, name);
     try {

@@ -6,7 +6,7 @@
 import type { RuleError } from '../domain/rule-files.js';
 import type { Logger } from '../logger.js';
 import { buildRuleset } from '../ruleset/build.js';
-import type { MatcherFactory } from '../ruleset/matcher.js';
+import type { MatcherFactory } from '../conditions/matcher.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
 import { readRulesDir } from './read-rules-dir.js';
 

@@ -2,6 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
+import { isReadableName, isReadSubfolder } from '../ruleset/layout.js';
 
 export interface RulesWatcher {
   close(): void;
@@ -92,7 +93,7 @@ export function watchRulesDir(options: RulesWatcherOptions): RulesWatcher {
   };
 }
 
-/** Names, sizes and modification times of every rule file (symlinks followed); '' when the folder is gone. */
+/** Names, sizes and modification times of every file the loader reads (symlinks followed); '' when the folder is gone. */
 export async function folderFingerprint(dir: string): Promise<string> {
   const parts: string[] = [];
   const visit = async (folder: string, prefix: string): Promise<void> => {
@@ -107,8 +108,8 @@ export async function folderFingerprint(dir: string): Promise<string> {
       const info = await stat(join(folder, name)).catch(() => null);
       if (!info) continue;
       if (info.isDirectory()) {
-        if (prefix === '') await visit(join(folder, name), `${name}/`);
-      } else if (name.endsWith('.json')) {
+        if (prefix === '' && isReadSubfolder(name)) await visit(join(folder, name), `${name}/`);
+      } else if (isReadableName(name)) {
         parts.push(`${prefix}${name}:${info.size}:${info.mtimeMs}:${info.ino}`);
       }
     }

@@ -5,9 +5,9 @@
  */
 import { isPlainObject, joinPath } from '../domain/json.js';
 import type { Condition, FactCondition, RuleError } from '../domain/rule-files.js';
-import { FACT_NAMES, factSpec, isFactName } from './fact-catalog.js';
-import { parseOperator, type BaseOperatorName, type DecoratorName } from './operators.js';
-import { parsePath } from './paths.js';
+import { FACT_NAMES, factSpec, isFactName } from '../conditions/fact-catalog.js';
+import { parseOperator, type BaseOperatorName, type DecoratorName } from '../conditions/operators.js';
+import { parsePath } from '../conditions/paths.js';
 import { formatZodIssues } from './zod-issues.js';
 
 export interface ConditionScope {

@@ -19,8 +19,8 @@ import {
   segmentsFileSchema,
 } from '../domain/rule-files.js';
 import { ruleTestFileSchema } from '../domain/rule-tests.js';
-import { FACT_NAMES, factSpec } from './fact-catalog.js';
-import { BASE_OPERATOR_NAMES, DECORATOR_NAMES } from './operators.js';
+import { FACT_NAMES, factSpec } from '../conditions/fact-catalog.js';
+import { BASE_OPERATOR_NAMES, DECORATOR_NAMES } from '../conditions/operators.js';
 
 export const RULE_FILE_SCHEMA_KINDS = ['journey', 'catalog', 'segments', 'placement', 'rule-test'] as const;
 export type RuleFileSchemaKind = (typeof RULE_FILE_SCHEMA_KINDS)[number];

@@ -1,7 +1,7 @@
 import type { Json } from '../domain/json.js';
 import type { BooleanCondition, RuleError } from '../domain/rule-files.js';
-import type { TraceEnvironment } from './conditions.js';
-import type { RuleMatcher } from './matcher.js';
+import type { TraceEnvironment } from '../conditions/trace.js';
+import type { RuleMatcher } from '../conditions/matcher.js';
 
 export interface CatalogItem {
   id: string;

@@ -1,10 +1,10 @@
-import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.js';
 import { createRuleRegistry, type RuleRegistry } from '../../src/reload/registry.js';
-import { watchRulesDir, type RulesWatcher } from '../../src/reload/watcher.js';
+import { folderFingerprint, watchRulesDir, type RulesWatcher } from '../../src/reload/watcher.js';
 
 const FIXTURE = 'test/fixtures/minimal-rules';
 let dir: string;
@@ -116,5 +116,19 @@ describe('rules watcher', () => {
     watcher = watchRulesDir({ dir, logger: silentLogger, onChange: () => void registry.reload(), debounceMs: 50 });
     writeFileSync(join(dir, 'placements', 'footer.json'), JSON.stringify({ placement: 'footer', fallback: ['offer-10'], rules: [] }));
     await until(() => registry.current?.placements.has('footer') === true);
+  });
+
+  it('polls the files the loader reads and no others: not schemas/, other folders or hidden files', async () => {
+    const before = await folderFingerprint(dir);
+    mkdirSync(join(dir, 'schemas'));
+    writeFileSync(join(dir, 'schemas', 'placement.schema.json'), '{}');
+    mkdirSync(join(dir, 'drafts'));
+    writeFileSync(join(dir, 'drafts', 'footer.json'), '{}');
+    writeFileSync(join(dir, '.catalog.json.swp'), '{}');
+    expect(await folderFingerprint(dir)).toBe(before);
+
+    mkdirSync(join(dir, 'tests'), { recursive: true });
+    writeFileSync(join(dir, 'tests', 'home-hero.json'), '{ "cases": [] }');
+    expect(await folderFingerprint(dir)).not.toBe(before);
   });
 });

@@ -5,7 +5,7 @@
  * truly uniform hash) so they only fail on a real skew.
  */
 import { describe, expect, it } from 'vitest';
-import { bucketOf } from '../../src/decide/bucket.js';
+import { bucketOf } from '../../src/conditions/bucket.js';
 
 const N = 100_000;
 const IDS = Array.from({ length: N }, (_, i) => `customer-${i}`);

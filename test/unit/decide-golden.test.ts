@@ -17,7 +17,7 @@ import type { JsonObject } from '../../src/domain/json.js';
 import type { Profile } from '../../src/domain/profile.js';
 import type { StoredTouchpoint } from '../../src/domain/touchpoint.js';
 import { buildRuleset } from '../../src/ruleset/build.js';
-import { createJreMatcher } from '../../src/ruleset/jre-matcher.js';
+import { createJreMatcher } from '../../src/conditions/jre-matcher.js';
 
 const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/decisions/', import.meta.url));
 

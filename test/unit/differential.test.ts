@@ -1,7 +1,7 @@
 /**
  * json-rules-engine stays the reference semantics: property-based
- * differential tests hold the compiled evaluator (src/ruleset/compiled-matcher.ts),
- * the tracing evaluator behind explain (src/ruleset/conditions.ts) and the
+ * differential tests hold the compiled evaluator (src/conditions/compiled-matcher.ts),
+ * the tracing evaluator behind explain (src/conditions/trace.ts) and the
  * stage index (src/ruleset/stage-index.ts) to json-rules-engine's answers,
  * condition by condition, rule by rule and decision by decision.
  *
@@ -16,10 +16,10 @@ import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/decide/decide.js';
 import type { DecisionRequest } from '../../src/domain/decision.js';
 import type { BooleanCondition, Condition, FactCondition } from '../../src/domain/rule-files.js';
-import { createCompiledMatcher, createConditionCompiler } from '../../src/ruleset/compiled-matcher.js';
-import { traceCondition, type TraceEnvironment } from '../../src/ruleset/conditions.js';
-import { createJreMatcher } from '../../src/ruleset/jre-matcher.js';
-import type { MatchableRule } from '../../src/ruleset/matcher.js';
+import { createCompiledMatcher, createConditionCompiler } from '../../src/conditions/compiled-matcher.js';
+import { traceCondition, type TraceEnvironment } from '../../src/conditions/trace.js';
+import { createJreMatcher } from '../../src/conditions/jre-matcher.js';
+import type { MatchableRule } from '../../src/conditions/matcher.js';
 import { possibleStages } from '../../src/ruleset/stage-index.js';
 import type { ConditionTrace } from '../../src/domain/trace.js';
 import {
@@ -314,7 +314,7 @@ describe('sharp edges, each checked on json-rules-engine, compiled and tracer', 
 });
 
 describe('compiled segments keep their result for one decision only', () => {
-  // src/ruleset/compiled-matcher.ts keeps a segment's result while the same facts object (with the
+  // src/conditions/compiled-matcher.ts keeps a segment's result while the same facts object (with the
   // same stage) asks again; these would fail if a result leaked to another decision or across the
   // stage being set after stage inference.
   const segments = [
@@ -350,7 +350,7 @@ describe('compiled segments keep their result for one decision only', () => {
 // ---------------------------------------------------------------- disagreements found (failing until src is fixed)
 
 describe('disagreements found by the properties above', () => {
-  it('an unparseable path on a scalar fact still reads the fact itself (src/ruleset/compiled-matcher.ts factGetter)', async () => {
+  it('an unparseable path on a scalar fact still reads the fact itself (src/conditions/compiled-matcher.ts factGetter)', async () => {
     // json-rules-engine applies `path` only to object values, so the resolver never sees it; the compiled
     // matcher gives up at compile time and reads undefined. (The validator rejects both conditions.)
     expect(await evaluateEverywhere(all(fact({ fact: 'customerId', path: 'x', operator: 'equal', value: 'c1' })))).toEqual(everywhere(true));
@@ -395,7 +395,7 @@ describe('disagreements found by the properties above', () => {
     }
   });
 
-  it("a fact's value does not depend on which params were asked before (src/decide/facts.ts memo keys)", async () => {
+  it("a fact's value does not depend on which params were asked before (src/conditions/decision-facts.ts memo keys)", async () => {
     // The memo's content key joins list elements with "," and writes a missing and a null withinDays
     // alike, so invalid params share a key with valid ones and whichever is asked first answers for
     // both. The evaluators ask in different orders (the compiled one short-circuits, json-rules-engine

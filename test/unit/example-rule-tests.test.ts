@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runRuleTests } from '../../src/cli/rule-tests.js';
 import { ruleTestFileSchema } from '../../src/domain/rule-tests.js';
-import { buildRuleset, classifyRuleFile } from '../../src/ruleset/build.js';
+import { buildRuleset } from '../../src/ruleset/build.js';
+import { classifyRuleFile } from '../../src/ruleset/layout.js';
 import { formatRuleError } from '../../src/ruleset/format.js';
 import { readRulesDir } from '../../src/reload/read-rules-dir.js';
 

@@ -1,14 +1,14 @@
 /**
  * Touchpoint facts compare interned ids, and group a profile's touchpoints
- * by type (src/decide/facts.ts). The intern table is bounded: once it is
+ * by type (src/conditions/decision-facts.ts). The intern table is bounded: once it is
  * full, new types and channels get no id and must still be counted, by
  * name. This file fills the table (it has its own module instance: vitest
  * isolates test files), then checks every filter against a plain count.
  */
 import { describe, expect, it } from 'vitest';
-import { createFacts } from '../../src/decide/facts.js';
+import { createFacts } from '../../src/conditions/decision-facts.js';
 import { internedId, MAX_INTERNED, NO_ID, toDecisionProfile } from '../../src/domain/decision-profile.js';
-import type { TouchpointCountParams } from '../../src/ruleset/fact-catalog.js';
+import type { TouchpointCountParams } from '../../src/conditions/fact-catalog.js';
 
 const NOW = Date.parse('2026-05-10T12:00:00Z');
 const DAY = 24 * 3_600_000;

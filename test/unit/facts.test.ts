@@ -3,12 +3,12 @@
  * the request by createFacts.
  */
 import { describe, expect, it } from 'vitest';
-import { bucketOf } from '../../src/decide/bucket.js';
+import { bucketOf } from '../../src/conditions/bucket.js';
 import { toDecisionProfile, type DecisionProfile } from '../../src/domain/decision-profile.js';
-import { createFacts } from '../../src/decide/facts.js';
+import { createFacts } from '../../src/conditions/decision-facts.js';
 import type { Profile } from '../../src/domain/profile.js';
 import type { StoredTouchpoint } from '../../src/domain/touchpoint.js';
-import type { TouchpointCountParams, TouchpointFilterParams } from '../../src/ruleset/fact-catalog.js';
+import type { TouchpointCountParams, TouchpointFilterParams } from '../../src/conditions/fact-catalog.js';
 
 const NOW = Date.parse('2026-05-10T12:00:00Z');
 const HOUR = 3_600_000;

@@ -2,15 +2,16 @@
  * json-rules-engine keeps a run's status on the Engine: when one run finishes
  * it marks the Engine FINISHED, and any other run still going on that Engine
  * skips its remaining (lower-priority) rule sets. The service answers many
- * decisions at once, so src/ruleset/jre-matcher.ts gives each run an Engine of
+ * decisions at once, so src/conditions/jre-matcher.ts gives each run an Engine of
  * its own from a pool. The first half shows the hazard is real on a raw shared
  * Engine; the second that the matcher is immune to it.
  */
 import { Engine, type RuleProperties } from 'json-rules-engine';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_STAGES, type BooleanCondition } from '../../src/domain/rule-files.js';
-import { createJreMatcher } from '../../src/ruleset/jre-matcher.js';
-import type { FactSource, MatchableRule } from '../../src/ruleset/matcher.js';
+import { createJreMatcher } from '../../src/conditions/jre-matcher.js';
+import type { FactSource } from '../../src/conditions/fact-source.js';
+import type { MatchableRule } from '../../src/conditions/matcher.js';
 
 const CONCURRENT_RUNS = 200;
 

@@ -13,8 +13,8 @@ import { describe, expect, it } from 'vitest';
 import { joinPath } from '../../src/domain/json.js';
 import { renderRuleSchemaFiles } from '../../src/cli/schemas.js';
 import { readRulesDir } from '../../src/reload/read-rules-dir.js';
-import { classifyRuleFile } from '../../src/ruleset/build.js';
-import { FACT_NAMES } from '../../src/ruleset/fact-catalog.js';
+import { classifyRuleFile } from '../../src/ruleset/layout.js';
+import { FACT_NAMES } from '../../src/conditions/fact-catalog.js';
 import {
   OPERATOR_PATTERN,
   RULE_FILE_SCHEMA_KINDS,
@@ -23,7 +23,7 @@ import {
   type JsonSchema,
   type RuleFileSchemaKind,
 } from '../../src/ruleset/json-schemas.js';
-import { parseOperator } from '../../src/ruleset/operators.js';
+import { parseOperator } from '../../src/conditions/operators.js';
 
 const RULES_DIR = 'rules';
 const SCHEMAS_DIR = join(RULES_DIR, 'schemas');

@@ -1,5 +1,5 @@
 /**
- * The operators and decorators of src/ruleset/operators.ts must give
+ * The operators and decorators of src/conditions/operators.ts must give
  * json-rules-engine's own results on well-typed input (the contract promises
  * its operators), and false rather than a throw where the engine's defaults
  * would throw. The reference is a fresh json-rules-engine Engine with its
@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { Engine } from 'json-rules-engine';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_STAGES } from '../../src/domain/rule-files.js';
-import { buildEngine } from '../../src/ruleset/jre-matcher.js';
+import { buildEngine } from '../../src/conditions/jre-matcher.js';
 import {
   BASE_OPERATOR_NAMES,
   createOperators,
@@ -17,7 +17,7 @@ import {
   DECORATORS,
   parseOperator,
   type OperatorFn,
-} from '../../src/ruleset/operators.js';
+} from '../../src/conditions/operators.js';
 
 const STAGE_INDEX = new Map<string, number>(DEFAULT_STAGES.map((stage, i) => [stage, i]));
 const OPERATORS = createOperators(STAGE_INDEX);
@@ -49,7 +49,7 @@ async function reference(operator: string, factValue: unknown, jsonValue: unknow
   return events.length > 0;
 }
 
-/** json-rules-engine with our operators registered, as src/ruleset/jre-matcher.ts builds it. */
+/** json-rules-engine with our operators registered, as src/conditions/jre-matcher.ts builds it. */
 async function throughOurEngine(operator: string, factValue: unknown, jsonValue: unknown): Promise<boolean> {
   const engine = buildEngine([rule(operator, jsonValue) as never], { segments: new Map(), stageIndex: STAGE_INDEX });
   const { results } = await engine.run({ x: factValue });

@@ -3,7 +3,7 @@
  * and "$.a[0]", resolved over own properties, never through a prototype.
  */
 import { describe, expect, it } from 'vitest';
-import { MAX_PATH_DEPTH, parsePath, resolvePath, resolvePathString } from '../../src/ruleset/paths.js';
+import { MAX_PATH_DEPTH, parsePath, resolvePath, resolvePathString } from '../../src/conditions/paths.js';
 
 describe('parsePath', () => {
   it.each([

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveTouchpointAt, runRuleTests, type RuleTestReport } from '../../src/cli/rule-tests.js';
 import { ruleTestFileSchema } from '../../src/domain/rule-tests.js';
-import type { RuleSource } from '../../src/ruleset/build.js';
+import type { RuleSource } from '../../src/ruleset/layout.js';
 
 const NOW = Date.parse('2026-03-10T12:00:00Z');
 
@@ -355,6 +355,26 @@ describe('mistakes in a test file', () => {
     expect(report.files[0]?.errors).toEqual([
       { file: 'tests/t.json', path: '$.cases[0].context.__proto__', message: 'this key is not allowed (it could reach object prototypes)' },
     ]);
+  });
+
+  it('a key repeated within one object is reported with file and path, as in a rule file, and the file runs no case', async () => {
+    const report = await run({
+      'tests/t.json': '{ "cases": [ { "name": "x", "placement": "home-hero", "expect": { "items": ["hero-cart"], "items": [] } } ] }',
+    });
+    expect(report.files).toEqual([
+      {
+        file: 'tests/t.json',
+        cases: [],
+        errors: [{ file: 'tests/t.json', path: '$.cases[0].expect.items', message: '"items" appears twice in the same object; only the last one would count' }],
+      },
+    ]);
+  });
+
+  it('a file nested deeper than a rule file may be is refused, as a rule file is', async () => {
+    const deep = `${'{ "a": '.repeat(120)}1${' }'.repeat(120)}`;
+    const report = await run({ 'tests/t.json': `{ "cases": [ { "name": "x", "placement": "home-hero", "context": ${deep}, "expect": {} } ] }` });
+    expect(report.files[0]?.errors).toEqual([{ file: 'tests/t.json', path: '$', message: 'nests deeper than 100 levels' }]);
+    expect(report.files[0]?.cases).toEqual([]);
   });
 
   it('a bad file does not stop the other files', async () => {

@@ -5,7 +5,8 @@
  * the message). Every row must produce exactly the errors it lists.
  */
 import { describe, expect, it } from 'vitest';
-import { buildRuleset, type RuleSource } from '../../src/ruleset/build.js';
+import { buildRuleset } from '../../src/ruleset/build.js';
+import type { RuleSource } from '../../src/ruleset/layout.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 

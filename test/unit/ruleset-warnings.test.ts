@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildRuleset, type RuleSource } from '../../src/ruleset/build.js';
+import { buildRuleset } from '../../src/ruleset/build.js';
+import type { RuleSource } from '../../src/ruleset/layout.js';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 const PAST = { activeFrom: '2026-01-01', activeUntil: '2026-02-01' };

@@ -16,8 +16,8 @@ import fc from 'fast-check';
 import type { DecisionProfile } from '../../../src/domain/decision-profile.js';
 import type { JsonObject } from '../../../src/domain/json.js';
 import { DEFAULT_STAGES, type BooleanCondition, type Condition, type FactCondition } from '../../../src/domain/rule-files.js';
-import { FACT_NAMES, FACTS, type FactName } from '../../../src/ruleset/fact-catalog.js';
-import { BASE_OPERATOR_NAMES, DECORATOR_NAMES, type BaseOperatorName, type DecoratorName } from '../../../src/ruleset/operators.js';
+import { FACT_NAMES, FACTS, type FactName } from '../../../src/conditions/fact-catalog.js';
+import { BASE_OPERATOR_NAMES, DECORATOR_NAMES, type BaseOperatorName, type DecoratorName } from '../../../src/conditions/operators.js';
 
 export const NOW = Date.parse('2026-05-10T12:00:00Z');
 export const DAY = 24 * 60 * 60 * 1000;

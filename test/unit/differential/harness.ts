@@ -2,12 +2,14 @@
  * Running one generated world through every evaluator: json-rules-engine (the
  * reference), the compiled matcher and the tracing evaluator used by explain.
  */
-import { createFacts, type DecisionFacts } from '../../../src/decide/facts.js';
+import { createFacts, type DecisionFacts } from '../../../src/conditions/decision-facts.js';
 import type { Decision } from '../../../src/domain/decision.js';
 import type { BooleanCondition, Condition } from '../../../src/domain/rule-files.js';
-import { buildRuleset, type RuleSource } from '../../../src/ruleset/build.js';
-import { createOperatorResolver, type TraceEnvironment } from '../../../src/ruleset/conditions.js';
-import type { MatchableRule, MatcherFactory } from '../../../src/ruleset/matcher.js';
+import { buildRuleset } from '../../../src/ruleset/build.js';
+import type { RuleSource } from '../../../src/ruleset/layout.js';
+import { createOperatorResolver } from '../../../src/conditions/operators.js';
+import type { TraceEnvironment } from '../../../src/conditions/trace.js';
+import type { MatchableRule, MatcherFactory } from '../../../src/conditions/matcher.js';
 import type { RulesetSnapshot } from '../../../src/ruleset/snapshot.js';
 import { NOW, type FactsInput, type GeneratedSegment } from './arbitraries.js';
 

@@ -4,18 +4,18 @@
  * operators (decorators applied) and segment references are resolved once
  * per snapshot, not once per request, and nothing is cloned or awaited.
  *
- * The semantics are json-rules-engine's, condition for condition (see
- * src/ruleset/conditions.ts, which this shares its operators and fact reading
- * with); property-based tests hold the two equal. Because a rule can be tested
+ * The semantics are json-rules-engine's, condition for condition; it shares
+ * its operators (operators.ts) and fact reading (fact-source.ts) with the
+ * tracing evaluator (trace.ts), and property-based tests hold all three equal. Because a rule can be tested
  * on its own, arbitration asks rule by rule and stops once a placement is full.
  */
 import type { BooleanCondition, Condition, FactCondition } from '../domain/rule-files.js';
-import { createOperatorResolver } from './conditions.js';
-import type { FactSource, MatcherEnvironment, MatcherFactory, RuleMatcher } from './matcher.js';
+import { factReader, type FactReader, type FactSource } from './fact-source.js';
+import type { MatcherEnvironment, MatcherFactory, RuleMatcher } from './matcher.js';
+import { createOperatorResolver } from './operators.js';
 import { parsePath, resolvePath, type PathSegment } from './paths.js';
 
 export type Predicate = (facts: FactSource) => boolean;
-type Getter = (facts: FactSource) => unknown;
 
 /** A kept segment result: not evaluated yet in this decision, true, or false. */
 const UNKNOWN = 0;
@@ -174,8 +174,8 @@ function anyOf(predicates: Predicate[]): Predicate {
 }
 
 /** Reads a fact as json-rules-engine does: with its params, then `path` into it when the value is an object. */
-function factGetter(fact: string, params: Record<string, unknown> | undefined, path: string | undefined): Getter {
-  const base = baseFactGetter(fact, params ?? {});
+function factGetter(fact: string, params: Record<string, unknown> | undefined, path: string | undefined): FactReader {
+  const base = factReader(fact, params ?? {});
   // The engine resolves a path only when one is given (a non-empty string).
   if (!path) return base;
   const parsed = parsePath(path);
@@ -193,37 +193,7 @@ function factGetter(fact: string, params: Record<string, unknown> | undefined, p
   };
 }
 
-function baseFactGetter(fact: string, params: Record<string, unknown>): Getter {
-  switch (fact) {
-    case 'customerId':
-      return (facts) => facts.customerId;
-    case 'stage':
-      return (facts) => facts.stage;
-    case 'stageIndex':
-      return (facts) => facts.stageIndex;
-    case 'attributes':
-      return (facts) => facts.attributes;
-    case 'context':
-      return (facts) => facts.context;
-    case 'touchpointTypes':
-      return (facts) => facts.touchpointTypes;
-    case 'channels':
-      return (facts) => facts.channels;
-    // The params object is the same on every call, so the facts can memoise by its identity.
-    case 'touchpointCount':
-      return (facts) => facts.touchpointCount(params);
-    case 'daysSinceLastTouchpoint':
-      return (facts) => facts.daysSinceLastTouchpoint(params);
-    case 'bucket': {
-      const bucketParams = params as { salt: string };
-      return (facts) => facts.bucket(bucketParams);
-    }
-    default:
-      return () => undefined;
-  }
-}
-
-type ValueGetter = { constant: true; value: unknown } | { constant: false; get: Getter };
+type ValueGetter = { constant: true; value: unknown } | { constant: false; get: FactReader };
 
 /** The right-hand side: a constant, or a fact it references ({ "fact": ... }), as the engine's almanac reads it. */
 function valueGetter(value: unknown, internParams: (params: Record<string, unknown> | undefined) => Record<string, unknown>): ValueGetter {

@@ -9,7 +9,8 @@
 import { Engine, Operator, OperatorDecorator, type RuleProperties, type TopLevelCondition } from 'json-rules-engine';
 import { resolvePathString } from './paths.js';
 import { createOperators, DECORATORS } from './operators.js';
-import type { FactSource, MatchableRule, MatcherEnvironment, MatcherFactory, RuleMatcher } from './matcher.js';
+import type { FactSource } from './fact-source.js';
+import type { MatchableRule, MatcherEnvironment, MatcherFactory, RuleMatcher } from './matcher.js';
 
 const MAX_IDLE_ENGINES = 64;
 

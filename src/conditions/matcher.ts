@@ -1,20 +1,10 @@
 import type { BooleanCondition } from '../domain/rule-files.js';
-import type { BucketParams, TouchpointCountParams, TouchpointFilterParams } from './fact-catalog.js';
+import type { FactSource } from './fact-source.js';
 
-/** The fact values of one decision, computed by src/decide from the profile and request. */
-export interface FactSource {
-  readonly customerId: string;
-  readonly attributes: unknown;
-  readonly context: unknown;
-  readonly touchpointTypes: readonly string[];
-  readonly channels: readonly string[];
-  /** Unset while the stage itself is being inferred. */
-  readonly stage: string | undefined;
-  readonly stageIndex: number | undefined;
-  touchpointCount(params: TouchpointCountParams): number;
-  daysSinceLastTouchpoint(params: TouchpointFilterParams): number | null;
-  bucket(params: BucketParams): number;
-}
+/*
+ * The port between a snapshot and an evaluator: a matcher is built once per
+ * snapshot from its rules and segments, then asked per decision which rules hold.
+ */
 
 /** A rule as a matcher sees it: a name and the conditions that decide whether it holds. */
 export interface MatchableRule {

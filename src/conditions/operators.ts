@@ -110,6 +110,48 @@ export const DECORATORS: readonly DecoratorDefinition[] = (
   ] satisfies DecoratorDefinition[]
 ).map((d) => ({ ...d, validator: neverThrows(d.validator), evaluate: neverThrows(d.evaluate) }));
 
+/** An operator ready to apply: the fact validator, then the comparison. */
+export type Comparison = (factValue: unknown, jsonValue: unknown) => boolean;
+
+/** Resolves "not:someFact:in" to one function, built the way json-rules-engine's OperatorMap builds it. */
+export function createOperatorResolver(stageIndex: ReadonlyMap<string, number>): (name: string) => Comparison | null {
+  const bases = new Map(createOperators(stageIndex).map((op) => [op.name, op]));
+  const decorators = new Map(DECORATORS.map((d) => [d.name, d]));
+  const cache = new Map<string, Comparison | null>();
+  return (name) => {
+    const cached = cache.get(name);
+    if (cached !== undefined) return cached;
+    const parts = name.split(':');
+    const base = bases.get(parts.pop() as string);
+    let result: Comparison | null = null;
+    if (base) {
+      let validator = base.validator;
+      let evaluate: OperatorFn = base.evaluate;
+      let ok = true;
+      // Innermost decorator first, as json-rules-engine applies them.
+      for (const decoratorName of parts.reverse()) {
+        const decorator = decorators.get(decoratorName);
+        if (!decorator) {
+          ok = false;
+          break;
+        }
+        const nextValidator = validator;
+        const nextEvaluate = evaluate;
+        const next: OperatorFn = (a, b) => nextValidator(a) && nextEvaluate(a, b);
+        evaluate = (a, b) => decorator.evaluate(a, b, next);
+        validator = decorator.validator;
+      }
+      if (ok) {
+        const finalValidator = validator;
+        const finalEvaluate = evaluate;
+        result = (a, b) => finalValidator(a) && finalEvaluate(a, b);
+      }
+    }
+    cache.set(name, result);
+    return result;
+  };
+}
+
 export type OperatorParse =
   | { ok: true; decorators: DecoratorName[]; base: BaseOperatorName }
   | { ok: false; message: string };

@@ -1,6 +1,6 @@
 /**
  * json-rules-engine's condition semantics, evaluated synchronously over a
- * FactSource: the same operators (src/ruleset/operators.ts), the same path
+ * FactSource: the same operators (src/conditions/operators.ts), the same path
  * resolver, facts referenced in `value`, a path on a non-object fact giving
  * the fact itself, `all: []` true. Used for explain traces (and shared with
  * the compiled evaluator); differential tests hold it equal to the engine.
@@ -8,84 +8,16 @@
 import type { Json } from '../domain/json.js';
 import type { ConditionTrace, FactConditionTrace } from '../domain/trace.js';
 import type { Condition, FactCondition } from '../domain/rule-files.js';
-import type { FactSource, MatcherEnvironment } from './matcher.js';
-import { createOperators, DECORATORS, type OperatorFn } from './operators.js';
+import { factReader, type FactSource } from './fact-source.js';
+import type { MatcherEnvironment } from './matcher.js';
+import type { Comparison } from './operators.js';
 import { resolvePathString } from './paths.js';
-
-/** An operator ready to apply: the fact validator, then the comparison. */
-export type Comparison = (factValue: unknown, jsonValue: unknown) => boolean;
-
-/** Resolves "not:someFact:in" to one function, built the way json-rules-engine's OperatorMap builds it. */
-export function createOperatorResolver(stageIndex: ReadonlyMap<string, number>): (name: string) => Comparison | null {
-  const bases = new Map(createOperators(stageIndex).map((op) => [op.name, op]));
-  const decorators = new Map(DECORATORS.map((d) => [d.name, d]));
-  const cache = new Map<string, Comparison | null>();
-  return (name) => {
-    const cached = cache.get(name);
-    if (cached !== undefined) return cached;
-    const parts = name.split(':');
-    const base = bases.get(parts.pop() as string);
-    let result: Comparison | null = null;
-    if (base) {
-      let validator = base.validator;
-      let evaluate: OperatorFn = base.evaluate;
-      let ok = true;
-      // Innermost decorator first, as json-rules-engine applies them.
-      for (const decoratorName of parts.reverse()) {
-        const decorator = decorators.get(decoratorName);
-        if (!decorator) {
-          ok = false;
-          break;
-        }
-        const nextValidator = validator;
-        const nextEvaluate = evaluate;
-        const next: OperatorFn = (a, b) => nextValidator(a) && nextEvaluate(a, b);
-        evaluate = (a, b) => decorator.evaluate(a, b, next);
-        validator = decorator.validator;
-      }
-      if (ok) {
-        const finalValidator = validator;
-        const finalEvaluate = evaluate;
-        result = (a, b) => finalValidator(a) && finalEvaluate(a, b);
-      }
-    }
-    cache.set(name, result);
-    return result;
-  };
-}
 
 /** A fact's value with its params, read into with `path` when the value is an object. */
 export function readFact(facts: FactSource, fact: string, params: Record<string, unknown> | undefined, path: string | undefined): unknown {
-  const value = rawFact(facts, fact, params ?? {});
+  const value = factReader(fact, params ?? {})(facts);
   if (path && value !== null && typeof value === 'object') return resolvePathString(value, path);
   return value;
-}
-
-function rawFact(facts: FactSource, fact: string, params: Record<string, unknown>): unknown {
-  switch (fact) {
-    case 'customerId':
-      return facts.customerId;
-    case 'stage':
-      return facts.stage;
-    case 'stageIndex':
-      return facts.stageIndex;
-    case 'attributes':
-      return facts.attributes;
-    case 'context':
-      return facts.context;
-    case 'touchpointTypes':
-      return facts.touchpointTypes;
-    case 'channels':
-      return facts.channels;
-    case 'touchpointCount':
-      return facts.touchpointCount(params);
-    case 'daysSinceLastTouchpoint':
-      return facts.daysSinceLastTouchpoint(params);
-    case 'bucket':
-      return facts.bucket(params as { salt: string });
-    default:
-      return undefined;
-  }
 }
 
 /** The right-hand side: the value, or the fact it references ({ "fact": ... }). */

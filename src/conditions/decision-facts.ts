@@ -5,8 +5,8 @@
  */
 import type { JsonObject } from '../domain/json.js';
 import { internedId, NO_ID, type DecisionProfile } from '../domain/decision-profile.js';
-import type { BucketParams, TouchpointCountParams, TouchpointFilterParams } from '../ruleset/fact-catalog.js';
-import type { FactSource } from '../ruleset/matcher.js';
+import type { BucketParams, TouchpointCountParams, TouchpointFilterParams } from './fact-catalog.js';
+import type { FactSource } from './fact-source.js';
 import { bucketOf } from './bucket.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
