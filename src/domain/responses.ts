@@ -73,6 +73,9 @@ export const readySchema = z.object({
 export const appendResultSchema = z.object({
   accepted: z.int().min(0).meta({ description: 'Touchpoints newly stored.' }),
   duplicates: z.int().min(0).meta({ description: 'Touchpoints skipped: one with the same id was already stored for the customer.' }),
+  expired: z.int().min(0).meta({
+    description: 'Touchpoints not stored because they were already older than the retention window (TOUCHPOINT_RETENTION_DAYS); not counted in accepted.',
+  }),
 });
 
 export const touchpointViewSchema = z.object({

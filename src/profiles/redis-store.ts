@@ -183,6 +183,9 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
 
   async function append(customerId: string, touchpoints: readonly StoredTouchpoint[], now: number): Promise<AppendResult> {
     const k = keys(customerId);
+    // Touchpoints already past retention never reach the script: it would drop them at once.
+    const oldestKept = now - options.retentionDays * DAY_MS;
+    const fresh = touchpoints.filter((tp) => !(tp.at < oldestKept));
     const args: Array<string | number> = [
       k.p,
       k.t,
@@ -193,14 +196,14 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
       options.maxTouchpointsPerProfile,
       channel,
       message(customerId),
-      touchpoints.length,
+      fresh.length,
     ];
-    for (const tp of touchpoints) {
+    for (const tp of fresh) {
       const extra = tp.id === null && tp.properties === null ? '' : JSON.stringify([tp.id, tp.properties]);
       args.push(tp.id ?? '', tp.type, tp.channel, String(tp.at), extra);
     }
     const [accepted, duplicates] = (await scripts.nbAppend(...args)) as [number, number];
-    return { accepted, duplicates };
+    return { accepted, duplicates, expired: touchpoints.length - fresh.length };
   }
 
   /** Patches of one customer in this process, chained so that they never compete with each other. */

@@ -44,7 +44,7 @@ describe('redis store data model', () => {
     const store = await openStore(prefix);
     try {
       const batch = Array.from({ length: 5 }, (_, n) => ({ id: `tp-${n}`, type: 'page_view', channel: 'web', at: T0 - n * 1000, properties: { n } }));
-      expect(await store.appendTouchpoints('c1', batch, T0)).toEqual({ accepted: 5, duplicates: 0 });
+      expect(await store.appendTouchpoints('c1', batch, T0)).toEqual({ accepted: 5, duplicates: 0, expired: 0 });
       expect(await admin.zcard(`${prefix}{c1}:t`)).toBe(3);
       expect((await admin.hkeys(`${prefix}{c1}:i`)).sort()).toEqual(['tp-0', 'tp-1', 'tp-2']);
       expect(await admin.hlen(`${prefix}{c1}:x`)).toBe(3);

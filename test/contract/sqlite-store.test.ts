@@ -63,7 +63,7 @@ describe('sqlite store', () => {
     const second = createSqliteStore({ ...limits, path: file });
     expect(await second.get('c1')).toEqual(before);
     expect(await second.get('c2')).toBeNull();
-    expect(await second.appendTouchpoints('c1', touchpoints.slice(0, 3), T0 + 2)).toEqual({ accepted: 0, duplicates: 3 });
+    expect(await second.appendTouchpoints('c1', touchpoints.slice(0, 3), T0 + 2)).toEqual({ accepted: 0, duplicates: 3, expired: 0 });
     await second.close();
   });
 
