@@ -20,15 +20,38 @@
  * did not receive as a string, except touchpoint numbers (formatted as hex).
  */
 
-/** Removes the given timeline members with their extra fields and id entries. */
+/**
+ * Removes the given timeline members with their extra fields and id entries.
+ *
+ * The touchpoint id of a member is read back from its extra JSON, which
+ * JavaScript wrote. JSON.stringify escapes a lone surrogate as \udXXX, which
+ * cjson refuses, and the id's key in the index holds different bytes (the
+ * client encodes a lone surrogate as U+FFFD). So the decode is guarded, the id
+ * it gives is trusted only when the index maps it to this very member, and
+ * otherwise the index is searched for the member's number. A script must never
+ * fail here: it runs after writes, and Redis does not roll a script back.
+ */
 const DROP_MEMBERS = `
+local function indexedId(i, seq, extra)
+  local ok, decoded = pcall(cjson.decode, extra)
+  if ok and type(decoded) == 'table' then
+    local id = decoded[1]
+    if type(id) ~= 'string' then return nil end
+    if redis.call('HGET', i, id) == seq then return id end
+  end
+  local entries = redis.call('HGETALL', i)
+  for k = 1, #entries, 2 do
+    if entries[k + 1] == seq then return entries[k] end
+  end
+  return nil
+end
 local function dropMembers(t, x, i, members)
   for _, member in ipairs(members) do
     local seq = string.sub(member, 1, 16)
     local extra = redis.call('HGET', x, seq)
     if extra then
-      local id = cjson.decode(extra)[1]
-      if type(id) == 'string' then redis.call('HDEL', i, id) end
+      local id = indexedId(i, seq, extra)
+      if id then redis.call('HDEL', i, id) end
       redis.call('HDEL', x, seq)
     end
     redis.call('ZREM', t, member)
@@ -43,16 +66,27 @@ end
 /**
  * KEYS: p t x i. ARGV: now, cutoff, cap, channel, message, count, then per
  * touchpoint: id ('' for none), type, channel, at, extra JSON ('' for none).
- * Returns {accepted, duplicates}.
+ * Returns {accepted, duplicates}. Every argument is checked before the first
+ * write: a script that fails half-way keeps what it wrote.
  */
 export const APPEND_SCRIPT = `${DROP_MEMBERS}
+local function finite(text)
+  local n = tonumber(text)
+  return n ~= nil and n == n and n ~= math.huge and n ~= -math.huge
+end
 local p, t, x, i = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now, cutoff, cap = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local count = tonumber(ARGV[6])
+if not (finite(now) and finite(cutoff) and cap and count and #ARGV == 6 + count * 5) then
+  return redis.error_reply('ERR nextbest append: malformed arguments')
+end
+for k = 0, count - 1 do
+  if not finite(ARGV[10 + k * 5]) then return redis.error_reply('ERR nextbest append: touchpoint ' .. k .. ' has no finite time') end
+end
 if redis.call('HSETNX', p, 'c', now) == 1 then redis.call('HSET', p, 'a', '{}') end
 redis.call('HSET', p, 'u', now)
 -- Expired touchpoints go first, so that an id whose touchpoint has aged out can be stored again.
 dropExpired(t, x, i, cutoff)
-local count = tonumber(ARGV[6])
 local accepted = 0
 for k = 0, count - 1 do
   local base = 7 + k * 5

@@ -206,6 +206,23 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
         expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'a', at: T0 + MINUTE })], T0 + MINUTE)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
         expect((await store.get('c1'))?.touchpoints.map((tp) => tp.id)).toEqual(['a']);
       });
+
+      it('stores strings that are not well-formed UTF-16 without failing, and the cap still holds', async () => {
+        // The HTTP layer refuses lone surrogates; a store must still never fail on them, least of all after writing
+        // (data stored before that check, or through another way in). Ids are not compared: how a store encodes
+        // a lone surrogate in an id is its own business.
+        const store = await open({ maxTouchpointsPerProfile: 2 });
+        for (let n = 0; n < 4; n++) {
+          const sent = touchpoint({ id: `tp-${n}-\ud800`, at: T0 + n, properties: { k: `v\ud800${n}`, [`\udc00${n}`]: 'x' } });
+          expect(await store.appendTouchpoints('c1', [sent], T0 + n)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
+        }
+        const profile = await store.get('c1');
+        expect(profile?.touchpoints.map((tp) => tp.at)).toEqual([T0 + 3, T0 + 2]);
+        expect((await store.getForDecision('c1'))?.at).toEqual(new Float64Array([T0 + 3, T0 + 2]));
+        now = T0 + 40 * DAY_MS;
+        expect(await store.sweepExpired(now)).toBe(2);
+        expect((await store.get('c1'))?.touchpoints).toEqual([]);
+      });
     });
 
     describe('retention', () => {
