@@ -9,14 +9,14 @@ import {
 } from '../domain/decision.js';
 import type { DecisionProfile } from '../domain/decision-profile.js';
 import { StoreUnavailableError } from '../domain/errors.js';
-import { FORBIDDEN_KEYS, isPlainObject, jsonByteLength, pathOf, type JsonObject } from '../domain/json.js';
+import { FORBIDDEN_KEYS, isPlainObject, joinPath, jsonByteLength, pathOf, type JsonObject } from '../domain/json.js';
 import { decide, unknownPlacements } from '../decide/decide.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
 import { parseCustomerId } from './customer-id.js';
 import { decisionJson } from './decision-json.js';
 import type { ResolvedDeps } from './deps.js';
 import { HttpProblem, toProblem, validationProblem } from './problem.js';
-import { checkRawJson, parseJsonBody, parseWith, readJson, rejectForbiddenKeys } from './request-body.js';
+import { checkRawJson, parseJsonBody, parseWith, readJson, rejectForbiddenKeys, rejectMalformedQuery } from './request-body.js';
 import { jsonAnswer } from './request-log.js';
 
 const BATCH_LOAD_CHUNK = 100;
@@ -66,6 +66,7 @@ export function decisionsRoutes(deps: ResolvedDeps): Hono {
   app.get('/:customerId', async (c) => {
     const snapshot = deps.snapshot();
     const customerId = parseCustomerId(c.req.param('customerId'));
+    rejectMalformedQuery(c.req.url, (key) => (key === 'placement' ? '$.placements' : joinPath('$.context', key)));
     const query = c.req.queries();
     const context: JsonObject = {};
     for (const key in query) {
