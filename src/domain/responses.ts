@@ -163,7 +163,10 @@ export const itemTraceSchema = z.object({
   id: z.string(),
   outcome: z
     .enum(['served', 'duplicate', 'inactive', 'channel', 'over-max-items'])
-    .meta({ description: 'served, or why not: already served, not active now, not for this channel, the placement was full.' }),
+    .meta({
+      description:
+        'served, or why not: already served, not active now, not for this channel; over-max-items only for an item that would otherwise have been served when the placement was full.',
+    }),
 });
 
 export const ruleTraceSchema = z.object({
