@@ -221,7 +221,10 @@ export const decisionSchema = z.object({
   degraded: z
     .boolean()
     .optional()
-    .meta({ description: 'Present (true) when the profile store failed and the customer was decided as a new visitor; absent otherwise.' }),
+    .meta({
+      description:
+        'Present (true) when the profile could not be read (the store is unavailable, or the stored data is unreadable) and the customer was decided as a new visitor; absent otherwise. Such an answer also carries the header X-Nextbest-Degraded: store-unavailable or profile-unreadable.',
+    }),
 });
 
 export const batchDecisionResultsSchema = z.object({
