@@ -32,6 +32,13 @@
  * fail here: it runs after writes, and Redis does not roll a script back.
  */
 const DROP_MEMBERS = `
+local function wrongType(key, expected)
+  local kind = redis.call('TYPE', key).ok
+  return kind ~= 'none' and kind ~= expected
+end
+local function corruptKeys(t, x, i)
+  return wrongType(t, 'zset') or wrongType(x, 'hash') or wrongType(i, 'hash')
+end
 local function indexedId(i, seq, extra)
   local ok, decoded = pcall(cjson.decode, extra)
   if ok and type(decoded) == 'table' then
@@ -66,8 +73,12 @@ end
 /**
  * KEYS: p t x i. ARGV: now, cutoff, cap, channel, message, count, then per
  * touchpoint: id ('' for none), type, channel, at, extra JSON ('' for none).
- * Returns {accepted, duplicates}. Every argument is checked before the first
- * write: a script that fails half-way keeps what it wrote.
+ * Returns {accepted, duplicates}.
+ *
+ * Every argument, the types of the customer's keys and the touchpoint counter
+ * are checked before the first write: a script that fails half-way keeps
+ * what it wrote (Redis has no rollback). Its refusals are "ERR nextbest ..."
+ * replies, which the store reports as ProfileDataError.
  */
 export const APPEND_SCRIPT = `${DROP_MEMBERS}
 local function finite(text)
@@ -83,6 +94,9 @@ end
 for k = 0, count - 1 do
   if not finite(ARGV[10 + k * 5]) then return redis.error_reply('ERR nextbest append: touchpoint ' .. k .. ' has no finite time') end
 end
+if wrongType(p, 'hash') or corruptKeys(t, x, i) then return redis.error_reply('ERR nextbest append: a key of this customer has the wrong type') end
+local number = redis.call('HGET', p, 'n')
+if number and not string.match(number, '^%d+$') then return redis.error_reply('ERR nextbest append: the touchpoint counter is not an integer') end
 if redis.call('HSETNX', p, 'c', now) == 1 then redis.call('HSET', p, 'a', '{}') end
 redis.call('HSET', p, 'u', now)
 -- Expired touchpoints go first, so that an id whose touchpoint has aged out can be stored again.
@@ -113,11 +127,15 @@ return {accepted, count - accepted}
  * KEYS: p. ARGV: expected version ('' for none yet), attributes JSON, stage
  * mode ('keep' | 'set' | 'clear'), stage, now, channel, message.
  * Returns 1 when applied, 0 when the attributes changed since they were read.
+ * What could fail (the key's type, the version counter) is checked before the first write.
  */
 export const PATCH_SCRIPT = `
 local p = KEYS[1]
+local kind = redis.call('TYPE', p).ok
+if kind ~= 'none' and kind ~= 'hash' then return redis.error_reply('ERR nextbest patch: the profile key has the wrong type') end
 local version = redis.call('HGET', p, 'v') or ''
 if version ~= ARGV[1] then return 0 end
+if version ~= '' and not string.match(version, '^%d+$') then return redis.error_reply('ERR nextbest patch: the version is not an integer') end
 redis.call('HSETNX', p, 'c', ARGV[5])
 redis.call('HSET', p, 'a', ARGV[2], 'u', ARGV[5])
 redis.call('HINCRBY', p, 'v', 1)
@@ -133,8 +151,9 @@ if removed > 0 then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
 return removed
 `;
 
-/** KEYS: t x i. ARGV: cutoff. Returns how many touchpoints were dropped. */
+/** KEYS: t x i. ARGV: cutoff. Returns how many touchpoints were dropped; refuses, before any write, keys of the wrong type. */
 export const SWEEP_SCRIPT = `${DROP_MEMBERS}
+if corruptKeys(KEYS[1], KEYS[2], KEYS[3]) then return redis.error_reply('ERR nextbest sweep: a key of this customer has the wrong type') end
 return dropExpired(KEYS[1], KEYS[2], KEYS[3], ARGV[1])
 `;
 

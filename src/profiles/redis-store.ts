@@ -259,6 +259,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
     const oldestKept = cutoff(now);
     const nodes = client instanceof Cluster ? client.nodes('master') : [client];
     let total = 0;
+    let skipped = 0;
     for (const node of nodes) {
       let cursor = '0';
       do {
@@ -268,10 +269,17 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
           const customerId = customerIdOfTimeline(key, prefix);
           if (customerId === null) continue;
           const k = keys(customerId);
-          total += (await scripts.nbSweep(k.t, k.x, k.i, oldestKept)) as number;
+          try {
+            total += (await scripts.nbSweep(k.t, k.x, k.i, oldestKept)) as number;
+          } catch (error) {
+            // One customer's corrupt keys must not stop the sweep of everyone after them, pass after pass.
+            if (!(error instanceof Error) || !isDataError(error)) throw error;
+            skipped++;
+          }
         }
       } while (cursor !== '0');
     }
+    if (skipped > 0) onEvent({ kind: 'warning', message: `the retention sweep skipped ${skipped} customer(s) whose Redis keys have the wrong type` });
     return total;
   }
 

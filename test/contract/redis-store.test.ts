@@ -95,6 +95,48 @@ describe('redis store data model', () => {
     }
   });
 
+  it('checks the types of a customer\'s keys and its counters before writing anything, in append, patch and sweep', async () => {
+    const prefix = `nbtest:${randomUUID()}:`;
+    const warnings: string[] = [];
+    const store = createRedisStore({
+      retentionDays: 30,
+      maxTouchpointsPerProfile: 3,
+      now: () => T0,
+      url: REDIS_URL,
+      keyPrefix: prefix,
+      onEvent: (event) => {
+        if (event.kind === 'warning') warnings.push(event.message);
+      },
+    });
+    await waitReady(store);
+    try {
+      const tp = { id: 'a', type: 'page_view', channel: 'web', at: T0 - 40 * 24 * 3600 * 1000, properties: null };
+      // A timeline that is not a sorted set: the append used to write the profile hash, then fail on it.
+      await admin.set(`${prefix}{c1}:t`, 'not a sorted set');
+      await expect(store.appendTouchpoints('c1', [{ ...tp, at: T0 }], T0)).rejects.toBeInstanceOf(ProfileDataError);
+      expect(await admin.exists(`${prefix}{c1}:p`)).toBe(0);
+
+      // A version counter that is not an integer: the patch used to write the attributes, then fail on it.
+      await admin.hset(`${prefix}{c2}:p`, 'a', '{"tier":"gold"}', 'v', 'x');
+      await expect(store.patch('c2', { attributes: { tier: 'silver' } }, T0)).rejects.toBeInstanceOf(ProfileDataError);
+      expect(await admin.hget(`${prefix}{c2}:p`, 'a')).toBe('{"tier":"gold"}');
+
+      // The sweep passes over the corrupt customer, sweeps the others, and says so.
+      await admin.hset(`${prefix}{c3}:p`, 'a', '{}');
+      await admin.zadd(`${prefix}{c3}:t`, T0 - 40 * 24 * 3600 * 1000, '0000000000000001|page_view|web');
+      await admin.set(`${prefix}{c3}:x`, 'not a hash');
+      await store.appendTouchpoints('c4', [{ ...tp, id: null, at: T0 - 1000 }], T0 - 1000);
+      await admin.zadd(`${prefix}{c4}:t`, T0 - 40 * 24 * 3600 * 1000, '00000000000000ff|page_view|web');
+      expect(await store.sweepExpired(T0)).toBe(1);
+      expect(await admin.zcard(`${prefix}{c4}:t`)).toBe(1);
+      expect(await admin.zcard(`${prefix}{c3}:t`)).toBe(1);
+      expect(warnings.filter((w) => w.includes('sweep'))).toEqual([expect.stringContaining('skipped 2 customer(s)')]);
+    } finally {
+      await store.close();
+      await deleteKeys(prefix);
+    }
+  });
+
   it("one customer's corrupt keys fail that customer alone: not an outage, so the circuit breaker stays closed", async () => {
     const prefix = `nbtest:${randomUUID()}:`;
     const store = createProfileStore({
