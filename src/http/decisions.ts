@@ -48,11 +48,12 @@ export function decisionsRoutes(deps: ResolvedDeps): Hono {
     // Profiles load a chunk at a time, so a batch of heavy profiles never holds the event loop (or memory) at once.
     for (let start = 0; start < valid.length; start += BATCH_LOAD_CHUNK) {
       const chunk = valid.slice(start, start + BATCH_LOAD_CHUNK);
-      const profiles = await readProfiles(deps, warnDegraded, [...new Set(chunk.map((v) => v.request.customerId))]);
-      const degraded = typeof profiles === 'string' ? profiles : undefined;
+      const loaded = await readProfiles(deps, warnDegraded, [...new Set(chunk.map((v) => v.request.customerId))]);
+      const profiles = typeof loaded === 'string' ? null : loaded;
+      const degraded = typeof loaded === 'string' ? loaded : undefined;
       if (degraded) degradedReasons.add(degraded);
       for (const { index, request } of chunk) {
-        const profile = degraded ? null : (profiles as Map<string, DecisionProfile>).get(request.customerId) ?? null;
+        const profile = profiles?.get(request.customerId) ?? null;
         results[index] = decisionJson(await decideCounted(deps, snapshot, profile, request, now, degraded));
       }
     }
@@ -103,7 +104,7 @@ type DegradedWarner = (err: Error, reason: DegradedReason, customers: number) =>
  */
 type DegradedReason = 'store-unavailable' | 'profile-unreadable';
 
-export const DEGRADED_HEADER = 'X-Nextbest-Degraded';
+const DEGRADED_HEADER = 'X-Nextbest-Degraded';
 
 /** The reason a profile read failed, when the page should still render without it; null for any other error. */
 function degradedReason(err: unknown): DegradedReason | null {
@@ -151,7 +152,7 @@ const degradedBecause = new WeakMap<Decision, DegradedReason>();
 /** A decision's answer; a degraded one says so in a header too, for proxies, logs and clients that do not read the body. */
 function decisionAnswer(c: Context, decision: Decision): Response {
   const answer = jsonAnswer(c, decisionJson(decision));
-  const reason = degradedBecause.get(decision);
+  const reason = decision.degraded ? degradedBecause.get(decision) : undefined;
   return reason ? withDegradedHeader(answer, [reason]) : answer;
 }
 
