@@ -186,7 +186,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
 
   async function append(customerId: string, touchpoints: readonly StoredTouchpoint[], now: number): Promise<AppendResult> {
     const k = keys(customerId);
-    // Touchpoints already past retention never reach the script: it would drop them at once.
+    // Touchpoints already past retention never reach the script: it would drop them at once. Written as
+    // "not older" so that a time that is not a number goes on to the script, which refuses it.
     const oldestKept = now - options.retentionDays * DAY_MS;
     const fresh = touchpoints.filter((tp) => !(tp.at < oldestKept));
     const args: Array<string | number> = [
