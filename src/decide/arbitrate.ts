@@ -33,7 +33,10 @@ export function arbitrate(input: ArbitrationInput, record?: ItemRecorder): Place
   const full = (): boolean => items.length >= placement.maxItems;
 
   const consider = (id: string, rule: string | null): void => {
-    const outcome = full() ? 'over-max-items' : itemOutcome(input, taken, id);
+    // The item's own reason comes first: an expired item in a full placement is "inactive", not a
+    // reason to raise maxItems. Only an item that would have been served is turned away for room.
+    const own = itemOutcome(input, taken, id);
+    const outcome = own === 'served' && full() ? 'over-max-items' : own;
     if (outcome === 'served') {
       taken.add(id);
       items.push(serve(input.catalog.get(id) as CatalogItem, rule));

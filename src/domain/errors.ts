@@ -29,3 +29,17 @@ export class StoreUnavailableError extends Error {
     this.name = 'StoreUnavailableError';
   }
 }
+
+/**
+ * The store could not read or write one customer's data because of the data
+ * itself (a stored value it cannot parse, a key of the wrong type, a script
+ * that refused its arguments). The store is otherwise healthy: this says
+ * nothing about availability, so it never opens the circuit breaker, and a
+ * retry would fail the same way.
+ */
+export class ProfileDataError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ProfileDataError';
+  }
+}

@@ -70,3 +70,47 @@ export function pathOf(segments: ReadonlyArray<PropertyKey>, base = '$'): string
 export function jsonByteLength(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
 }
+
+/**
+ * A lone UTF-16 surrogate: with the `u` flag a well-formed surrogate pair is
+ * one code point (never in Cs), so only an unpaired half matches.
+ */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * The JSON path of the first key or string anywhere in a JSON value that is
+ * not well-formed UTF-16 (holds a lone surrogate, which JSON's `\udXXX` escapes
+ * can spell), or null. Such a string is not Unicode text: stores encode it
+ * lossily (Redis as U+FFFD, so "a\ud800" and "a\ud801" become one id) or
+ * refuse it, so callers reject it before it is stored. The path is built only
+ * for a find: the walk itself allocates nothing.
+ */
+export function findLoneSurrogate(value: unknown, path = '$'): string | null {
+  const found = loneSurrogateAt(value);
+  return found === null ? null : pathOf(found.reverse(), path);
+}
+
+/** The path segments to the first lone surrogate, innermost first; null when there is none. */
+function loneSurrogateAt(value: unknown): Array<string | number> | null {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? [] : null;
+  if (typeof value !== 'object' || value === null) return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = loneSurrogateAt(value[i]);
+      if (found) {
+        found.push(i);
+        return found;
+      }
+    }
+    return null;
+  }
+  for (const key of Object.keys(value)) {
+    if (LONE_SURROGATE.test(key)) return [key];
+    const found = loneSurrogateAt((value as Record<string, unknown>)[key]);
+    if (found) {
+      found.push(key);
+      return found;
+    }
+  }
+  return null;
+}

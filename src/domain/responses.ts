@@ -73,6 +73,9 @@ export const readySchema = z.object({
 export const appendResultSchema = z.object({
   accepted: z.int().min(0).meta({ description: 'Touchpoints newly stored.' }),
   duplicates: z.int().min(0).meta({ description: 'Touchpoints skipped: one with the same id was already stored for the customer.' }),
+  expired: z.int().min(0).meta({
+    description: 'Touchpoints not stored because they were already older than the retention window (TOUCHPOINT_RETENTION_DAYS); not counted in accepted.',
+  }),
 });
 
 export const touchpointViewSchema = z.object({
@@ -160,7 +163,10 @@ export const itemTraceSchema = z.object({
   id: z.string(),
   outcome: z
     .enum(['served', 'duplicate', 'inactive', 'channel', 'over-max-items'])
-    .meta({ description: 'served, or why not: already served, not active now, not for this channel, the placement was full.' }),
+    .meta({
+      description:
+        'served, or why not: already served, not active now, not for this channel; over-max-items only for an item that would otherwise have been served when the placement was full.',
+    }),
 });
 
 export const ruleTraceSchema = z.object({
@@ -215,7 +221,10 @@ export const decisionSchema = z.object({
   degraded: z
     .boolean()
     .optional()
-    .meta({ description: 'Present (true) when the profile store failed and the customer was decided as a new visitor; absent otherwise.' }),
+    .meta({
+      description:
+        'Present (true) when the profile could not be read (the store is unavailable, or the stored data is unreadable) and the customer was decided as a new visitor; absent otherwise. Such an answer also carries the header X-Nextbest-Degraded: store-unavailable or profile-unreadable.',
+    }),
 });
 
 export const batchDecisionResultsSchema = z.object({

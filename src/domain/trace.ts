@@ -24,7 +24,9 @@ export interface FactConditionTrace {
 
 /**
  * What happened to an item a rule (or the fallback) offered: served, or why not.
- * `over-max-items`: the placement was already full.
+ * The item's own reason (`duplicate`, `inactive`, `channel`) comes first;
+ * `over-max-items` only for an item that would have been served but the
+ * placement was already full.
  */
 export type ItemOutcome = 'served' | 'duplicate' | 'inactive' | 'channel' | 'over-max-items';
 

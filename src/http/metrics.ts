@@ -112,6 +112,11 @@ export function createMetrics(options: MetricsOptions = {}): PrometheusMetrics {
       }
     },
   });
+  const degradedDecisions = new Counter({
+    name: 'nextbest_degraded_decisions_total',
+    help: 'Decisions made as for a new visitor because the profile could not be read (store unavailable, or stored data unreadable); batch members included.',
+    registers,
+  });
   const decisionDuration = new Histogram({
     name: 'nextbest_decision_duration_seconds',
     help: 'Time to evaluate one decision (rules and arbitration; the profile read is in the store and HTTP series).',
@@ -253,6 +258,7 @@ export function createMetrics(options: MetricsOptions = {}): PrometheusMetrics {
     },
     recordDecision(decision, seconds) {
       decisions.inc();
+      if (decision.degraded) degradedDecisions.inc();
       decisionDuration.observe(seconds);
       for (const placement in decision.placements) countPlacement(placement, (decision.placements[placement] as PlacementDecision).fallback);
     },

@@ -569,7 +569,7 @@ function buildPaths(): OpenApiObject {
           REQUEST_EXAMPLES.appendTouchpoints,
         ),
         responses: {
-          '202': jsonResponse('Stored.', 'AppendResult', { accepted: 2, duplicates: 0 }),
+          '202': jsonResponse('Stored.', 'AppendResult', { accepted: 2, duplicates: 0, expired: 0 }),
           '400': responseRef('InvalidRequest'),
           ...v1Body,
           '503': responseRef('StoreUnavailable'),

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { DecisionProfile } from '../domain/decision-profile.js';
+import { StoreUnavailableError } from '../domain/errors.js';
 import { DAY_MS, type ProfileStore } from './store.js';
 
 export interface CacheStats {
@@ -73,11 +74,12 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
   const newCache = () => (options.max > 0 ? new LRUCache<string, Entry>({ max: options.max }) : null);
   let cache = newCache();
   /**
-   * The entries cached before the last `resume`. They may have missed an
-   * invalidation, so they never answer a read by themselves: only when the
-   * store fails, as a better answer than "new visitor" (a store that just came
-   * back may still be refusing calls for a moment). The first successful read
-   * from the store drops them.
+   * The entries cached before the last `resume`, and those of customers whose
+   * last write failed for want of the store (`keepAsFallback`). They may be
+   * stale, so they never answer a read by themselves: only when the store
+   * fails, as a better answer than "new visitor" (a store that just came back
+   * may still be refusing calls for a moment). The first successful read from
+   * the store drops them.
    */
   let fallback: LRUCache<string, Entry> | null = null;
   const pending = new Map<string, PendingRead>();
@@ -176,13 +178,41 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
     return (pending.get(customerId) as PendingRead).promise;
   }
 
-  /** Runs a write, then forgets the id, whether the write succeeded or not (it may have half-applied). */
-  async function write<T>(customerId: string, operation: () => Promise<T>): Promise<T> {
+  /**
+   * Runs a write, then forgets the id. When an append or a patch failed for
+   * want of the store, the entry is kept as a fallback instead (see
+   * `keepAsFallback`); a delete always forgets it, since its caller wants
+   * nothing of the customer served again.
+   */
+  async function write<T>(customerId: string, operation: () => Promise<T>, keepOnOutage = true): Promise<T> {
     try {
-      return await operation();
-    } finally {
+      const result = await operation();
       invalidate(customerId);
+      return result;
+    } catch (error) {
+      if (keepOnOutage && error instanceof StoreUnavailableError) keepAsFallback(customerId);
+      else invalidate(customerId);
+      throw error;
     }
+  }
+
+  /**
+   * After a write that failed because the store is unavailable. Dropping the
+   * entry would decide the customer's next pages as a new visitor's for the
+   * whole outage. Keeping it as it is could be wrong forever: the write may
+   * still have landed (a timeout does not cancel it; a connection can drop
+   * after the command went out), and then the entry lacks it. So it steps
+   * back to fallback duty, like the entries kept over a `resume`: a read goes
+   * to the store first and caches what the store says; the entry answers only
+   * while the store fails, and the store's first answer retires it. A read
+   * already under way may predate the write, so it is not cached either.
+   */
+  function keepAsFallback(customerId: string): void {
+    const entry = cache?.peek(customerId) ?? fallback?.peek(customerId);
+    invalidate(customerId);
+    if (entry === undefined) return;
+    fallback ??= newCache();
+    fallback?.set(customerId, entry);
   }
 
   return {
@@ -242,7 +272,7 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
       return write(customerId, () => inner.patch(customerId, change, now));
     },
     delete(customerId) {
-      return write(customerId, () => inner.delete(customerId));
+      return write(customerId, () => inner.delete(customerId), false);
     },
     async sweepExpired(now) {
       const dropped = await inner.sweepExpired(now);

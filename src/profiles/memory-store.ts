@@ -79,14 +79,20 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
 
   function append(customerId: string, touchpoints: readonly StoredTouchpoint[], now: number): AppendResult {
     const record = recordFor(customerId, now);
+    const oldestKept = cutoff(now);
     // Expired touchpoints go first so that an id whose touchpoint has aged out can be stored again.
-    dropExpired(record, cutoff(now));
+    dropExpired(record, oldestKept);
     const seen = new Set<string>();
     for (const entry of record.entries) {
       if (entry.touchpoint.id !== null) seen.add(entry.touchpoint.id);
     }
     const added: Entry[] = [];
+    let expired = 0;
     for (const touchpoint of touchpoints) {
+      if (touchpoint.at < oldestKept) {
+        expired++;
+        continue;
+      }
       if (touchpoint.id !== null) {
         if (seen.has(touchpoint.id)) continue;
         seen.add(touchpoint.id);
@@ -95,11 +101,10 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
     }
     if (added.length > 0) {
       record.entries = record.entries.concat(added).sort(newestEntryFirst);
-      dropExpired(record, cutoff(now));
       if (record.entries.length > limits.maxTouchpointsPerProfile) record.entries.length = limits.maxTouchpointsPerProfile;
     }
     record.updatedAt = now;
-    return { accepted: added.length, duplicates: touchpoints.length - added.length };
+    return { accepted: added.length, duplicates: touchpoints.length - added.length - expired, expired };
   }
 
   function patch(customerId: string, change: ProfileChange, now: number): Profile {

@@ -20,15 +20,45 @@
  * did not receive as a string, except touchpoint numbers (formatted as hex).
  */
 
-/** Removes the given timeline members with their extra fields and id entries. */
+/**
+ * Removes the given timeline members with their extra fields and id entries.
+ *
+ * The touchpoint id of a member is read back from its extra JSON, which
+ * JavaScript wrote. JSON.stringify escapes a lone surrogate as \udXXX, which
+ * cjson refuses, and the id's key in the index holds different bytes (the
+ * client encodes a lone surrogate as U+FFFD). So the decode is guarded, the id
+ * it gives is trusted only when the index maps it to this very member, and
+ * otherwise the index is searched for the member's number. A script must never
+ * fail here: it runs after writes, and Redis does not roll a script back.
+ */
 const DROP_MEMBERS = `
+local function wrongType(key, expected)
+  local kind = redis.call('TYPE', key).ok
+  return kind ~= 'none' and kind ~= expected
+end
+local function corruptKeys(t, x, i)
+  return wrongType(t, 'zset') or wrongType(x, 'hash') or wrongType(i, 'hash')
+end
+local function indexedId(i, seq, extra)
+  local ok, decoded = pcall(cjson.decode, extra)
+  if ok and type(decoded) == 'table' then
+    local id = decoded[1]
+    if type(id) ~= 'string' then return nil end
+    if redis.call('HGET', i, id) == seq then return id end
+  end
+  local entries = redis.call('HGETALL', i)
+  for k = 1, #entries, 2 do
+    if entries[k + 1] == seq then return entries[k] end
+  end
+  return nil
+end
 local function dropMembers(t, x, i, members)
   for _, member in ipairs(members) do
     local seq = string.sub(member, 1, 16)
     local extra = redis.call('HGET', x, seq)
     if extra then
-      local id = cjson.decode(extra)[1]
-      if type(id) == 'string' then redis.call('HDEL', i, id) end
+      local id = indexedId(i, seq, extra)
+      if id then redis.call('HDEL', i, id) end
       redis.call('HDEL', x, seq)
     end
     redis.call('ZREM', t, member)
@@ -44,15 +74,33 @@ end
  * KEYS: p t x i. ARGV: now, cutoff, cap, channel, message, count, then per
  * touchpoint: id ('' for none), type, channel, at, extra JSON ('' for none).
  * Returns {accepted, duplicates}.
+ *
+ * Every argument, the types of the customer's keys and the touchpoint counter
+ * are checked before the first write: a script that fails half-way keeps
+ * what it wrote (Redis has no rollback). Its refusals are "ERR nextbest ..."
+ * replies, which the store reports as ProfileDataError.
  */
 export const APPEND_SCRIPT = `${DROP_MEMBERS}
+local function finite(text)
+  local n = tonumber(text)
+  return n ~= nil and n == n and n ~= math.huge and n ~= -math.huge
+end
 local p, t, x, i = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now, cutoff, cap = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local count = tonumber(ARGV[6])
+if not (finite(now) and finite(cutoff) and cap and count and #ARGV == 6 + count * 5) then
+  return redis.error_reply('ERR nextbest append: malformed arguments')
+end
+for k = 0, count - 1 do
+  if not finite(ARGV[10 + k * 5]) then return redis.error_reply('ERR nextbest append: touchpoint ' .. k .. ' has no finite time') end
+end
+if wrongType(p, 'hash') or corruptKeys(t, x, i) then return redis.error_reply('ERR nextbest append: a key of this customer has the wrong type') end
+local number = redis.call('HGET', p, 'n')
+if number and not string.match(number, '^%d+$') then return redis.error_reply('ERR nextbest append: the touchpoint counter is not an integer') end
 if redis.call('HSETNX', p, 'c', now) == 1 then redis.call('HSET', p, 'a', '{}') end
 redis.call('HSET', p, 'u', now)
 -- Expired touchpoints go first, so that an id whose touchpoint has aged out can be stored again.
 dropExpired(t, x, i, cutoff)
-local count = tonumber(ARGV[6])
 local accepted = 0
 for k = 0, count - 1 do
   local base = 7 + k * 5
@@ -79,11 +127,15 @@ return {accepted, count - accepted}
  * KEYS: p. ARGV: expected version ('' for none yet), attributes JSON, stage
  * mode ('keep' | 'set' | 'clear'), stage, now, channel, message.
  * Returns 1 when applied, 0 when the attributes changed since they were read.
+ * What could fail (the key's type, the version counter) is checked before the first write.
  */
 export const PATCH_SCRIPT = `
 local p = KEYS[1]
+local kind = redis.call('TYPE', p).ok
+if kind ~= 'none' and kind ~= 'hash' then return redis.error_reply('ERR nextbest patch: the profile key has the wrong type') end
 local version = redis.call('HGET', p, 'v') or ''
 if version ~= ARGV[1] then return 0 end
+if version ~= '' and not string.match(version, '^%d+$') then return redis.error_reply('ERR nextbest patch: the version is not an integer') end
 redis.call('HSETNX', p, 'c', ARGV[5])
 redis.call('HSET', p, 'a', ARGV[2], 'u', ARGV[5])
 redis.call('HINCRBY', p, 'v', 1)
@@ -99,8 +151,9 @@ if removed > 0 then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
 return removed
 `;
 
-/** KEYS: t x i. ARGV: cutoff. Returns how many touchpoints were dropped. */
+/** KEYS: t x i. ARGV: cutoff. Returns how many touchpoints were dropped; refuses, before any write, keys of the wrong type. */
 export const SWEEP_SCRIPT = `${DROP_MEMBERS}
+if corruptKeys(KEYS[1], KEYS[2], KEYS[3]) then return redis.error_reply('ERR nextbest sweep: a key of this customer has the wrong type') end
 return dropExpired(KEYS[1], KEYS[2], KEYS[3], ARGV[1])
 `;
 

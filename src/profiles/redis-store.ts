@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
 import { intern, type DecisionProfile } from '../domain/decision-profile.js';
-import { InvalidInputError, StoreUnavailableError } from '../domain/errors.js';
+import { InvalidInputError, ProfileDataError, StoreUnavailableError } from '../domain/errors.js';
 import type { JsonObject } from '../domain/json.js';
 import type { Profile } from '../domain/profile.js';
 import type { StoredTouchpoint } from '../domain/touchpoint.js';
@@ -118,13 +118,16 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
   };
   const message = (customerId: string) => `${origin} ${customerId}`;
 
-  /** Runs one command, turning a closed store or a connection failure into StoreUnavailableError. */
+  /**
+   * Runs one command, turning a closed store or a connection failure into
+   * StoreUnavailableError, and an error about one customer's data into ProfileDataError.
+   */
   async function run<T>(operation: string, call: () => Promise<T>): Promise<T> {
     if (closed) throw new StoreUnavailableError('the redis profile store is closed');
     try {
       return await call();
     } catch (error) {
-      throw asUnavailable(error, operation, everConnected);
+      throw asStoreError(error, operation, everConnected);
     }
   }
 
@@ -183,6 +186,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
 
   async function append(customerId: string, touchpoints: readonly StoredTouchpoint[], now: number): Promise<AppendResult> {
     const k = keys(customerId);
+    // Touchpoints already past retention never reach the script: it would drop them at once. Written as
+    // "not older" so that a time that is not a number goes on to the script, which refuses it.
+    const oldestKept = now - options.retentionDays * DAY_MS;
+    const fresh = touchpoints.filter((tp) => !(tp.at < oldestKept));
     const args: Array<string | number> = [
       k.p,
       k.t,
@@ -193,14 +200,14 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
       options.maxTouchpointsPerProfile,
       channel,
       message(customerId),
-      touchpoints.length,
+      fresh.length,
     ];
-    for (const tp of touchpoints) {
+    for (const tp of fresh) {
       const extra = tp.id === null && tp.properties === null ? '' : JSON.stringify([tp.id, tp.properties]);
       args.push(tp.id ?? '', tp.type, tp.channel, String(tp.at), extra);
     }
     const [accepted, duplicates] = (await scripts.nbAppend(...args)) as [number, number];
-    return { accepted, duplicates };
+    return { accepted, duplicates, expired: touchpoints.length - fresh.length };
   }
 
   /** Patches of one customer in this process, chained so that they never compete with each other. */
@@ -253,6 +260,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
     const oldestKept = cutoff(now);
     const nodes = client instanceof Cluster ? client.nodes('master') : [client];
     let total = 0;
+    let skipped = 0;
     for (const node of nodes) {
       let cursor = '0';
       do {
@@ -262,10 +270,17 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
           const customerId = customerIdOfTimeline(key, prefix);
           if (customerId === null) continue;
           const k = keys(customerId);
-          total += (await scripts.nbSweep(k.t, k.x, k.i, oldestKept)) as number;
+          try {
+            total += (await scripts.nbSweep(k.t, k.x, k.i, oldestKept)) as number;
+          } catch (error) {
+            // One customer's corrupt keys must not stop the sweep of everyone after them, pass after pass.
+            if (!(error instanceof Error) || !isDataError(error)) throw error;
+            skipped++;
+          }
         }
       } while (cursor !== '0');
     }
+    if (skipped > 0) onEvent({ kind: 'warning', message: `the retention sweep skipped ${skipped} customer(s) whose Redis keys have the wrong type` });
     return total;
   }
 
@@ -404,9 +419,35 @@ async function quit(client: Client): Promise<void> {
   }
 }
 
-function asUnavailable(error: unknown, operation: string, everConnected: boolean): unknown {
-  // Domain errors (a patch too large) pass through; anything from the client means Redis cannot serve.
-  if (!(error instanceof Error) || error instanceof StoreUnavailableError || error instanceof InvalidInputError) return error;
+function asStoreError(error: unknown, operation: string, everConnected: boolean): unknown {
+  // Domain errors (a patch too large) pass through.
+  if (!(error instanceof Error) || error instanceof StoreUnavailableError || error instanceof InvalidInputError || error instanceof ProfileDataError) {
+    return error;
+  }
+  if (isDataError(error)) {
+    return new ProfileDataError(`the redis profile store could not ${operation} this customer's data: ${error.message}`, { cause: error });
+  }
+  // Anything else from the client (connection lost, refused, not ready, a server that cannot serve) means Redis cannot serve.
   const state = everConnected ? '' : ' (never connected)';
   return new StoreUnavailableError(`the redis profile store failed ${operation}${state}: ${error.message}`, { cause: error });
 }
+
+/**
+ * Whether Redis answered, and what it refused is this customer's data: a key
+ * of the wrong type, a script that failed on what it read or refused its
+ * arguments (its own "ERR nextbest ..." replies), or stored JSON that does not
+ * parse. Such an error must not count as an outage: it would open the circuit
+ * breaker for every other customer. Error replies that do mean the server
+ * cannot serve (LOADING, BUSY, READONLY, OOM, MASTERDOWN, CLUSTERDOWN, ...) keep
+ * their own code, even when raised inside a script, so they are not matched.
+ */
+function isDataError(error: Error): boolean {
+  if (error instanceof SyntaxError) return true;
+  if (error.name !== 'ReplyError') return false;
+  const { message } = error;
+  if (message.startsWith('WRONGTYPE ')) return true;
+  // Redis before 7 wraps a command's error inside a script as "ERR Error running script ...: -OOM ...".
+  return message.startsWith('ERR ') && /user_script|^ERR nextbest /.test(message) && !UNAVAILABLE_CODES.test(message);
+}
+
+const UNAVAILABLE_CODES = /\b(?:OOM|READONLY|LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|MISCONF|NOREPLICAS)\b/;

@@ -145,14 +145,16 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     // Expired rows go first so that an id whose touchpoint has aged out can be stored again.
     statements.deleteExpiredOf.run(customerId, oldestKept);
     let accepted = 0;
+    let expired = 0;
     for (const touchpoint of touchpoints) {
-      accepted += statements.insertTouchpoint.run(toInsert(customerId, touchpoint)).changes;
+      if (touchpoint.at < oldestKept) expired++;
+      else accepted += statements.insertTouchpoint.run(toInsert(customerId, touchpoint)).changes;
     }
     if (accepted > 0) {
       statements.deleteExpiredOf.run(customerId, oldestKept);
       statements.deleteBeyondCap.run(customerId, options.maxTouchpointsPerProfile);
     }
-    return { accepted, duplicates: touchpoints.length - accepted };
+    return { accepted, duplicates: touchpoints.length - accepted - expired, expired };
   }
 
   function patch(customerId: string, change: ProfileChange, now: number): Profile {

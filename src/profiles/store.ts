@@ -4,10 +4,16 @@ import type { Profile } from '../domain/profile.js';
 import type { StoredTouchpoint } from '../domain/touchpoint.js';
 
 export interface AppendResult {
-  /** Touchpoints newly stored (an old one may be dropped at once by retention or the cap). */
+  /** Touchpoints newly stored (an old one may be dropped at once by the cap). */
   accepted: number;
   /** Touchpoints skipped because one with the same id was already stored for the customer. */
   duplicates: number;
+  /**
+   * Touchpoints not stored because they were already older than retention
+   * (`at` before now minus the retention): they would be dropped at once, so
+   * they are neither stored nor checked for duplicates.
+   */
+  expired: number;
 }
 
 export interface ProfileChange {
@@ -36,7 +42,10 @@ export interface ProfileStore {
   getForDecision(customerId: string): Promise<DecisionProfile | null>;
   /** The decision profiles that exist among the ids; missing ones are absent from the map. */
   getManyForDecision(customerIds: readonly string[]): Promise<Map<string, DecisionProfile>>;
-  /** Stores touchpoints (creating the profile), skipping ids already stored, then applies retention and the cap. */
+  /**
+   * Stores touchpoints (creating the profile), skipping those already past
+   * retention and ids already stored, then applies retention and the cap.
+   */
   appendTouchpoints(customerId: string, touchpoints: readonly StoredTouchpoint[], now: number): Promise<AppendResult>;
   /** Applies a change (creating the profile) and returns the profile after it. */
   patch(customerId: string, change: ProfileChange, now: number): Promise<Profile>;

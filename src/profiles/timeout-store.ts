@@ -1,4 +1,4 @@
-import { InvalidInputError, NotFoundError, StoreUnavailableError } from '../domain/errors.js';
+import { InvalidInputError, NotFoundError, ProfileDataError, StoreUnavailableError } from '../domain/errors.js';
 import type { ProfileStore } from './store.js';
 
 export interface TimeoutStoreOptions {
@@ -10,8 +10,8 @@ export interface TimeoutStoreOptions {
  * A ProfileStore that gives up on slow calls: a call that has not settled
  * within `timeoutMs` rejects with StoreUnavailableError, which the HTTP layer
  * turns into a degraded decision (reads) or a 503 with Retry-After (writes).
- * Any other failure of the inner store, except a domain error about the input,
- * becomes StoreUnavailableError too, so callers handle one kind of outage.
+ * Any other failure of the inner store, except a domain error about the input
+ * or a ProfileDataError, becomes StoreUnavailableError too, so callers handle one kind of outage.
  *
  * Giving up does not cancel: the inner call may still complete. For a write
  * that is acceptable: the client got a 503 and retries, touchpoint ids make a
@@ -59,7 +59,10 @@ export function createTimeoutStore(inner: ProfileStore, options: TimeoutStoreOpt
 }
 
 function asUnavailable(error: unknown, kind: string, operation: string): unknown {
-  if (error instanceof StoreUnavailableError || error instanceof InvalidInputError || error instanceof NotFoundError) return error;
+  // A ProfileDataError is about one customer's data, not the store's health: it must reach the circuit breaker as it is.
+  if (error instanceof StoreUnavailableError || error instanceof InvalidInputError || error instanceof NotFoundError || error instanceof ProfileDataError) {
+    return error;
+  }
   const reason = error instanceof Error ? error.message : String(error);
   return new StoreUnavailableError(`the ${kind} profile store failed ${operation}: ${reason}`, { cause: error });
 }

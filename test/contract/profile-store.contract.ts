@@ -113,7 +113,7 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
     describe('appendTouchpoints', () => {
       it('creates the profile', async () => {
         const store = await open();
-        expect(await store.appendTouchpoints('c1', [touchpoint()], T0)).toEqual({ accepted: 1, duplicates: 0 });
+        expect(await store.appendTouchpoints('c1', [touchpoint()], T0)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
         expect(await store.get('c1')).toEqual({
           customerId: 'c1',
           attributes: {},
@@ -127,11 +127,11 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
       it('stores a batch of a thousand touchpoints', async () => {
         const store = await open({ maxTouchpointsPerProfile: 1000 });
         const batch = Array.from({ length: 1000 }, (_, i) => touchpoint({ id: `tp-${i}`, at: T0 - i * 1000, properties: { i } }));
-        expect(await store.appendTouchpoints('c1', batch, T0)).toEqual({ accepted: 1000, duplicates: 0 });
+        expect(await store.appendTouchpoints('c1', batch, T0)).toEqual({ accepted: 1000, duplicates: 0, expired: 0 });
         const profile = await store.get('c1');
         expect(profile?.touchpoints).toHaveLength(1000);
         expect(profile?.touchpoints).toEqual(batch);
-        expect(await store.appendTouchpoints('c1', batch, T0)).toEqual({ accepted: 0, duplicates: 1000 });
+        expect(await store.appendTouchpoints('c1', batch, T0)).toEqual({ accepted: 0, duplicates: 1000, expired: 0 });
       });
 
       it('skips an id seen earlier in the same batch, keeping the first', async () => {
@@ -141,7 +141,7 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
           [touchpoint({ id: 'a', properties: { n: 1 } }), touchpoint({ id: 'b' }), touchpoint({ id: 'a', properties: { n: 2 } })],
           T0,
         );
-        expect(result).toEqual({ accepted: 2, duplicates: 1 });
+        expect(result).toEqual({ accepted: 2, duplicates: 1, expired: 0 });
         const profile = await store.get('c1');
         expect(profile?.touchpoints.find((tp) => tp.id === 'a')?.properties).toEqual({ n: 1 });
         expect(profile?.touchpoints).toHaveLength(2);
@@ -151,20 +151,20 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
         const store = await open();
         await store.appendTouchpoints('c1', [touchpoint({ id: 'a' }), touchpoint()], T0);
         const result = await store.appendTouchpoints('c1', [touchpoint({ id: 'a', at: T0 + 1 }), touchpoint(), touchpoint(), touchpoint({ id: 'b' })], T0 + 1);
-        expect(result).toEqual({ accepted: 3, duplicates: 1 });
+        expect(result).toEqual({ accepted: 3, duplicates: 1, expired: 0 });
         expect((await store.get('c1'))?.touchpoints).toHaveLength(5);
       });
 
       it('keeps touchpoint ids of different customers apart', async () => {
         const store = await open();
-        expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'shared' })], T0)).toEqual({ accepted: 1, duplicates: 0 });
-        expect(await store.appendTouchpoints('c2', [touchpoint({ id: 'shared' })], T0)).toEqual({ accepted: 1, duplicates: 0 });
+        expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'shared' })], T0)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
+        expect(await store.appendTouchpoints('c2', [touchpoint({ id: 'shared' })], T0)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
         expect((await store.get('c2'))?.touchpoints.map((tp) => tp.id)).toEqual(['shared']);
       });
 
       it('counts an empty batch as a write that creates the profile', async () => {
         const store = await open();
-        expect(await store.appendTouchpoints('c1', [], T0)).toEqual({ accepted: 0, duplicates: 0 });
+        expect(await store.appendTouchpoints('c1', [], T0)).toEqual({ accepted: 0, duplicates: 0, expired: 0 });
         expect((await store.get('c1'))?.touchpoints).toEqual([]);
       });
 
@@ -181,11 +181,11 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
         const store = await open({ maxTouchpointsPerProfile: 3 });
         const ats = [5, 1, 4, 2, 3].map((m) => T0 - m * MINUTE);
         const result = await store.appendTouchpoints('c1', ats.map((at, i) => touchpoint({ id: `t${i}`, at })), T0);
-        expect(result).toEqual({ accepted: 5, duplicates: 0 });
+        expect(result).toEqual({ accepted: 5, duplicates: 0, expired: 0 });
         expect((await store.get('c1'))?.touchpoints.map((tp) => tp.id)).toEqual(['t1', 't3', 't4']);
 
         // Older than everything kept: accepted, then dropped by the cap at once.
-        expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'old', at: T0 - 60 * MINUTE })], T0)).toEqual({ accepted: 1, duplicates: 0 });
+        expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'old', at: T0 - 60 * MINUTE })], T0)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
         expect((await store.get('c1'))?.touchpoints.map((tp) => tp.id)).toEqual(['t1', 't3', 't4']);
 
         await store.appendTouchpoints('c1', [touchpoint({ id: 'new', at: T0 })], T0);
@@ -203,8 +203,25 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
         const store = await open({ maxTouchpointsPerProfile: 1 });
         await store.appendTouchpoints('c1', [touchpoint({ id: 'a', at: T0 - MINUTE })], T0);
         await store.appendTouchpoints('c1', [touchpoint({ id: 'b', at: T0 })], T0);
-        expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'a', at: T0 + MINUTE })], T0 + MINUTE)).toEqual({ accepted: 1, duplicates: 0 });
+        expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'a', at: T0 + MINUTE })], T0 + MINUTE)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
         expect((await store.get('c1'))?.touchpoints.map((tp) => tp.id)).toEqual(['a']);
+      });
+
+      it('stores strings that are not well-formed UTF-16 without failing, and the cap still holds', async () => {
+        // The HTTP layer refuses lone surrogates; a store must still never fail on them, least of all after writing
+        // (data stored before that check, or through another way in). Ids are not compared: how a store encodes
+        // a lone surrogate in an id is its own business.
+        const store = await open({ maxTouchpointsPerProfile: 2 });
+        for (let n = 0; n < 4; n++) {
+          const sent = touchpoint({ id: `tp-${n}-\ud800`, at: T0 + n, properties: { k: `v\ud800${n}`, [`\udc00${n}`]: 'x' } });
+          expect(await store.appendTouchpoints('c1', [sent], T0 + n)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
+        }
+        const profile = await store.get('c1');
+        expect(profile?.touchpoints.map((tp) => tp.at)).toEqual([T0 + 3, T0 + 2]);
+        expect((await store.getForDecision('c1'))?.at).toEqual(new Float64Array([T0 + 3, T0 + 2]));
+        now = T0 + 40 * DAY_MS;
+        expect(await store.sweepExpired(now)).toBe(2);
+        expect((await store.get('c1'))?.touchpoints).toEqual([]);
       });
     });
 
@@ -217,8 +234,22 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
           [touchpoint({ id: 'too-old', at: limit - 1 }), touchpoint({ id: 'at-limit', at: limit }), touchpoint({ id: 'fresh', at: T0 })],
           T0,
         );
-        expect(result).toEqual({ accepted: 3, duplicates: 0 });
+        // The one already past retention is never stored: counted apart, not as accepted.
+        expect(result).toEqual({ accepted: 2, duplicates: 0, expired: 1 });
         expect((await store.get('c1'))?.touchpoints.map((tp) => tp.id)).toEqual(['fresh', 'at-limit']);
+      });
+
+      it('counts a touchpoint already past retention as expired before any id check, so it neither stores nor claims its id', async () => {
+        const store = await open({ retentionDays: 30 });
+        const tooOld = T0 - 31 * DAY_MS;
+        await store.appendTouchpoints('c1', [touchpoint({ id: 'kept' })], T0);
+        const result = await store.appendTouchpoints(
+          'c1',
+          [touchpoint({ id: 'kept', at: tooOld }), touchpoint({ id: 'a', at: tooOld }), touchpoint({ id: 'a' }), touchpoint({ at: tooOld })],
+          T0,
+        );
+        expect(result).toEqual({ accepted: 1, duplicates: 0, expired: 3 });
+        expect((await store.get('c1'))?.touchpoints.map((tp) => [tp.id, tp.at])).toEqual([['a', T0], ['kept', T0]]);
       });
 
       it('hides touchpoints that aged past retention on read, by the injected clock', async () => {
@@ -240,7 +271,7 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
         const store = await open({ retentionDays: 1 });
         await store.appendTouchpoints('c1', [touchpoint({ id: 'a', at: T0 })], T0);
         const later = T0 + 2 * DAY_MS;
-        expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'a', at: later })], later)).toEqual({ accepted: 1, duplicates: 0 });
+        expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'a', at: later })], later)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
         now = later;
         expect((await store.get('c1'))?.touchpoints.map((tp) => tp.at)).toEqual([later]);
       });
@@ -358,7 +389,7 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
         await store.patch('c1', { attributes: { x: 1 } }, T0);
         await store.delete('c1');
 
-        expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'a' })], T0 + 1)).toEqual({ accepted: 1, duplicates: 0 });
+        expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'a' })], T0 + 1)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
         expect(await store.get('c1')).toEqual({
           customerId: 'c1',
           attributes: {},

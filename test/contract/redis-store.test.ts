@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ProfileDataError } from '../../src/domain/errors.js';
 import { createProfileStore } from '../../src/profiles/create-store.js';
 import { createRedisStore } from '../../src/profiles/redis-store.js';
 import { runProfileStoreContract } from './profile-store.contract.js';
@@ -44,10 +45,121 @@ describe('redis store data model', () => {
     const store = await openStore(prefix);
     try {
       const batch = Array.from({ length: 5 }, (_, n) => ({ id: `tp-${n}`, type: 'page_view', channel: 'web', at: T0 - n * 1000, properties: { n } }));
-      expect(await store.appendTouchpoints('c1', batch, T0)).toEqual({ accepted: 5, duplicates: 0 });
+      expect(await store.appendTouchpoints('c1', batch, T0)).toEqual({ accepted: 5, duplicates: 0, expired: 0 });
       expect(await admin.zcard(`${prefix}{c1}:t`)).toBe(3);
       expect((await admin.hkeys(`${prefix}{c1}:i`)).sort()).toEqual(['tp-0', 'tp-1', 'tp-2']);
       expect(await admin.hlen(`${prefix}{c1}:x`)).toBe(3);
+    } finally {
+      await store.close();
+      await deleteKeys(prefix);
+    }
+  });
+
+  it('keeps the id index exact when the cap drops touchpoints whose JSON cjson cannot read (lone surrogates)', async () => {
+    const prefix = `nbtest:${randomUUID()}:`;
+    const store = await openStore(prefix);
+    try {
+      // JavaScript writes a lone surrogate as \udXXX into the extra JSON, and the client sends it in the id as U+FFFD.
+      for (let n = 0; n < 5; n++) {
+        const sent = { id: `tp-${n}\ud800`, type: 'page_view', channel: 'web', at: T0 - (5 - n) * 1000, properties: { k: 'v\ud800' } };
+        expect(await store.appendTouchpoints('c1', [sent], T0)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
+      }
+      expect(await admin.zcard(`${prefix}{c1}:t`)).toBe(3);
+      expect(await admin.hlen(`${prefix}{c1}:x`)).toBe(3);
+      const index = await admin.hgetall(`${prefix}{c1}:i`);
+      expect(Object.keys(index).sort()).toEqual(['tp-2\ufffd', 'tp-3\ufffd', 'tp-4\ufffd']);
+      for (const seq of Object.values(index)) expect(await admin.hexists(`${prefix}{c1}:x`, seq)).toBe(1);
+      // Dropped by the cap, so no longer a duplicate.
+      expect(await store.appendTouchpoints('c1', [{ id: 'tp-0\ud800', type: 'page_view', channel: 'web', at: T0, properties: null }], T0)).toEqual({
+        accepted: 1,
+        duplicates: 0,
+        expired: 0,
+      });
+    } finally {
+      await store.close();
+      await deleteKeys(prefix);
+    }
+  });
+
+  it('refuses a touchpoint without a finite time before writing anything', async () => {
+    const prefix = `nbtest:${randomUUID()}:`;
+    const store = await openStore(prefix);
+    try {
+      const good = { id: 'a', type: 'page_view', channel: 'web', at: T0, properties: null };
+      const failure = await store.appendTouchpoints('c1', [good, { ...good, id: 'b', at: Number.NaN }], T0).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(ProfileDataError);
+      expect(await admin.keys(`${prefix}*`)).toEqual([]);
+    } finally {
+      await store.close();
+      await deleteKeys(prefix);
+    }
+  });
+
+  it('checks the types of a customer\'s keys and its counters before writing anything, in append, patch and sweep', async () => {
+    const prefix = `nbtest:${randomUUID()}:`;
+    const warnings: string[] = [];
+    const store = createRedisStore({
+      retentionDays: 30,
+      maxTouchpointsPerProfile: 3,
+      now: () => T0,
+      url: REDIS_URL,
+      keyPrefix: prefix,
+      onEvent: (event) => {
+        if (event.kind === 'warning') warnings.push(event.message);
+      },
+    });
+    await waitReady(store);
+    try {
+      const tp = { id: 'a', type: 'page_view', channel: 'web', at: T0 - 40 * 24 * 3600 * 1000, properties: null };
+      // A timeline that is not a sorted set: the append used to write the profile hash, then fail on it.
+      await admin.set(`${prefix}{c1}:t`, 'not a sorted set');
+      await expect(store.appendTouchpoints('c1', [{ ...tp, at: T0 }], T0)).rejects.toBeInstanceOf(ProfileDataError);
+      expect(await admin.exists(`${prefix}{c1}:p`)).toBe(0);
+
+      // A version counter that is not an integer: the patch used to write the attributes, then fail on it.
+      await admin.hset(`${prefix}{c2}:p`, 'a', '{"tier":"gold"}', 'v', 'x');
+      await expect(store.patch('c2', { attributes: { tier: 'silver' } }, T0)).rejects.toBeInstanceOf(ProfileDataError);
+      expect(await admin.hget(`${prefix}{c2}:p`, 'a')).toBe('{"tier":"gold"}');
+
+      // The sweep passes over the corrupt customer, sweeps the others, and says so.
+      await admin.hset(`${prefix}{c3}:p`, 'a', '{}');
+      await admin.zadd(`${prefix}{c3}:t`, T0 - 40 * 24 * 3600 * 1000, '0000000000000001|page_view|web');
+      await admin.set(`${prefix}{c3}:x`, 'not a hash');
+      await store.appendTouchpoints('c4', [{ ...tp, id: null, at: T0 - 1000 }], T0 - 1000);
+      await admin.zadd(`${prefix}{c4}:t`, T0 - 40 * 24 * 3600 * 1000, '00000000000000ff|page_view|web');
+      expect(await store.sweepExpired(T0)).toBe(1);
+      expect(await admin.zcard(`${prefix}{c4}:t`)).toBe(1);
+      expect(await admin.zcard(`${prefix}{c3}:t`)).toBe(1);
+      expect(warnings.filter((w) => w.includes('sweep'))).toEqual([expect.stringContaining('skipped 2 customer(s)')]);
+    } finally {
+      await store.close();
+      await deleteKeys(prefix);
+    }
+  });
+
+  it("one customer's corrupt keys fail that customer alone: not an outage, so the circuit breaker stays closed", async () => {
+    const prefix = `nbtest:${randomUUID()}:`;
+    const store = createProfileStore({
+      store: 'redis',
+      sqlitePath: '',
+      redisUrl: REDIS_URL,
+      redisKeyPrefix: prefix,
+      retentionDays: 30,
+      maxTouchpointsPerProfile: 3,
+      cacheMax: 100,
+      now: () => T0,
+      circuitBreaker: { failures: 2, openMs: 60_000 },
+    });
+    try {
+      await waitReady(store);
+      await admin.set(`${prefix}{broken}:p`, 'not a hash');
+      const tp = { id: null, type: 'page_view', channel: 'web', at: T0, properties: null };
+      for (let n = 0; n < 3; n++) {
+        await expect(store.appendTouchpoints('broken', [tp], T0)).rejects.toBeInstanceOf(ProfileDataError);
+        await expect(store.getForDecision('broken')).rejects.toBeInstanceOf(ProfileDataError);
+      }
+      expect(await store.appendTouchpoints('innocent', [tp], T0)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
+      expect((await store.getForDecision('innocent'))?.types).toEqual(['page_view']);
     } finally {
       await store.close();
       await deleteKeys(prefix);

@@ -280,7 +280,7 @@ describe.each(STORE_KINDS)('customer profiles (%s store)', (kind) => {
     it('forgets touchpoint ids: the same id is accepted again after a delete', async () => {
       await postTouchpoints('c-1', touchpoint({ id: 'tp-1' }));
       await del('c-1');
-      expect(await json(await postTouchpoints('c-1', touchpoint({ id: 'tp-1' })))).toEqual({ accepted: 1, duplicates: 0 });
+      expect(await json(await postTouchpoints('c-1', touchpoint({ id: 'tp-1' })))).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
       expect((await json(await get('c-1'))).touchpointCount).toBe(1);
     });
 

@@ -5,7 +5,9 @@
  * itself once the store answers again.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { ProfileDataError } from '../../src/domain/errors.js';
 import { createApp } from '../../src/http/app.js';
+import { createMetrics } from '../../src/http/metrics.js';
 import { decisionSchema } from '../../src/domain/responses.js';
 import { silentLogger } from '../../src/logger.js';
 import { createProfileStore } from '../../src/profiles/create-store.js';
@@ -14,9 +16,12 @@ import type { ProfileStore } from '../../src/profiles/store.js';
 import { createRuleRegistry } from '../../src/reload/registry.js';
 import { expectProblem, FIXTURE_RULES_DIR, fixedClock, json, touchpoint } from './harness.js';
 
-type Mode = 'ok' | 'reject' | 'hang';
+type Mode = 'ok' | 'reject' | 'hang' | 'corrupt';
 
-/** The backend with every call switchable between passing through, rejecting, and never settling. */
+/**
+ * The backend with every call switchable between passing through, rejecting
+ * (a lost connection), never settling, and failing on the customer's data.
+ */
 function controllable(inner: ProfileStore): { store: ProfileStore; set(mode: Mode): void; calls(): number } {
   let mode: Mode = 'ok';
   let calls = 0;
@@ -27,6 +32,7 @@ function controllable(inner: ProfileStore): { store: ProfileStore; set(mode: Mod
       return (...args: unknown[]) => {
         calls++;
         if (mode === 'reject') return Promise.reject(new Error('connection refused'));
+        if (mode === 'corrupt') return Promise.reject(new ProfileDataError('WRONGTYPE Operation against a key holding the wrong kind of value'));
         if (mode === 'hang') return new Promise(() => {});
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
@@ -57,12 +63,18 @@ async function setup(circuitBreaker: { failures: number; openMs: number } | fals
       return backend.store;
     },
   });
-  const app = createApp({ rules: registry, store, logger: silentLogger, now: clock.now });
+  const metrics = createMetrics({ processMetrics: false });
+  const app = createApp({ rules: registry, store, logger: silentLogger, now: clock.now, metrics });
   const request = (method: string, url: string, body?: unknown) =>
     Promise.resolve(
       app.request(url, body === undefined ? { method } : { method, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } }),
     );
-  return { app, store, backend: backend as ReturnType<typeof controllable>, request };
+  /** nextbest_degraded_decisions_total as /metrics shows it. */
+  const degradedCount = async () => {
+    const text = await (await app.request('/metrics')).text();
+    return Number(/^nextbest_degraded_decisions_total (\S+)$/m.exec(text)?.[1]);
+  };
+  return { app, store, backend: backend as ReturnType<typeof controllable>, request, degradedCount };
 }
 
 describe.each(['reject', 'hang'] as const)('when the profile store fails (%s)', (failure) => {
@@ -128,6 +140,44 @@ describe.each(['reject', 'hang'] as const)('when the profile store fails (%s)', 
     expect(results[1]).toMatchObject({ customerId: 'c-cached', degraded: true });
     expect(results[2]).toMatchObject({ customerId: 'c-new', degraded: true });
     expect(results[3]).toMatchObject({ status: 400 });
+  });
+
+  it('says so in the X-Nextbest-Degraded header and counts nextbest_degraded_decisions_total; other answers carry neither', async () => {
+    await prepare();
+    expect(await env.degradedCount()).toBe(0);
+    const cached = await env.request('POST', '/v1/decisions', { customerId: 'c-cached', placements: ['home-hero'] });
+    expect(cached.headers.get('x-nextbest-degraded')).toBeNull();
+    const post = await env.request('POST', '/v1/decisions', { customerId: 'c-uncached', placements: ['home-hero'] });
+    expect(post.headers.get('x-nextbest-degraded')).toBe('store-unavailable');
+    const get = await env.request('GET', '/v1/decisions/c-uncached?placement=home-hero');
+    expect(get.headers.get('x-nextbest-degraded')).toBe('store-unavailable');
+    const batch = await env.request('POST', '/v1/decisions/batch', {
+      requests: [
+        { customerId: 'c-new', placements: ['home-hero'] },
+        { customerId: 'c-cached', placements: ['home-hero'] },
+      ],
+    });
+    expect(batch.headers.get('x-nextbest-degraded')).toBe('store-unavailable');
+    // Two single decisions and both members of the failed batch chunk; the cached customer's own decision is not one.
+    expect(await env.degradedCount()).toBe(4);
+
+    env.backend.set('ok');
+    const recovered = await env.request('POST', '/v1/decisions', { customerId: 'c-uncached', placements: ['home-hero'] });
+    expect(recovered.headers.get('x-nextbest-degraded')).toBeNull();
+    expect(await env.degradedCount()).toBe(4);
+  });
+
+  it("a cached customer's failed write keeps its last known profile: still decided from it, not as a new visitor", async () => {
+    await prepare();
+    await expectProblem(await env.request('POST', '/v1/customers/c-cached/touchpoints', touchpoint({ id: 'tp-1' })), 503);
+    await expectProblem(await env.request('PATCH', '/v1/customers/c-cached', { attributes: { tier: 'silver' } }), 503);
+    const body = await decide('c-cached');
+    expect(body.placements['home-hero'].items[0]).toMatchObject({ id: 'offer-gold', rule: 'gold-members' });
+    expect(body.degraded).toBeUndefined();
+    // Once the store answers, what it holds wins: the failed patch never landed, a successful one does.
+    env.backend.set('ok');
+    expect((await env.request('PATCH', '/v1/customers/c-cached', { attributes: { tier: 'silver' } })).status).toBe(200);
+    expect((await decide('c-cached')).placements['home-hero'].items[0].id).not.toBe('offer-gold');
   });
 
   it('writes and profile reads answer 503 problem+json with Retry-After', async () => {
@@ -198,6 +248,33 @@ describe('with the circuit breaker', () => {
       const recovered = await decide('c-4');
       expect(recovered.body.degraded).toBeUndefined();
       expect(env.backend.calls()).toBeGreaterThan(calls);
+    } finally {
+      env.backend.set('ok');
+      await env.store.close();
+    }
+  });
+});
+
+describe("when one customer's stored data cannot be read", () => {
+  it('decides that customer as a new visitor marked profile-unreadable, answers its writes 500, and never opens the circuit breaker', async () => {
+    const env = await setup({ failures: 2, openMs: 60_000 });
+    try {
+      env.backend.set('corrupt');
+      const res = await env.request('POST', '/v1/decisions', { customerId: 'c-broken', placements: ['home-hero'] });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-nextbest-degraded')).toBe('profile-unreadable');
+      expect(await json(res)).toMatchObject({ customerId: 'c-broken', stageSource: 'default', degraded: true });
+      const batch = await env.request('POST', '/v1/decisions/batch', { requests: [{ customerId: 'c-broken', placements: ['home-hero'] }] });
+      expect(batch.headers.get('x-nextbest-degraded')).toBe('profile-unreadable');
+      for (let n = 0; n < 5; n++) {
+        const write = await env.request('PATCH', '/v1/customers/c-broken', { attributes: { tier: 'gold' } });
+        expect(write.headers.get('retry-after')).toBeNull();
+        await expectProblem(write, 500);
+      }
+      expect(await env.degradedCount()).toBe(2);
+      // Not an outage: the very next call reaches the store.
+      env.backend.set('ok');
+      expect((await env.request('PATCH', '/v1/customers/c-innocent', { attributes: { tier: 'gold' } })).status).toBe(200);
     } finally {
       env.backend.set('ok');
       await env.store.close();

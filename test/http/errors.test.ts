@@ -239,7 +239,7 @@ describe.each(STORE_KINDS)('errors (%s store)', (kind) => {
     expect(Buffer.byteLength(body)).toBeLessThan(1024 * 1024);
     const res = await h.request('POST', '/v1/customers/c-1/touchpoints', body);
     expect(res.status).toBe(202);
-    expect(await json(res)).toEqual({ accepted: 1000, duplicates: 0 });
+    expect(await json(res)).toEqual({ accepted: 1000, duplicates: 0, expired: 0 });
   });
 
   describe('a hostile request inside a batch becomes a 4xx problem in place', () => {

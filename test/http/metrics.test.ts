@@ -187,9 +187,9 @@ describe('GET /metrics', () => {
     const batch = await s.request('POST', '/v1/customers/c-1/touchpoints', {
       touchpoints: [touchpoint({ id: 'tp-1' }), touchpoint({ id: 'tp-2' }), touchpoint({ id: 'tp-3' })],
     });
-    expect(await json(batch)).toEqual({ accepted: 3, duplicates: 0 });
-    expect(await json(await s.request('POST', '/v1/customers/c-1/touchpoints', touchpoint({ id: 'tp-2' })))).toEqual({ accepted: 0, duplicates: 1 });
-    expect(await json(await s.request('POST', '/v1/customers/c-2/touchpoints', touchpoint({ id: 'tp-2' })))).toEqual({ accepted: 1, duplicates: 0 });
+    expect(await json(batch)).toEqual({ accepted: 3, duplicates: 0, expired: 0 });
+    expect(await json(await s.request('POST', '/v1/customers/c-1/touchpoints', touchpoint({ id: 'tp-2' })))).toEqual({ accepted: 0, duplicates: 1, expired: 0 });
+    expect(await json(await s.request('POST', '/v1/customers/c-2/touchpoints', touchpoint({ id: 'tp-2' })))).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
     // A rejected body ingests nothing.
     expect((await s.request('POST', '/v1/customers/c-3/touchpoints', { type: 'page_view' })).status).toBe(400);
     const m = await s.scrape();
@@ -296,7 +296,7 @@ describe('GET /metrics', () => {
     const store = metrics.instrumentStore(inner);
     expect(store.kind).toBe(inner.kind);
     const now = Date.now();
-    expect(await store.appendTouchpoints('c-1', [{ id: 'a', type: 't', channel: 'web', at: now, properties: null }], now)).toEqual({ accepted: 1, duplicates: 0 });
+    expect(await store.appendTouchpoints('c-1', [{ id: 'a', type: 't', channel: 'web', at: now, properties: null }], now)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
     expect((await store.get('c-1'))?.touchpoints).toHaveLength(1);
     expect([...(await store.getMany(['c-1', 'c-2'])).keys()]).toEqual(['c-1']);
     expect((await store.getForDecision('c-1'))?.types).toEqual(['t']);

@@ -48,7 +48,7 @@ describe.each(STORE_KINDS)('POST /v1/customers/{id}/touchpoints (%s store)', (ki
       await setup();
       const res = await post('c-1', touchpoint({ id: 'tp-1', type: 'page_view', channel: 'web', properties: { url: '/boots' } }));
       expect(res.status).toBe(202);
-      expect(await json(res)).toEqual({ accepted: 1, duplicates: 0 });
+      expect(await json(res)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
       const body = await profile('c-1');
       expect(body.touchpointCount).toBe(1);
       expect(body.touchpoints).toEqual([
@@ -60,7 +60,7 @@ describe.each(STORE_KINDS)('POST /v1/customers/{id}/touchpoints (%s store)', (ki
       await setup();
       const res = await post('c-1', { touchpoints: [touchpoint({ type: 'email_open', channel: 'email' })] });
       expect(res.status).toBe(202);
-      expect(await json(res)).toEqual({ accepted: 1, duplicates: 0 });
+      expect(await json(res)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
       expect((await profile('c-1')).touchpoints).toMatchObject([{ type: 'email_open', channel: 'email' }]);
     });
 
@@ -69,7 +69,7 @@ describe.each(STORE_KINDS)('POST /v1/customers/{id}/touchpoints (%s store)', (ki
       const touchpoints = Array.from({ length: 1000 }, (_, i) => touchpoint({ id: `tp-${i}`, at: iso(h.clock, -i * 1000) }));
       const res = await post('c-1', { touchpoints });
       expect(res.status).toBe(202);
-      expect(await json(res)).toEqual({ accepted: 1000, duplicates: 0 });
+      expect(await json(res)).toEqual({ accepted: 1000, duplicates: 0, expired: 0 });
       const body = await profile('c-1');
       expect(body.touchpointCount).toBe(1000);
       expect(body.touchpoints).toHaveLength(1000);
@@ -110,10 +110,10 @@ describe.each(STORE_KINDS)('POST /v1/customers/{id}/touchpoints (%s store)', (ki
   describe('idempotent ids', () => {
     it('does not store a touchpoint whose id was already stored for the customer', async () => {
       await setup();
-      expect(await json(await post('c-1', touchpoint({ id: 'tp-1' })))).toEqual({ accepted: 1, duplicates: 0 });
+      expect(await json(await post('c-1', touchpoint({ id: 'tp-1' })))).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
       const again = await post('c-1', touchpoint({ id: 'tp-1' }));
       expect(again.status).toBe(202);
-      expect(await json(again)).toEqual({ accepted: 0, duplicates: 1 });
+      expect(await json(again)).toEqual({ accepted: 0, duplicates: 1, expired: 0 });
       expect((await profile('c-1')).touchpointCount).toBe(1);
     });
 
@@ -123,21 +123,21 @@ describe.each(STORE_KINDS)('POST /v1/customers/{id}/touchpoints (%s store)', (ki
       const res = await post('c-1', {
         touchpoints: [touchpoint({ id: 'tp-1' }), touchpoint({ id: 'tp-2' }), touchpoint({ id: 'tp-2' }), touchpoint()],
       });
-      expect(await json(res)).toEqual({ accepted: 2, duplicates: 2 });
+      expect(await json(res)).toEqual({ accepted: 2, duplicates: 2, expired: 0 });
       expect((await profile('c-1')).touchpointCount).toBe(3);
     });
 
     it('touchpoints without an id are never duplicates', async () => {
       await setup();
       await post('c-1', touchpoint());
-      expect(await json(await post('c-1', touchpoint()))).toEqual({ accepted: 1, duplicates: 0 });
+      expect(await json(await post('c-1', touchpoint()))).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
       expect((await profile('c-1')).touchpointCount).toBe(2);
     });
 
     it('the same id for another customer is stored', async () => {
       await setup();
       await post('c-1', touchpoint({ id: 'tp-1' }));
-      expect(await json(await post('c-2', touchpoint({ id: 'tp-1' })))).toEqual({ accepted: 1, duplicates: 0 });
+      expect(await json(await post('c-2', touchpoint({ id: 'tp-1' })))).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
     });
   });
 
@@ -371,6 +371,16 @@ describe.each(STORE_KINDS)('POST /v1/customers/{id}/touchpoints (%s store)', (ki
       await setup({ retentionDays: 30 });
       const res = await post('c-1', { touchpoints: [touchpoint({ id: 'old', at: iso(h.clock, -31 * DAY_MS) }), touchpoint({ id: 'new' })] });
       expect(res.status).toBe(202);
+      expect((await profile('c-1')).touchpoints.map((tp: { id: string }) => tp.id)).toEqual(['new']);
+    });
+
+    it('counts a touchpoint already past retention as expired, not accepted, and never as a duplicate', async () => {
+      await setup({ retentionDays: 30 });
+      const ancient = touchpoint({ id: 'ancient', at: '0000-01-01T00:00:00Z' });
+      expect(await json(await post('c-1', ancient))).toEqual({ accepted: 0, duplicates: 0, expired: 1 });
+      const batch = { touchpoints: [touchpoint({ id: 'old', at: iso(h.clock, -31 * DAY_MS) }), touchpoint({ id: 'new' }), ancient] };
+      expect(await json(await post('c-1', batch))).toEqual({ accepted: 1, duplicates: 0, expired: 2 });
+      expect(await json(await post('c-1', batch))).toEqual({ accepted: 0, duplicates: 1, expired: 2 });
       expect((await profile('c-1')).touchpoints.map((tp: { id: string }) => tp.id)).toEqual(['new']);
     });
 

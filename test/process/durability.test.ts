@@ -104,7 +104,7 @@ describe('durability under SIGKILL (SQLite)', () => {
       attempted.map(async (sent) => ({ sent, body: (await (await postTouchpoint(url2, sent)).json()) as { accepted: number; duplicates: number } })),
     );
     for (const { sent, body } of answers) {
-      if (acknowledgedIds.has(sent.id)) expect(body, sent.id).toEqual({ accepted: 0, duplicates: 1 });
+      if (acknowledgedIds.has(sent.id)) expect(body, sent.id).toEqual({ accepted: 0, duplicates: 1, expired: 0 });
       else expect(body.accepted + body.duplicates, sent.id).toBe(1);
     }
 

@@ -276,7 +276,7 @@ describe('Redis killed and restarted under load', () => {
           body: JSON.stringify({ touchpoints: ids.map((id) => ({ id, type: 'page_view', channel: 'web' })) }),
         });
         expect(again.status).toBe(202);
-        expect(await again.json()).toEqual({ accepted: 0, duplicates: ids.length });
+        expect(await again.json()).toEqual({ accepted: 0, duplicates: ids.length, expired: 0 });
       }
     }
 

@@ -71,7 +71,7 @@ describe('serving on SQLite', () => {
         body: JSON.stringify({ id: 'tp-1', type: 'cart_add', channel: 'web' }),
       })
     ).json()) as { accepted: number; duplicates: number };
-    expect(again).toEqual({ accepted: 0, duplicates: 1 });
+    expect(again).toEqual({ accepted: 0, duplicates: 1, expired: 0 });
     second.process.kill('SIGINT');
     expect(await second.exited).toBe(0);
   });

@@ -150,7 +150,7 @@ describe('graceful shutdown (SIGTERM)', () => {
       expect(body.results).toHaveLength(PER_BATCH);
       expect(body.results.every((d) => typeof d.decisionId === 'string')).toBe(true);
     }
-    for (const a of ingestAnswers) expect(JSON.parse(a.body)).toEqual({ accepted: PER_BATCH, duplicates: 0 });
+    for (const a of ingestAnswers) expect(JSON.parse(a.body)).toEqual({ accepted: PER_BATCH, duplicates: 0, expired: 0 });
     expect(code).toBe(0);
     expect(first.stdout()).toContain('"msg":"stopped"');
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { toDecisionProfile, type DecisionProfile } from '../../src/domain/decision-profile.js';
+import { StoreUnavailableError } from '../../src/domain/errors.js';
 import type { JsonObject } from '../../src/domain/json.js';
 import type { StoredTouchpoint } from '../../src/domain/touchpoint.js';
 import { createCachedStore, type CachedProfileStore, type CachedStoreOptions } from '../../src/profiles/cached-store.js';
@@ -203,6 +204,60 @@ describe('cached profile store', () => {
     await expect(cached.patch('c1', { attributes: { huge: 'x'.repeat(70_000) } }, T0)).rejects.toThrow();
     await cached.getForDecision('c1');
     expect(inner.decisionReads()).toEqual(['c1', 'c1']);
+  });
+
+  describe('a write that fails for want of the store', () => {
+    /** The gated store whose writes fail with StoreUnavailableError; `land` applies the write first, as a timed-out write may. */
+    function setupFailingWrites(land: boolean) {
+      const inner = createGatedStore();
+      const unavailable = () => new StoreUnavailableError('the store did not answer within 1000 ms');
+      const store: ProfileStore = {
+        ...inner.store,
+        async patch(customerId, change, at) {
+          if (land) await inner.store.patch(customerId, change, at);
+          throw unavailable();
+        },
+        async appendTouchpoints(customerId, touchpoints, at) {
+          if (land) await inner.store.appendTouchpoints(customerId, touchpoints, at);
+          throw unavailable();
+        },
+        delete: () => Promise.reject(unavailable()),
+      };
+      return { inner, cached: createCachedStore(store, { max: 100, retentionDays: 30, now: inner.clock }) };
+    }
+
+    it('keeps the last known profile, which answers while the store fails', async () => {
+      const { inner, cached } = setupFailingWrites(false);
+      await inner.store.patch('c1', { attributes: { tier: 'gold' } }, T0);
+      await cached.getForDecision('c1');
+      await expect(cached.appendTouchpoints('c1', [touchpoint()], T0)).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(cached.patch('c1', { attributes: { tier: 'silver' } }, T0)).rejects.toBeInstanceOf(StoreUnavailableError);
+      inner.failReads(true);
+      expect((await cached.getForDecision('c1'))?.attributes).toEqual({ tier: 'gold' });
+      expect((await cached.getManyForDecision(['c1'])).get('c1')?.attributes).toEqual({ tier: 'gold' });
+    });
+
+    it('no longer answers first: the write may have landed, so the next read goes to the store and caches its answer', async () => {
+      const { inner, cached } = setupFailingWrites(true);
+      await inner.store.patch('c1', { attributes: { tier: 'gold' } }, T0);
+      await cached.getForDecision('c1');
+      await expect(cached.patch('c1', { attributes: { tier: 'silver' } }, T0)).rejects.toBeInstanceOf(StoreUnavailableError);
+      inner.failReads(true);
+      expect((await cached.getForDecision('c1'))?.attributes).toEqual({ tier: 'gold' });
+      inner.failReads(false);
+      expect((await cached.getForDecision('c1'))?.attributes).toEqual({ tier: 'silver' });
+      expect((await cached.getForDecision('c1'))?.attributes).toEqual({ tier: 'silver' });
+      expect(inner.decisionReads()).toEqual(['c1', 'c1', 'c1']);
+    });
+
+    it('a failed delete forgets the entry all the same', async () => {
+      const { inner, cached } = setupFailingWrites(false);
+      await inner.store.patch('c1', { attributes: { tier: 'gold' } }, T0);
+      await cached.getForDecision('c1');
+      await expect(cached.delete('c1')).rejects.toBeInstanceOf(StoreUnavailableError);
+      inner.failReads(true);
+      await expect(cached.getForDecision('c1')).rejects.toThrow('inner read failed');
+    });
   });
 
   it('invalidate() forgets one id', async () => {

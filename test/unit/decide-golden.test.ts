@@ -35,6 +35,20 @@ const touchpointSchema = z.strictObject({
 const expectedPlacementSchema = z.strictObject({
   items: z.array(z.strictObject({ id: z.string(), rule: z.string().nullable() })),
   fallback: z.boolean(),
+  /**
+   * Checked on the explained run: what became of each item arbitration
+   * considered, in its order (the matched rules' items, then the fallback
+   * items with rule null), as explain's trace tells it.
+   */
+  itemOutcomes: z
+    .array(
+      z.strictObject({
+        rule: z.string().nullable(),
+        id: z.string(),
+        outcome: z.enum(['served', 'duplicate', 'inactive', 'channel', 'over-max-items']),
+      }),
+    )
+    .optional(),
 });
 
 const caseSchema = z.strictObject({
@@ -181,13 +195,20 @@ for (const { file, fixture } of fixtures) {
       expect(Object.keys(decision.placements).sort()).toEqual([...new Set(golden.request.placements)].sort());
       if (golden.expect.stage !== undefined) expect(decision.stage).toBe(golden.expect.stage);
       if (golden.expect.stageSource !== undefined) expect(decision.stageSource).toBe(golden.expect.stageSource);
-      for (const [name, expected] of Object.entries(golden.expect.placements ?? {})) {
+      for (const [name, { itemOutcomes, ...expected }] of Object.entries(golden.expect.placements ?? {})) {
         const actual = decision.placements[name];
         expect(actual, `placement ${name} is in the decision`).toBeDefined();
         expect({
           items: actual?.items.map((item) => ({ id: item.id, rule: item.rule })),
           fallback: actual?.fallback,
         }).toEqual(expected);
+        if (golden.explain && itemOutcomes) {
+          const traced = [
+            ...(actual?.trace ?? []).flatMap((rule) => (rule.items ?? []).map((item) => ({ rule: rule.name as string | null, ...item }))),
+            ...(actual?.fallbackTrace ?? []).map((item) => ({ rule: null, ...item })),
+          ];
+          expect(traced).toEqual(itemOutcomes);
+        }
       }
     });
   });

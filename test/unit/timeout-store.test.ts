@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { InvalidInputError, StoreUnavailableError } from '../../src/domain/errors.js';
+import { InvalidInputError, ProfileDataError, StoreUnavailableError } from '../../src/domain/errors.js';
 import { createMemoryStore } from '../../src/profiles/memory-store.js';
 import type { ProfileStore } from '../../src/profiles/store.js';
 import { createCircuitBreakerStore } from '../../src/profiles/circuit-breaker-store.js';
@@ -24,7 +24,7 @@ describe('createTimeoutStore', () => {
   it('passes results through and clears its timer', async () => {
     const store = createTimeoutStore(withMethods({}), { timeoutMs: 100 });
     const touchpoints = [{ id: 'tp-1', type: 'page_view', channel: 'web', at: NOW, properties: null }];
-    await expect(store.appendTouchpoints('c-1', touchpoints, NOW)).resolves.toEqual({ accepted: 1, duplicates: 0 });
+    await expect(store.appendTouchpoints('c-1', touchpoints, NOW)).resolves.toEqual({ accepted: 1, duplicates: 0, expired: 0 });
     const profile = await store.get('c-1');
     expect(profile?.touchpoints).toHaveLength(1);
     expect((await store.getForDecision('c-1'))?.customerId).toBe('c-1');
@@ -145,6 +145,21 @@ describe('createCircuitBreakerStore', () => {
     const b = breakerOver(fail);
     for (let i = 0; i < 5; i++) await expect(b.store.getForDecision('c-1')).rejects.toBe(fail.error);
     expect(b.calls()).toBe(5);
+  });
+
+  it('never opens for an error about one customer\'s data, stacked behind the timeout store as create-store does', async () => {
+    let calls = 0;
+    const dataError = new ProfileDataError('WRONGTYPE Operation against a key holding the wrong kind of value');
+    const inner = withMethods({
+      appendTouchpoints: () => {
+        calls++;
+        return Promise.reject(dataError);
+      },
+    });
+    const store = createCircuitBreakerStore(createTimeoutStore(inner, { timeoutMs: 1000 }), { failures: 3, openMs: 500, now: () => 0 });
+    for (let i = 0; i < 10; i++) await expect(store.appendTouchpoints('c-broken', [], NOW)).rejects.toBe(dataError);
+    expect(calls).toBe(10);
+    await expect(store.getForDecision('c-innocent')).resolves.toBeNull();
   });
 
   it('always lets ping through, and a good ping closes the circuit', async () => {
