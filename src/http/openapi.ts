@@ -10,11 +10,14 @@ import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
 import * as z from 'zod';
 import type { Scope } from '../config.js';
+import * as decisions from '../domain/decision.js';
 import { batchDecisionRequestSchema, decisionRequestSchema, MAX_BATCH_REQUESTS, MAX_PLACEMENTS_PER_REQUEST } from '../domain/decision.js';
 import { CUSTOMER_ID_PATTERN, SLUG_PATTERN } from '../domain/ids.js';
-import { profilePatchSchema } from '../domain/profile.js';
+import { jsonValueSchema } from '../domain/json.js';
+import { profilePatchSchema, profileViewSchema } from '../domain/profile.js';
 import * as answers from '../domain/responses.js';
-import { MAX_TOUCHPOINTS_PER_REQUEST, touchpointBatchSchema, touchpointInputSchema } from '../domain/touchpoint.js';
+import { MAX_TOUCHPOINTS_PER_REQUEST, touchpointBatchSchema, touchpointInputSchema, touchpointViewSchema } from '../domain/touchpoint.js';
+import * as traces from '../domain/trace.js';
 import { PROBLEM_TYPES } from './problem.js';
 
 export type JsonSchema = Record<string, unknown>;
@@ -39,29 +42,29 @@ const REQUEST_SCHEMAS = {
 
 /** Answers, generated as output schemas: what the service sends. */
 const RESPONSE_SCHEMAS = {
-  JsonValue: answers.jsonValueSchema,
+  JsonValue: jsonValueSchema,
   FieldError: answers.fieldErrorSchema,
   Problem: answers.problemSchema,
   NotReadyProblem: answers.notReadyProblemSchema,
   Health: answers.healthSchema,
   Ready: answers.readySchema,
   AppendResult: answers.appendResultSchema,
-  TouchpointView: answers.touchpointViewSchema,
-  ProfileView: answers.profileViewSchema,
-  FactConditionTrace: answers.factConditionTraceSchema,
-  ConditionTrace: answers.conditionTraceSchema,
-  AllConditionTrace: answers.allConditionTraceSchema,
-  AnyConditionTrace: answers.anyConditionTraceSchema,
-  NotConditionTrace: answers.notConditionTraceSchema,
-  SegmentConditionTrace: answers.segmentConditionTraceSchema,
-  ItemTrace: answers.itemTraceSchema,
-  RuleTrace: answers.ruleTraceSchema,
-  StageRuleTrace: answers.stageRuleTraceSchema,
-  StageTrace: answers.stageTraceSchema,
-  ServedItem: answers.servedItemSchema,
-  PlacementDecision: answers.placementDecisionSchema,
-  Decision: answers.decisionSchema,
-  BatchDecisionResults: answers.batchDecisionResultsSchema,
+  TouchpointView: touchpointViewSchema,
+  ProfileView: profileViewSchema,
+  FactConditionTrace: traces.factConditionTraceSchema,
+  ConditionTrace: traces.conditionTraceSchema,
+  AllConditionTrace: traces.allConditionTraceSchema,
+  AnyConditionTrace: traces.anyConditionTraceSchema,
+  NotConditionTrace: traces.notConditionTraceSchema,
+  SegmentConditionTrace: traces.segmentConditionTraceSchema,
+  ItemTrace: traces.itemTraceSchema,
+  RuleTrace: traces.ruleTraceSchema,
+  StageRuleTrace: traces.stageRuleTraceSchema,
+  StageTrace: traces.stageTraceSchema,
+  ServedItem: decisions.servedItemSchema,
+  PlacementDecision: decisions.placementDecisionSchema,
+  Decision: decisions.decisionSchema,
+  BatchDecisionResults: decisions.batchDecisionResultsSchema,
   RuleError: answers.ruleErrorSchema,
   RulesStatus: answers.rulesStatusSchema,
 } satisfies Record<string, z.ZodType>;
