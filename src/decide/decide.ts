@@ -1,11 +1,12 @@
 import type { Decision, DecisionRequest, PlacementDecision } from '../domain/decision.js';
 import { InvalidInputError } from '../domain/errors.js';
-import type { DecisionProfile } from '../domain/decision-profile.js';
+import { toDecisionProfile, type DecisionProfile } from '../domain/decision-profile.js';
+import type { Profile } from '../domain/profile.js';
 import type { Placement, RulesetSnapshot } from '../ruleset/snapshot.js';
 import { arbitrate } from './arbitrate.js';
 import { createFacts } from './facts.js';
 import { explainPlacement } from './explain.js';
-import { explainStage, resolveStage } from './stage.js';
+import { explainStage, resolveStage, type StageResolution } from './stage.js';
 
 export interface DecideOptions {
   now: number;
@@ -90,4 +91,11 @@ function header(
     stageSource: stage.source,
     rulesVersion: snapshot.version,
   };
+}
+
+/** A profile's current stage and where it comes from, outside a decision (the profile view). */
+export async function profileStage(snapshot: RulesetSnapshot, profile: Profile, now: number): Promise<StageResolution> {
+  const compact = toDecisionProfile(profile);
+  const facts = createFacts({ customerId: profile.customerId, profile: compact, context: {}, now });
+  return await resolveStage(snapshot, compact, facts);
 }

@@ -10,7 +10,7 @@ import {
   type StoredTouchpoint,
   type TouchpointInput,
 } from '../domain/touchpoint.js';
-import { currentStage } from '../decide/stage.js';
+import { profileStage } from '../decide/decide.js';
 import { parseCustomerId } from './customer-id.js';
 import type { ResolvedDeps } from './deps.js';
 import { notFoundProblem, validationProblem } from './problem.js';
@@ -68,7 +68,7 @@ export function customersRoutes(deps: ResolvedDeps): Hono {
 }
 
 async function view(deps: ResolvedDeps, profile: Profile) {
-  const stage = await currentStage(deps.snapshot(), profile, deps.now());
+  const stage = await profileStage(deps.snapshot(), profile, deps.now());
   return toProfileView(profile, stage.stage, stage.source);
 }
 
