@@ -41,7 +41,7 @@ export const batchDecisionRequestSchema = z
   })
   .meta({ description: `Up to ${MAX_BATCH_REQUESTS} decision requests, decided together.` });
 
-/** A validated decision request, placements de-duplicated. */
+/** A validated decision request. Placements as asked: decide() decides each once and refuses unknown ones. */
 export interface DecisionRequest {
   customerId: string;
   placements: readonly string[];

@@ -10,12 +10,12 @@ import {
 import type { DecisionProfile } from '../domain/decision-profile.js';
 import { StoreUnavailableError } from '../domain/errors.js';
 import { FORBIDDEN_KEYS, isPlainObject, jsonByteLength, pathOf, type JsonObject } from '../domain/json.js';
-import { decide, unknownPlacements } from '../decide/decide.js';
+import { decide, UnknownPlacementsError } from '../decide/decide.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
 import { parseCustomerId } from './customer-id.js';
 import { decisionJson } from './decision-json.js';
 import type { ResolvedDeps } from './deps.js';
-import { HttpProblem, toProblem, validationProblem } from './problem.js';
+import { toProblem, validationProblem, type Problem } from './problem.js';
 import { checkRawJson, parseJsonBody, parseWith, readJson, rejectForbiddenKeys } from './request-body.js';
 import { jsonAnswer } from './request-log.js';
 
@@ -38,7 +38,7 @@ export function decisionsRoutes(deps: ResolvedDeps): Hono {
     requests.forEach((raw, index) => {
       try {
         checkRawJson(raw, `$.requests[${index}]`);
-        valid.push({ index, request: toDecisionRequest(snapshot, raw, ['requests', index]) });
+        valid.push({ index, request: toDecisionRequest(raw, ['requests', index]) });
       } catch (err) {
         results[index] = JSON.stringify(toProblem(err).problem);
       }
@@ -50,8 +50,13 @@ export function decisionsRoutes(deps: ResolvedDeps): Hono {
       const profiles = await readProfiles(deps, warnDegraded, [...new Set(chunk.map((v) => v.request.customerId))]);
       for (const { index, request } of chunk) {
         const profile = profiles?.get(request.customerId) ?? null;
-        const decision = await decideCounted(deps, snapshot, profile, request, now);
-        results[index] = decisionJson(profiles === null ? markDegraded(decision) : decision);
+        try {
+          const decision = await decideCounted(deps, snapshot, profile, request, now);
+          results[index] = decisionJson(profiles === null ? markDegraded(decision) : decision);
+        } catch (err) {
+          if (!(err instanceof UnknownPlacementsError)) throw err;
+          results[index] = JSON.stringify(problemAt(toProblem(err).problem, `$.requests[${index}]`));
+        }
       }
     }
     return jsonAnswer(c, `{"results":[${results.join(',')}]}`);
@@ -59,7 +64,7 @@ export function decisionsRoutes(deps: ResolvedDeps): Hono {
 
   app.post('/', async (c) => {
     const snapshot = deps.snapshot();
-    const request = toDecisionRequest(snapshot, await readJson(c));
+    const request = toDecisionRequest(await readJson(c));
     return jsonAnswer(c, decisionJson(await decideOne(deps, warnDegraded, snapshot, request)));
   });
 
@@ -82,8 +87,8 @@ export function decisionsRoutes(deps: ResolvedDeps): Hono {
       throw validationProblem(message, [{ path: '$.placements', message }]);
     }
     // Built here from the query, so it needs no schema: the customer id is checked, context values
-    // are strings by construction, and every placement must be one the rules define (all slugs).
-    const request: DecisionRequest = { customerId, placements: knownPlacements(snapshot, placements, '$'), context, explain: false };
+    // are strings by construction, and decide() refuses a placement the rules do not define (all are slugs).
+    const request: DecisionRequest = { customerId, placements, context, explain: false };
     // The busiest route of all: the decision's JSON built from its items' kept JSON, its answer on the adapter's fast path.
     return jsonAnswer(c, decisionJson(await decideOne(deps, warnDegraded, snapshot, request)));
   });
@@ -160,8 +165,8 @@ async function decideCounted(
   return decision;
 }
 
-/** Validates one decision request, answering 400 for bad fields and for placements the rules do not define. */
-function toDecisionRequest(snapshot: RulesetSnapshot, raw: unknown, at: ReadonlyArray<string | number> = []): DecisionRequest {
+/** Validates one decision request, answering 400 for bad fields; decide() answers for placements the rules do not define. */
+function toDecisionRequest(raw: unknown, at: ReadonlyArray<string | number> = []): DecisionRequest {
   const base = pathOf(at);
   const body = parseWith(decisionRequestSchema, raw, at);
   const context = (body.context ?? {}) as JsonObject;
@@ -171,22 +176,11 @@ function toDecisionRequest(snapshot: RulesetSnapshot, raw: unknown, at: Readonly
       { path: `${base}.context`, message: `must be at most ${MAX_CONTEXT_BYTES} bytes as JSON` },
     ]);
   }
-  return { customerId: body.customerId, placements: knownPlacements(snapshot, body.placements, base), context, explain: body.explain ?? false };
+  return { customerId: body.customerId, placements: body.placements, context, explain: body.explain ?? false };
 }
 
-/** The placements asked for, de-duplicated; a 400 naming every one the rules do not define. */
-function knownPlacements(snapshot: RulesetSnapshot, asked: readonly string[], base: string): string[] {
-  const placements = [...new Set(asked)];
-  const unknown = unknownPlacements(snapshot, placements);
-  if (unknown.length === 0) return placements;
-  const errors = asked.flatMap((name, i) =>
-    unknown.includes(name) ? [{ path: `${base}.placements[${i}]`, message: `unknown placement "${name}"` }] : [],
-  );
-  throw new HttpProblem({
-    type: '/problems/unknown-placement',
-    title: 'Unknown placement',
-    status: 400,
-    detail: `unknown placement${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}; the rules define ${[...snapshot.placements.keys()].join(', ') || 'none'}`,
-    errors,
-  });
+/** A problem of one request of a batch, each field located where the request sits in the body (`$.requests[3]`). */
+function problemAt(problem: Problem, base: string): Problem {
+  if (!problem.errors) return problem;
+  return { ...problem, errors: problem.errors.map((e) => ({ ...e, path: base + e.path.slice(1) })) };
 }

@@ -275,7 +275,7 @@ const EXAMPLES = {
     detail: 'the body is not valid JSON: Unexpected end of JSON input',
   },
   unknownPlacement: {
-    type: '/problems/unknown-placement',
+    type: PROBLEM_TYPES.unknownPlacement,
     title: 'Unknown placement',
     status: 400,
     detail: 'unknown placement: home-heor; the rules define home-hero, cart-sidebar',
