@@ -28,9 +28,8 @@ import type { ProfileView, profileViewSchema } from '../../src/domain/profile.js
 import type { ProblemAnswer, RulesStatusAnswer } from '../../src/domain/responses.js';
 import type { ConditionTrace, conditionTraceSchema } from '../../src/domain/trace.js';
 import { createApp } from '../../src/http/app.js';
-import { OPEN_PATHS, ROUTE_SCOPES } from '../../src/http/auth.js';
 import { createMetrics } from '../../src/http/metrics.js';
-import { buildOpenApiDocument } from '../../src/http/openapi.js';
+import { buildOpenApiDocument, OPEN_PATHS, ROUTE_SCOPES } from '../../src/http/routes.js';
 import type { Problem } from '../../src/http/problem.js';
 import { silentLogger } from '../../src/logger.js';
 import { createProfileStore } from '../../src/profiles/create-store.js';
