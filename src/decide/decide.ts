@@ -1,29 +1,43 @@
 import type { Decision, DecisionRequest, PlacementDecision } from '../domain/decision.js';
-import { InvalidInputError } from '../domain/errors.js';
-import type { DecisionProfile } from '../domain/decision-profile.js';
+import { InvalidInputError, type FieldError } from '../domain/errors.js';
+import { toDecisionProfile, type DecisionProfile } from '../domain/decision-profile.js';
+import type { Profile } from '../domain/profile.js';
 import { createFacts } from '../conditions/decision-facts.js';
 import type { Placement, RulesetSnapshot } from '../ruleset/snapshot.js';
 import { arbitrate } from './arbitrate.js';
 import { explainPlacement } from './explain.js';
-import { explainStage, resolveStage } from './stage.js';
+import { explainStage, resolveStage, type StageResolution } from './stage.js';
 
 export interface DecideOptions {
   now: number;
   decisionId: string;
 }
 
-export function unknownPlacements(snapshot: RulesetSnapshot, placements: readonly string[]): string[] {
-  return placements.filter((name) => !snapshot.placements.has(name));
-}
-
+/**
+ * A request naming placements the rules do not define: `errors` name each
+ * one where the request names it (`$.placements[i]`, every time it does), and
+ * the message lists them with the placements the rules do define.
+ */
 export class UnknownPlacementsError extends InvalidInputError {
-  constructor(readonly placements: string[]) {
+  constructor(
+    /** The unknown names, each once, in the order asked. */
+    readonly placements: string[],
+    /** The placements the rules define. */
+    readonly defined: string[],
+    errors: FieldError[],
+  ) {
     super(
-      `unknown placement${placements.length > 1 ? 's' : ''}: ${placements.join(', ')}`,
-      placements.map((name) => ({ path: '$.placements', message: `unknown placement "${name}"` })),
+      `unknown placement${placements.length > 1 ? 's' : ''}: ${placements.join(', ')}; the rules define ${defined.join(', ') || 'none'}`,
+      errors,
     );
     this.name = 'UnknownPlacementsError';
   }
+}
+
+function unknownPlacementsError(snapshot: RulesetSnapshot, asked: readonly string[], positions: readonly number[]): UnknownPlacementsError {
+  const names = [...new Set(positions.map((i) => asked[i] as string))];
+  const errors = positions.map((i) => ({ path: `$.placements[${i}]`, message: `unknown placement "${asked[i]}"` }));
+  return new UnknownPlacementsError(names, [...snapshot.placements.keys()], errors);
 }
 
 /**
@@ -36,12 +50,15 @@ export async function decide(
   request: DecisionRequest,
   options: DecideOptions,
 ): Promise<Decision> {
+  // The one check that every placement asked for is defined; each is decided once, in the order first asked.
   const asked: Placement[] = [];
-  for (const name of request.placements) {
-    const placement = snapshot.placements.get(name);
-    if (placement) asked.push(placement);
+  let unknown: number[] | undefined;
+  for (let i = 0; i < request.placements.length; i++) {
+    const placement = snapshot.placements.get(request.placements[i] as string);
+    if (!placement) (unknown ??= []).push(i);
+    else if (!asked.includes(placement)) asked.push(placement);
   }
-  if (asked.length < request.placements.length) throw new UnknownPlacementsError(unknownPlacements(snapshot, request.placements));
+  if (unknown) throw unknownPlacementsError(snapshot, request.placements, unknown);
 
   const facts = createFacts({ customerId: request.customerId, profile, context: request.context, now: options.now });
   const channel = typeof request.context.channel === 'string' ? request.context.channel : undefined;
@@ -90,4 +107,11 @@ function header(
     stageSource: stage.source,
     rulesVersion: snapshot.version,
   };
+}
+
+/** A profile's current stage and where it comes from, outside a decision (the profile view). */
+export async function profileStage(snapshot: RulesetSnapshot, profile: Profile, now: number): Promise<StageResolution> {
+  const compact = toDecisionProfile(profile);
+  const facts = createFacts({ customerId: profile.customerId, profile: compact, context: {}, now });
+  return await resolveStage(snapshot, compact, facts);
 }

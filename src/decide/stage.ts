@@ -1,5 +1,5 @@
-import { toDecisionProfile, type DecisionProfile } from '../domain/decision-profile.js';
-import type { Profile, StageSource } from '../domain/profile.js';
+import type { DecisionProfile } from '../domain/decision-profile.js';
+import type { StageSource } from '../domain/profile.js';
 import type { StageRuleTrace, StageTrace } from '../domain/trace.js';
 import { createFacts, type DecisionFacts } from '../conditions/decision-facts.js';
 import { traceCondition } from '../conditions/trace.js';
@@ -77,9 +77,3 @@ function setStage(snapshot: RulesetSnapshot, facts: DecisionFacts, resolution: S
   return resolution;
 }
 
-/** The current stage of a profile outside a decision (for the profile view). */
-export async function currentStage(snapshot: RulesetSnapshot, profile: Profile, now: number): Promise<StageResolution> {
-  const compact = toDecisionProfile(profile);
-  const facts = createFacts({ customerId: profile.customerId, profile: compact, context: {}, now });
-  return await resolveStage(snapshot, compact, facts);
-}

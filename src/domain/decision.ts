@@ -1,8 +1,14 @@
+/**
+ * A decision: what to ask for and what comes back. The answer's zod schemas
+ * are the one definition: its types are derived from them, and the OpenAPI
+ * document is generated from them. Nothing parses a decision with them.
+ */
 import * as z from 'zod';
-import { customerIdSchema, slugSchema } from './ids.js';
-import type { Json, JsonObject } from './json.js';
-import type { StageSource } from './profile.js';
-import type { ItemTrace, RuleTrace, StageTrace } from './trace.js';
+import { customerIdAnswerSchema, customerIdSchema, slugSchema } from './ids.js';
+import { jsonValueSchema, type JsonObject } from './json.js';
+import { stageSourceSchema } from './profile.js';
+import { problemSchema } from './responses.js';
+import { itemTraceSchema, ruleTraceSchema, stageTraceSchema } from './trace.js';
 
 export const MAX_PLACEMENTS_PER_REQUEST = 20;
 export const MAX_BATCH_REQUESTS = 1000;
@@ -35,7 +41,7 @@ export const batchDecisionRequestSchema = z
   })
   .meta({ description: `Up to ${MAX_BATCH_REQUESTS} decision requests, decided together.` });
 
-/** A validated decision request, placements de-duplicated. */
+/** A validated decision request. Placements as asked: decide() decides each once and refuses unknown ones. */
 export interface DecisionRequest {
   customerId: string;
   placements: readonly string[];
@@ -43,32 +49,44 @@ export interface DecisionRequest {
   explain: boolean;
 }
 
-export interface ServedItem {
-  id: string;
-  kind: 'content' | 'offer';
-  /** The rule that served the item; null for a fallback item. */
-  rule: string | null;
-  [field: string]: Json;
-}
+export const servedItemSchema = z
+  .object({
+    id: z.string().meta({ examples: ['hero-cart'] }),
+    kind: z.enum(['content', 'offer']),
+    rule: z.string().nullable().meta({ description: 'The rule that served the item; null for a fallback item.', examples: ['cart-abandoners'] }),
+  })
+  .catchall(jsonValueSchema)
+  .meta({ description: 'A catalog item as served: every field of the catalog entry (title, url, code, ...), and the rule that served it.' });
+export type ServedItem = z.output<typeof servedItemSchema>;
 
-export interface PlacementDecision {
-  items: ServedItem[];
-  fallback: boolean;
-  /** With explain: every rule of the placement in arbitration order, matched or not, and why. */
-  trace?: RuleTrace[];
-  /** With explain, when the placement fell back: each fallback item and what became of it. */
-  fallbackTrace?: ItemTrace[];
-}
+export const placementDecisionSchema = z.object({
+  items: z.array(servedItemSchema),
+  fallback: z.boolean().meta({ description: "Whether the items are the placement's fallback (no rule served any)." }),
+  trace: z.array(ruleTraceSchema).optional().meta({ description: 'With explain: every rule of the placement in arbitration order, matched or not, and why.' }),
+  fallbackTrace: z.array(itemTraceSchema).optional().meta({ description: 'With explain, when the placement fell back: each fallback item and what became of it.' }),
+});
+export type PlacementDecision = z.output<typeof placementDecisionSchema>;
 
-export interface Decision {
-  decisionId: string;
-  customerId: string;
-  stage: string;
-  stageSource: StageSource;
-  rulesVersion: string;
-  placements: Record<string, PlacementDecision>;
-  /** With explain: how the stage was decided. */
-  stageTrace?: StageTrace;
-  /** True when the profile store failed and the customer was decided as a new visitor; absent otherwise. */
-  degraded?: boolean;
-}
+export const decisionSchema = z.object({
+  decisionId: z.string().meta({ description: 'Unique to this decision, for logs and analytics.' }),
+  customerId: customerIdAnswerSchema,
+  stage: z.string().meta({ examples: ['consideration'] }),
+  stageSource: stageSourceSchema,
+  rulesVersion: z.string().meta({ description: 'Changes whenever the loaded rules change.' }),
+  placements: z.record(z.string(), placementDecisionSchema).meta({ description: 'One entry per requested placement.' }),
+  stageTrace: stageTraceSchema.optional().meta({ description: 'With explain: how the stage was decided.' }),
+  degraded: z
+    .boolean()
+    .optional()
+    .meta({
+      description:
+        'Present (true) when the profile could not be read (the store is unavailable, or the stored data is unreadable) and the customer was decided as a new visitor; absent otherwise. Such an answer also carries the header X-Nextbest-Degraded: store-unavailable or profile-unreadable.',
+    }),
+});
+export type Decision = z.output<typeof decisionSchema>;
+
+export const batchDecisionResultsSchema = z.object({
+  results: z
+    .array(z.union([decisionSchema, problemSchema]))
+    .meta({ description: 'One per request, in request order: a decision, or the problem that request had.' }),
+});

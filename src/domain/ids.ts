@@ -11,4 +11,7 @@ export const slugSchema = z
   .string()
   .regex(SLUG_PATTERN, 'must be a slug: a lowercase letter, then up to 63 of a-z 0-9 _ . -');
 
+/** A customer id in an answer: the service only ever writes valid ones. */
+export const customerIdAnswerSchema = z.string().regex(CUSTOMER_ID_PATTERN).meta({ examples: ['c-42'] });
+
 export type CustomerId = z.infer<typeof customerIdSchema>;

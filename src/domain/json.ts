@@ -1,7 +1,23 @@
+import * as z from 'zod';
+
 export type Json = null | boolean | number | string | Json[] | JsonObject;
 export interface JsonObject {
   [key: string]: Json;
 }
+
+/**
+ * Any JSON value in an answer: attributes, context, touchpoint properties,
+ * catalog fields, traced values. One instance, shared by every answer schema,
+ * so the OpenAPI document names it once (JsonValue) and refers to it.
+ */
+export const jsonValueSchema = z.json();
+
+export const jsonObjectSchema = z.record(z.string(), jsonValueSchema);
+
+/** A time in an answer, as the service writes it (Date#toISOString()). */
+export const timestampSchema = z.iso
+  .datetime()
+  .meta({ description: 'An ISO-8601 date-time in UTC.', examples: ['2026-03-01T12:00:00.000Z'] });
 
 /** Keys that would reach an object's prototype when merged or assigned. */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);

@@ -1,6 +1,7 @@
 import * as z from 'zod';
-import type { JsonObject } from './json.js';
-import { toTouchpointView, type StoredTouchpoint, type TouchpointView } from './touchpoint.js';
+import { customerIdAnswerSchema } from './ids.js';
+import { jsonObjectSchema, timestampSchema, type JsonObject } from './json.js';
+import { toTouchpointView, touchpointViewSchema, type StoredTouchpoint } from './touchpoint.js';
 
 /** Upper bound on a profile's attributes as JSON, so repeated patches cannot grow a profile without limit. */
 export const MAX_ATTRIBUTES_BYTES = 64 * 1024;
@@ -35,19 +36,25 @@ export const profilePatchSchema = z
   .meta({ description: 'Changes to a profile; a missing profile is created.' });
 export type ProfilePatch = z.infer<typeof profilePatchSchema>;
 
-export type StageSource = 'explicit' | 'inferred' | 'default';
+/** Where a customer's current stage comes from (contract section 3). */
+export const stageSourceSchema = z
+  .enum(['explicit', 'inferred', 'default'])
+  .meta({ description: 'explicit: set through PATCH; inferred: by a stage rule of journey.json; default: the first stage.' });
+export type StageSource = z.output<typeof stageSourceSchema>;
 
-export interface ProfileView {
-  customerId: string;
-  stage: string;
-  stageSource: StageSource;
-  explicitStage: string | null;
-  attributes: JsonObject;
-  touchpointCount: number;
-  touchpoints: TouchpointView[];
-  createdAt: string;
-  updatedAt: string;
-}
+/** A customer's profile as the API shows it. */
+export const profileViewSchema = z.object({
+  customerId: customerIdAnswerSchema,
+  stage: z.string().meta({ description: 'The current stage.', examples: ['consideration'] }),
+  stageSource: stageSourceSchema,
+  explicitStage: z.string().nullable().meta({ description: 'The stage set through PATCH, or null.' }),
+  attributes: jsonObjectSchema,
+  touchpointCount: z.int().min(0),
+  touchpoints: z.array(touchpointViewSchema).meta({ description: 'Newest first.' }),
+  createdAt: timestampSchema,
+  updatedAt: timestampSchema,
+});
+export type ProfileView = z.output<typeof profileViewSchema>;
 
 export function toProfileView(profile: Profile, stage: string, stageSource: StageSource): ProfileView {
   return {

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { slugSchema } from './ids.js';
-import type { JsonObject } from './json.js';
+import { jsonObjectSchema, timestampSchema, type JsonObject } from './json.js';
 
 export const MAX_TOUCHPOINT_PROPERTIES_BYTES = 4096;
 export const MAX_TOUCHPOINTS_PER_REQUEST = 1000;
@@ -45,13 +45,14 @@ export interface StoredTouchpoint {
 }
 
 /** A touchpoint as the API shows it. */
-export interface TouchpointView {
-  id?: string;
-  type: string;
-  channel: string;
-  at: string;
-  properties?: JsonObject;
-}
+export const touchpointViewSchema = z.object({
+  id: z.string().optional().meta({ description: 'The id it was sent with, if any.' }),
+  type: z.string(),
+  channel: z.string(),
+  at: timestampSchema,
+  properties: jsonObjectSchema.optional(),
+});
+export type TouchpointView = z.output<typeof touchpointViewSchema>;
 
 export function toTouchpointView(tp: StoredTouchpoint): TouchpointView {
   const view: TouchpointView = tp.id !== null ? { id: tp.id, type: tp.type, channel: tp.channel, at: '' } : { type: tp.type, channel: tp.channel, at: '' };

@@ -1,83 +1,65 @@
 /**
  * API keys and scopes (contract section 7). A request proves who it is with
- * `Authorization: Bearer <key>` or `X-API-Key: <key>`; each route needs one
- * scope, and `admin` holds them all. No key or an unknown key answers 401, a
- * known key without the scope 403. With no keys configured nothing is checked.
+ * `Authorization: Bearer <key>` or `X-API-Key: <key>`; each route needs the
+ * one scope its entry of the route table names, and `admin` holds them all.
+ * No key or an unknown key answers 401, a known key without the scope 403.
+ * With no keys configured nothing is checked.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Context, Hono, MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { ApiKey, Scope } from '../config.js';
 import { PROBLEM_TYPES, problemResponse } from './problem.js';
 
-export interface RouteScope {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
-  /** A Hono route pattern, exactly as the route is mounted in createApp. */
+export const AUTH_CHALLENGE = 'Bearer realm="nextbest"';
+
+/** A route that needs a scope, as the route table declares it. */
+export interface ScopedRoute {
+  method: string;
+  /** A Hono pattern, as the route is mounted. */
   path: string;
   scope: Scope;
 }
 
-/**
- * The scope each API route needs. Paths are Hono patterns, so matching here is
- * the router's own and cannot disagree with the routes; auth.test.ts checks that
- * every route the app registers is either here or open.
- */
-export const ROUTE_SCOPES: readonly RouteScope[] = [
-  { method: 'POST', path: '/v1/decisions', scope: 'decide' },
-  { method: 'GET', path: '/v1/decisions/:customerId', scope: 'decide' },
-  { method: 'POST', path: '/v1/decisions/batch', scope: 'decide' },
-  { method: 'POST', path: '/v1/customers/:id/touchpoints', scope: 'ingest' },
-  { method: 'PATCH', path: '/v1/customers/:id', scope: 'ingest' },
-  { method: 'GET', path: '/v1/customers/:id', scope: 'profiles' },
-  { method: 'DELETE', path: '/v1/customers/:id', scope: 'profiles' },
-  { method: 'GET', path: '/v1/rules', scope: 'admin' },
-];
-
-/**
- * Paths that answer without a key: probes and metrics scrapers carry none, and
- * the API description is not a secret. `/docs/` covers the reference's own assets.
- */
-export const OPEN_PATHS: readonly string[] = ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs'];
-const OPEN_PREFIXES: readonly string[] = ['/docs/'];
-
-export function isOpenPath(path: string): boolean {
-  return OPEN_PATHS.includes(path) || OPEN_PREFIXES.some((prefix) => path.startsWith(prefix));
+export interface ApiKeyAuth {
+  /**
+   * Runs before every route: a request needs a valid key unless its path is
+   * open, including paths no route serves. Without a key an unknown path
+   * answers 401, not 404, so a caller without a key cannot map which routes
+   * exist; with a valid key it reaches the usual 404.
+   */
+  authenticate: MiddlewareHandler;
+  /** The scope check mounted in front of one route's handler: 403 unless the key holds the scope, or `admin`. */
+  requireScope(route: ScopedRoute): MiddlewareHandler;
 }
 
-export const AUTH_CHALLENGE = 'Bearer realm="nextbest"';
-
 /**
- * Adds authentication and per-route scopes to `app`; call it before any route
- * is mounted so it runs first. `keys` null or undefined: the API is open.
- *
- * Everything that is not an open path needs a valid key, including paths no
- * route serves: without a key an unknown path answers 401, not 404, so a
- * caller without a key cannot map which routes exist. With a valid key an
- * unknown path reaches the usual 404.
+ * Authentication and per-route scopes for these keys; null when `keys` is null
+ * or undefined: the API is open. Which paths are open is the route table's
+ * to say (`isOpenPath`).
  */
-export function installApiKeyAuth(app: Hono, keys: readonly ApiKey[] | null | undefined): void {
-  if (!keys) return;
+export function apiKeyAuth(keys: readonly ApiKey[] | null | undefined, isOpenPath: (path: string) => boolean): ApiKeyAuth | null {
+  if (!keys) return null;
   const identify = keyMatcher(keys);
   // The scopes of the key the request came with, from authentication to the route's scope check.
   const callers = new WeakMap<Context, ReadonlySet<Scope>>();
 
-  app.use('*', async (c, next) => {
-    if (isOpenPath(c.req.path)) return next();
-    const presented = presentedKey(c);
-    if (presented === null) {
-      return unauthorized(c, 'this request needs an API key: send "Authorization: Bearer <key>" or "X-API-Key: <key>"');
-    }
-    const scopes = identify(presented);
-    if (!scopes) return unauthorized(c, 'the API key is not valid');
-    callers.set(c, scopes);
-    return next();
-  });
-
-  for (const route of ROUTE_SCOPES) {
-    app.on(route.method, route.path, requireScope(route, (c) => callers.get(c)));
-  }
+  return {
+    authenticate: async (c, next) => {
+      if (isOpenPath(c.req.path)) return next();
+      const presented = presentedKey(c);
+      if (presented === null) {
+        return unauthorized(c, 'this request needs an API key: send "Authorization: Bearer <key>" or "X-API-Key: <key>"');
+      }
+      const scopes = identify(presented);
+      if (!scopes) return unauthorized(c, 'the API key is not valid');
+      callers.set(c, scopes);
+      return next();
+    },
+    requireScope: (route) => requireScope(route, (c) => callers.get(c)),
+  };
 }
 
-function requireScope(route: RouteScope, scopesOf: (c: Context) => ReadonlySet<Scope> | undefined): MiddlewareHandler {
+function requireScope(route: ScopedRoute, scopesOf: (c: Context) => ReadonlySet<Scope> | undefined): MiddlewareHandler {
   return async (c, next) => {
     const scopes = scopesOf(c);
     if (scopes && (scopes.has(route.scope) || scopes.has('admin'))) return next();

@@ -1,74 +1,172 @@
-import { Hono } from 'hono';
+/** A customer's profile: touchpoints in, attributes and stage set, read and deleted. */
 import type { FieldError } from '../domain/errors.js';
 import { findForbiddenKey, isPlainObject, jsonByteLength, joinPath } from '../domain/json.js';
-import { profilePatchSchema, toProfileView, type Profile } from '../domain/profile.js';
+import { profilePatchSchema, profileViewSchema, toProfileView, type Profile } from '../domain/profile.js';
+import { appendResultSchema } from '../domain/responses.js';
 import {
   MAX_FUTURE_SKEW_MS,
   MAX_TOUCHPOINT_PROPERTIES_BYTES,
+  MAX_TOUCHPOINTS_PER_REQUEST,
   touchpointBatchSchema,
   touchpointInputSchema,
   type StoredTouchpoint,
   type TouchpointInput,
 } from '../domain/touchpoint.js';
-import { currentStage } from '../decide/stage.js';
+import { profileStage } from '../decide/decide.js';
 import { parseCustomerId } from './customer-id.js';
 import type { ResolvedDeps } from './deps.js';
 import { notFoundProblem, validationProblem } from './problem.js';
 import { parseWith, readJson, rejectForbiddenKeys } from './request-body.js';
+import { defineRoute } from './route.js';
 
-export function customersRoutes(deps: ResolvedDeps): Hono {
-  const app = new Hono();
+export const customerRoutes = [
+  defineRoute({
+    method: 'POST',
+    path: '/v1/customers/:id/touchpoints',
+    scope: 'ingest',
+    body: {
+      description: 'A touchpoint, or `{ "touchpoints": [...] }`.',
+      schemas: [touchpointInputSchema, touchpointBatchSchema],
+      examples: {
+        single: {
+          summary: 'One touchpoint',
+          value: { id: 'evt-1001', type: 'cart_add', channel: 'web', at: '2026-01-31T12:00:00Z', properties: { sku: 'SKU-1', price: 19.9 } },
+        },
+        batch: {
+          summary: 'Several touchpoints at once',
+          value: {
+            touchpoints: [
+              { type: 'page_view', channel: 'web', at: '2026-01-31T11:58:00Z', properties: { url: '/jackets' } },
+              { type: 'email_open', channel: 'email', at: '2026-01-31T12:05:00+01:00' },
+            ],
+          },
+        },
+      },
+    },
+    handler: (deps) => async (c) => {
+      const customerId = parseCustomerId(c.req.param('id'));
+      const body = await readJson(c);
+      const now = deps.now();
+      const touchpoints = isPlainObject(body) && 'touchpoints' in body
+        ? parseWith(touchpointBatchSchema, body).touchpoints.map((tp, i) => toStored(tp, `$.touchpoints[${i}]`, now))
+        : [toStored(parseWith(touchpointInputSchema, body), '$', now)];
+      const errors = touchpoints.flatMap((t) => t.errors);
+      if (errors.length > 0) throw validationProblem(`${errors[0]?.path}: ${errors[0]?.message}`, errors);
+      const result = await deps.store.appendTouchpoints(customerId, touchpoints.map((t) => t.touchpoint), now);
+      deps.metrics.recordTouchpoints(result);
+      return c.json(result, 202);
+    },
+    doc: {
+      operationId: 'appendTouchpoints',
+      summary: 'Record touchpoints',
+      description: `Records one touchpoint, or up to ${MAX_TOUCHPOINTS_PER_REQUEST} as \`{ "touchpoints": [...] }\`, for the customer (created if never seen). They are stored durably before the answer. A touchpoint whose \`id\` was already stored for the customer counts as a duplicate and is not stored again. A touchpoint already older than the retention period when it arrives is not stored and counts as \`expired\`; beyond the per-profile cap, the oldest touchpoints are dropped.`,
+      tag: 'customers',
+      pathParameters: { id: 'CustomerId' },
+      responses: {
+        202: { description: 'Stored.', json: appendResultSchema, example: { accepted: 2, duplicates: 0, expired: 0 } },
+        400: 'InvalidRequest',
+        503: 'StoreUnavailable',
+      },
+    },
+  }),
 
-  app.post('/:id/touchpoints', async (c) => {
-    const customerId = parseCustomerId(c.req.param('id'));
-    const body = await readJson(c);
-    const now = deps.now();
-    const touchpoints = isPlainObject(body) && 'touchpoints' in body
-      ? parseWith(touchpointBatchSchema, body).touchpoints.map((tp, i) => toStored(tp, `$.touchpoints[${i}]`, now))
-      : [toStored(parseWith(touchpointInputSchema, body), '$', now)];
-    const errors = touchpoints.flatMap((t) => t.errors);
-    if (errors.length > 0) throw validationProblem(`${errors[0]?.path}: ${errors[0]?.message}`, errors);
-    const result = await deps.store.appendTouchpoints(customerId, touchpoints.map((t) => t.touchpoint), now);
-    deps.metrics.recordTouchpoints(result);
-    return c.json(result, 202);
-  });
+  defineRoute({
+    method: 'GET',
+    path: '/v1/customers/:id',
+    scope: 'profiles',
+    handler: (deps) => async (c) => {
+      const customerId = parseCustomerId(c.req.param('id'));
+      const profile = await deps.store.get(customerId);
+      if (!profile) throw notFoundProblem(`customer "${customerId}" has never been seen`);
+      return c.json(await view(deps, profile));
+    },
+    doc: {
+      operationId: 'getCustomer',
+      summary: 'Read a profile',
+      description: "The customer's profile: attributes, current stage (and where it came from), touchpoints newest first.",
+      tag: 'customers',
+      pathParameters: { id: 'CustomerId' },
+      responses: {
+        200: { description: 'The profile.', json: profileViewSchema },
+        400: 'InvalidCustomerId',
+        404: 'NotFound',
+        503: 'Unavailable',
+      },
+    },
+  }),
 
-  app.patch('/:id', async (c) => {
-    const customerId = parseCustomerId(c.req.param('id'));
-    const body = parseWith(profilePatchSchema, await readJson(c));
-    if (body.attributes) rejectForbiddenKeys(body.attributes, '$.attributes');
-    const snapshot = deps.snapshot();
-    if (typeof body.stage === 'string' && !snapshot.stageIndex.has(body.stage)) {
-      const message = `unknown stage "${body.stage}"; stages are ${snapshot.stages.join(', ')}`;
-      throw validationProblem(message, [{ path: '$.stage', message }]);
-    }
-    const profile = await deps.store.patch(
-      customerId,
-      { ...(body.attributes ? { attributes: body.attributes } : {}), ...(body.stage !== undefined ? { stage: body.stage } : {}) },
-      deps.now(),
-    );
-    return c.json(await view(deps, profile));
-  });
+  defineRoute({
+    method: 'PATCH',
+    path: '/v1/customers/:id',
+    scope: 'ingest',
+    body: {
+      description: 'What to change.',
+      schemas: [profilePatchSchema],
+      examples: {
+        attributes: { summary: 'Merge attributes', value: { attributes: { tier: 'gold', nickname: null } } },
+        stage: { summary: 'Set the stage explicitly', value: { stage: 'retention' } },
+        clearStage: { summary: 'Let the rules infer the stage again', value: { stage: null } },
+      },
+    },
+    handler: (deps) => async (c) => {
+      const customerId = parseCustomerId(c.req.param('id'));
+      const body = parseWith(profilePatchSchema, await readJson(c));
+      if (body.attributes) rejectForbiddenKeys(body.attributes, '$.attributes');
+      const snapshot = deps.snapshot();
+      if (typeof body.stage === 'string' && !snapshot.stageIndex.has(body.stage)) {
+        const message = `unknown stage "${body.stage}"; stages are ${snapshot.stages.join(', ')}`;
+        throw validationProblem(message, [{ path: '$.stage', message }]);
+      }
+      const profile = await deps.store.patch(
+        customerId,
+        { ...(body.attributes ? { attributes: body.attributes } : {}), ...(body.stage !== undefined ? { stage: body.stage } : {}) },
+        deps.now(),
+      );
+      return c.json(await view(deps, profile));
+    },
+    doc: {
+      operationId: 'patchCustomer',
+      summary: 'Update a profile',
+      description:
+        'Merges `attributes` as a JSON merge patch (RFC 7386: `null` deletes a key) and sets or clears the explicit `stage`. A customer never seen is created. Answers the profile as it is now.',
+      tag: 'customers',
+      pathParameters: { id: 'CustomerId' },
+      responses: {
+        200: { description: 'The profile after the change.', json: profileViewSchema },
+        400: 'InvalidRequest',
+        503: 'Unavailable',
+      },
+    },
+  }),
 
-  app.get('/:id', async (c) => {
-    const customerId = parseCustomerId(c.req.param('id'));
-    const profile = await deps.store.get(customerId);
-    if (!profile) throw notFoundProblem(`customer "${customerId}" has never been seen`);
-    return c.json(await view(deps, profile));
-  });
-
-  app.delete('/:id', async (c) => {
-    const customerId = parseCustomerId(c.req.param('id'));
-    const existed = await deps.store.delete(customerId);
-    if (!existed) throw notFoundProblem(`customer "${customerId}" has never been seen`);
-    return c.body(null, 204);
-  });
-
-  return app;
-}
+  defineRoute({
+    method: 'DELETE',
+    path: '/v1/customers/:id',
+    scope: 'profiles',
+    handler: (deps) => async (c) => {
+      const customerId = parseCustomerId(c.req.param('id'));
+      const existed = await deps.store.delete(customerId);
+      if (!existed) throw notFoundProblem(`customer "${customerId}" has never been seen`);
+      return c.body(null, 204);
+    },
+    doc: {
+      operationId: 'deleteCustomer',
+      summary: 'Delete a profile',
+      description: 'Deletes the customer: every trace is gone, caches included.',
+      tag: 'customers',
+      pathParameters: { id: 'CustomerId' },
+      responses: {
+        204: { description: 'Deleted.' },
+        400: 'InvalidCustomerId',
+        404: 'NotFound',
+        503: 'StoreUnavailable',
+      },
+    },
+  }),
+];
 
 async function view(deps: ResolvedDeps, profile: Profile) {
-  const stage = await currentStage(deps.snapshot(), profile, deps.now());
+  const stage = await profileStage(deps.snapshot(), profile, deps.now());
   return toProfileView(profile, stage.stage, stage.source);
 }
 

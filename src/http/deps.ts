@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { ProfileStore } from '../profiles/store.js';
 import type { RulesStatus } from '../reload/registry.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
+import { degradedWarner, type DegradedWarner } from './degraded-warning.js';
 import { noMetrics, type Metrics } from './metrics.js';
 import { HttpProblem, PROBLEM_TYPES } from './problem.js';
 
@@ -30,6 +31,8 @@ export interface AppDeps {
 export interface ResolvedDeps extends Required<AppDeps> {
   /** The snapshot to use for this request, or a 503 when no rules are loaded yet. */
   snapshot(): RulesetSnapshot;
+  /** Logs, now and then, decisions made blind because the profile store failed. */
+  warnDegraded: DegradedWarner;
 }
 
 export function resolveDeps(deps: AppDeps): ResolvedDeps {
@@ -41,6 +44,7 @@ export function resolveDeps(deps: AppDeps): ResolvedDeps {
     corsOrigins: [],
     metrics: noMetrics,
     ...deps,
+    warnDegraded: degradedWarner(deps.logger),
     snapshot(): RulesetSnapshot {
       const current = deps.rules.current;
       if (!current) {

@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { Hono } from 'hono';
 import { notFoundProblem } from './problem.js';
+import { defineRoute } from './route.js';
 
 export const DOCS_ASSETS_PATH = '/docs/assets';
 
@@ -122,34 +122,49 @@ function asset(bytes: Buffer, type: string): Asset {
   return { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
 }
 
-export function docsRoutes(): Hono {
-  const app = new Hono();
+export const docsRoutes = [
+  defineRoute({
+    method: 'GET',
+    path: '/docs',
+    scope: 'open',
+    // The page's assets below it are open too; an unknown one is a plain 404.
+    openBelow: true,
+    handler: () => (c) =>
+      c.html(PAGE, 200, {
+        'Cache-Control': 'no-cache',
+        'Content-Security-Policy': PAGE_CSP,
+        'X-Content-Type-Options': 'nosniff',
+        'Referrer-Policy': 'no-referrer',
+      }),
+    doc: {
+      operationId: 'getApiReference',
+      summary: 'API reference',
+      description: 'A human API reference (Swagger UI) of this document; every asset is served by the service itself.',
+      tag: 'operations',
+      responses: { 200: { description: 'An HTML page.', content: { 'text/html': { schema: { type: 'string' } } } } },
+    },
+  }),
 
-  app.get('/docs', (c) =>
-    c.html(PAGE, 200, {
-      'Cache-Control': 'no-cache',
-      'Content-Security-Policy': PAGE_CSP,
-      'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
-    }),
-  );
-
-  app.get(`${DOCS_ASSETS_PATH}/:file`, (c) => {
-    const name = c.req.param('file');
-    const found = Object.hasOwn(DIST_ASSETS, name) || Object.hasOwn(OWN_ASSETS, name) ? loadAssets().get(name) : undefined;
-    if (!found) throw notFoundProblem(`no documentation asset "${name}"`);
-    const headers = {
-      'Content-Type': found.type,
-      'Cache-Control': ASSET_CACHE_CONTROL,
-      ETag: found.etag,
-      'X-Content-Type-Options': 'nosniff',
-    };
-    if (matchesEtag(c.req.header('If-None-Match'), found.etag)) return c.body(null, 304, headers);
-    return c.body(found.body, 200, headers);
-  });
-
-  return app;
-}
+  // The page's own files: part of the reference, not of the API it describes.
+  defineRoute({
+    method: 'GET',
+    path: `${DOCS_ASSETS_PATH}/:file`,
+    scope: 'open',
+    handler: () => (c) => {
+      const name = c.req.param('file') as string;
+      const found = Object.hasOwn(DIST_ASSETS, name) || Object.hasOwn(OWN_ASSETS, name) ? loadAssets().get(name) : undefined;
+      if (!found) throw notFoundProblem(`no documentation asset "${name}"`);
+      const headers = {
+        'Content-Type': found.type,
+        'Cache-Control': ASSET_CACHE_CONTROL,
+        ETag: found.etag,
+        'X-Content-Type-Options': 'nosniff',
+      };
+      if (matchesEtag(c.req.header('If-None-Match'), found.etag)) return c.body(null, 304, headers);
+      return c.body(found.body, 200, headers);
+    },
+  }),
+];
 
 function matchesEtag(header: string | undefined, etag: string): boolean {
   if (!header) return false;

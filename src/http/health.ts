@@ -1,29 +1,59 @@
-import { Hono } from 'hono';
+/** The probes: liveness and readiness. Open, since probes carry no key. */
+import { healthSchema, notReadyProblemSchema, readySchema } from '../domain/responses.js';
 import type { ResolvedDeps } from './deps.js';
+import { PROBLEM_EXAMPLES } from './openapi.js';
 import { PROBLEM_TYPES, problemResponse } from './problem.js';
+import { defineRoute } from './route.js';
 
 const PING_TIMEOUT_MS = 1000;
 
-export function healthRoutes(deps: ResolvedDeps): Hono {
-  const app = new Hono();
+export const healthRoutes = [
+  defineRoute({
+    method: 'GET',
+    path: '/healthz',
+    scope: 'open',
+    handler: () => (c) => c.json({ status: 'ok' }),
+    doc: {
+      operationId: 'getHealth',
+      summary: 'Liveness',
+      description: 'Answers 200 while the process lives.',
+      tag: 'operations',
+      responses: { 200: { description: 'The process is alive.', json: healthSchema, example: { status: 'ok' } } },
+    },
+  }),
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
-
-  app.get('/readyz', async (c) => {
-    const rulesVersion = deps.rules.current?.version ?? null;
-    const store = await pingWithin(deps, PING_TIMEOUT_MS);
-    if (rulesVersion !== null && store === 'ok') return c.json({ status: 'ready', rulesVersion, store });
-    return problemResponse(c, {
-      type: PROBLEM_TYPES.notReady,
-      title: 'Not ready',
-      status: 503,
-      detail: rulesVersion === null ? 'no rules are loaded yet' : `the profile store does not answer: ${store}`,
-      checks: { rules: rulesVersion === null ? 'not loaded' : 'ok', store },
-    });
-  });
-
-  return app;
-}
+  defineRoute({
+    method: 'GET',
+    path: '/readyz',
+    scope: 'open',
+    handler: (deps) => async (c) => {
+      const rulesVersion = deps.rules.current?.version ?? null;
+      const store = await pingWithin(deps, PING_TIMEOUT_MS);
+      if (rulesVersion !== null && store === 'ok') return c.json({ status: 'ready', rulesVersion, store });
+      return problemResponse(c, {
+        type: PROBLEM_TYPES.notReady,
+        title: 'Not ready',
+        status: 503,
+        detail: rulesVersion === null ? 'no rules are loaded yet' : `the profile store does not answer: ${store}`,
+        checks: { rules: rulesVersion === null ? 'not loaded' : 'ok', store },
+      });
+    },
+    doc: {
+      operationId: 'getReadiness',
+      summary: 'Readiness',
+      description: 'Answers 200 once rules are loaded and the profile store answers (within 1 s); 503 until then.',
+      tag: 'operations',
+      responses: {
+        200: { description: 'Ready to serve.', json: readySchema, example: { status: 'ready', rulesVersion: '3f9a1c2b7d4e', store: 'ok' } },
+        503: {
+          description: 'Not ready: `checks` says what is missing.',
+          problems: { notReady: { ...PROBLEM_EXAMPLES.notReady, checks: { rules: 'not loaded', store: 'ok' } } },
+          schema: notReadyProblemSchema,
+        },
+      },
+    },
+  }),
+];
 
 async function pingWithin(deps: ResolvedDeps, ms: number): Promise<string> {
   let timer: NodeJS.Timeout | undefined;

@@ -1,25 +1,29 @@
 /**
  * The OpenAPI 3.1 document of the whole HTTP API, served at GET /openapi.json.
  *
- * Request bodies are generated from the very zod schemas the routes validate
- * with, answers from src/domain/responses.ts; test/http/openapi.test.ts sends
- * real requests and holds every answer to the schema documented here, so the
- * document cannot drift from the routes without a test failing.
+ * Written from the route table (routes.ts): each route's entry gives its
+ * operation, and its scope and body give the security and the 401, 403, 413
+ * and 500 answers, so a route cannot be served and not documented, or
+ * documented with another scope. Request bodies are generated from the very
+ * zod schemas the routes validate with, answers from the schemas their types
+ * are derived from; test/http/openapi.test.ts sends real requests and holds
+ * every answer to the schema documented here.
  */
 import { readFileSync } from 'node:fs';
-import { Hono } from 'hono';
 import * as z from 'zod';
-import type { Scope } from '../config.js';
-import { batchDecisionRequestSchema, decisionRequestSchema, MAX_BATCH_REQUESTS, MAX_PLACEMENTS_PER_REQUEST } from '../domain/decision.js';
-import { CUSTOMER_ID_PATTERN, SLUG_PATTERN } from '../domain/ids.js';
-import { profilePatchSchema } from '../domain/profile.js';
+import * as decisions from '../domain/decision.js';
+import { batchDecisionRequestSchema, decisionRequestSchema } from '../domain/decision.js';
+import { CUSTOMER_ID_PATTERN } from '../domain/ids.js';
+import { jsonValueSchema } from '../domain/json.js';
+import { profilePatchSchema, profileViewSchema } from '../domain/profile.js';
 import * as answers from '../domain/responses.js';
-import { MAX_TOUCHPOINTS_PER_REQUEST, touchpointBatchSchema, touchpointInputSchema } from '../domain/touchpoint.js';
+import { touchpointBatchSchema, touchpointInputSchema, touchpointViewSchema } from '../domain/touchpoint.js';
+import * as traces from '../domain/trace.js';
 import { PROBLEM_TYPES } from './problem.js';
+import { defineRoute, type OperationDoc, type RequestBodyDoc, type ResponseDoc, type RouteDef, type SharedParameter, type SharedResponse } from './route.js';
 
 export type JsonSchema = Record<string, unknown>;
 type OpenApiObject = Record<string, unknown>;
-
 
 const SCHEMAS = '#/components/schemas/';
 const ref = (name: string): JsonSchema => ({ $ref: `${SCHEMAS}${name}` });
@@ -39,29 +43,29 @@ const REQUEST_SCHEMAS = {
 
 /** Answers, generated as output schemas: what the service sends. */
 const RESPONSE_SCHEMAS = {
-  JsonValue: answers.jsonValueSchema,
+  JsonValue: jsonValueSchema,
   FieldError: answers.fieldErrorSchema,
   Problem: answers.problemSchema,
   NotReadyProblem: answers.notReadyProblemSchema,
   Health: answers.healthSchema,
   Ready: answers.readySchema,
   AppendResult: answers.appendResultSchema,
-  TouchpointView: answers.touchpointViewSchema,
-  ProfileView: answers.profileViewSchema,
-  FactConditionTrace: answers.factConditionTraceSchema,
-  ConditionTrace: answers.conditionTraceSchema,
-  AllConditionTrace: answers.allConditionTraceSchema,
-  AnyConditionTrace: answers.anyConditionTraceSchema,
-  NotConditionTrace: answers.notConditionTraceSchema,
-  SegmentConditionTrace: answers.segmentConditionTraceSchema,
-  ItemTrace: answers.itemTraceSchema,
-  RuleTrace: answers.ruleTraceSchema,
-  StageRuleTrace: answers.stageRuleTraceSchema,
-  StageTrace: answers.stageTraceSchema,
-  ServedItem: answers.servedItemSchema,
-  PlacementDecision: answers.placementDecisionSchema,
-  Decision: answers.decisionSchema,
-  BatchDecisionResults: answers.batchDecisionResultsSchema,
+  TouchpointView: touchpointViewSchema,
+  ProfileView: profileViewSchema,
+  FactConditionTrace: traces.factConditionTraceSchema,
+  ConditionTrace: traces.conditionTraceSchema,
+  AllConditionTrace: traces.allConditionTraceSchema,
+  AnyConditionTrace: traces.anyConditionTraceSchema,
+  NotConditionTrace: traces.notConditionTraceSchema,
+  SegmentConditionTrace: traces.segmentConditionTraceSchema,
+  ItemTrace: traces.itemTraceSchema,
+  RuleTrace: traces.ruleTraceSchema,
+  StageRuleTrace: traces.stageRuleTraceSchema,
+  StageTrace: traces.stageTraceSchema,
+  ServedItem: decisions.servedItemSchema,
+  PlacementDecision: decisions.placementDecisionSchema,
+  Decision: decisions.decisionSchema,
+  BatchDecisionResults: decisions.batchDecisionResultsSchema,
   RuleError: answers.ruleErrorSchema,
   RulesStatus: answers.rulesStatusSchema,
 } satisfies Record<string, z.ZodType>;
@@ -74,35 +78,62 @@ const COMPONENT_DESCRIPTIONS: Record<string, string> = {
   RulesStatus: 'The rules serving, and how the latest loads went.',
 };
 
-let memo: OpenApiObject | undefined;
-let memoText: string | undefined;
+/** The component name of each schema the document names, for the routes' references. */
+const SCHEMA_NAMES: ReadonlyMap<z.ZodType, string> = new Map(
+  [...Object.entries(REQUEST_SCHEMAS), ...Object.entries(RESPONSE_SCHEMAS)].map(([name, schema]) => [schema as z.ZodType, name]),
+);
 
-/** The document; built on first use, then the same (frozen) object every time. */
-export function buildOpenApiDocument(): object {
-  memo ??= deepFreeze(buildDocument());
-  return memo;
+const documents = new WeakMap<readonly RouteDef[], { document: object; text: string }>();
+
+/** The document of these routes; built on first use, then the same (frozen) object every time. */
+export function openApiDocument(routes: readonly RouteDef[]): object {
+  return built(routes).document;
 }
 
-/** GET /openapi.json. Open to all, like /healthz: it describes the API, it holds no data. */
-export function openApiRoutes(): Hono {
-  const app = new Hono();
-  app.get('/openapi.json', (c) => {
-    memoText ??= JSON.stringify(buildOpenApiDocument());
-    return c.body(memoText, 200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-cache' });
+function built(routes: readonly RouteDef[]): { document: object; text: string } {
+  let found = documents.get(routes);
+  if (!found) {
+    const document = deepFreeze(buildDocument(routes));
+    found = { document, text: JSON.stringify(document) };
+    documents.set(routes, found);
+  }
+  return found;
+}
+
+/**
+ * GET /openapi.json, the document of the routes given (the whole table, which
+ * holds this route too: hence asked for when first served, not when declared).
+ * Open to all, like /healthz: it describes the API, it holds no data.
+ */
+export function openApiDocumentRoute(routes: () => readonly RouteDef[]): RouteDef {
+  return defineRoute({
+    method: 'GET',
+    path: '/openapi.json',
+    scope: 'open',
+    handler: () => (c) =>
+      c.body(built(routes()).text, 200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-cache' }),
+    doc: {
+      operationId: 'getOpenApiDocument',
+      summary: 'This document',
+      description: 'The OpenAPI 3.1 document of the whole HTTP API.',
+      tag: 'operations',
+      responses: {
+        200: { description: 'The OpenAPI document.', content: { [JSON_TYPE]: { schema: { type: 'object' } } } },
+      },
+    },
   });
-  return app;
 }
 
 // ---- the document -----------------------------------------------------------
 
-function buildDocument(): OpenApiObject {
+function buildDocument(routes: readonly RouteDef[]): OpenApiObject {
   return {
     openapi: '3.1.0',
     info: {
       title: 'nextbest',
       version: packageVersion(),
       summary: 'Next-best content and offer decisions from declarative rules.',
-      description: INFO_DESCRIPTION,
+      description: infoDescription(routes),
       license: { name: 'MIT', identifier: 'MIT' },
     },
     // No `servers`: paths are relative to wherever this document is served from.
@@ -112,14 +143,11 @@ function buildDocument(): OpenApiObject {
       { name: 'rules', description: 'The rules serving.' },
       { name: 'operations', description: 'Liveness, readiness, metrics and this documentation. Open to all.' },
     ],
-    paths: buildPaths(),
+    paths: buildPaths(routes),
     components: {
       schemas: buildComponentSchemas(),
       responses: buildComponentResponses(),
-      parameters: {
-        CustomerId: customerIdParameter('id'),
-        DecisionCustomerId: customerIdParameter('customerId'),
-      },
+      parameters: buildComponentParameters(),
       securitySchemes: {
         bearerAuth: {
           type: 'http',
@@ -137,18 +165,23 @@ function buildDocument(): OpenApiObject {
   };
 }
 
+function infoDescription(routes: readonly RouteDef[]): string {
+  const open = routes.filter((r) => r.scope === 'open' && r.doc).map((r) => `\`${r.path}\``);
+  const listed = open.length > 1 ? `${open.slice(0, -1).join(', ')} and ${open.at(-1)}` : (open[0] ?? 'No path');
+  return `${INFO_DESCRIPTION} ${listed} ${open.length > 1 ? 'are' : 'is'} always open.`;
+}
+
 const INFO_DESCRIPTION = `Keeps each customer's profile (attributes, journey stage, touchpoint history) and decides the next-best content and offers for them from the rule files the service hot-reloads.
 
 **Errors** are \`application/problem+json\` (RFC 9457): \`{ type, title, status, detail }\`, with \`errors: [{ path, message }]\` naming every field at fault when a request is invalid. Malformed JSON or an invalid field: 400; unknown route or customer: 404; a body over the limit (1 MB by default): 413. Bad input never causes a 5xx.
 
-**Authentication**: when the service is started with \`API_KEYS\` (\`key:scope[+scope…]\`), every \`/v1\` operation needs a key, as \`Authorization: Bearer <key>\` or \`X-API-Key: <key>\`, with the scope the operation names (\`x-required-scope\`); \`admin\` holds every scope. No or unknown key: 401 (before anything else, so an unknown route without a key is a 401 too); a key without the scope: 403. Without \`API_KEYS\` nothing is checked. \`/healthz\`, \`/readyz\`, \`/metrics\`, \`/openapi.json\` and \`/docs\` are always open.`;
+**Authentication**: when the service is started with \`API_KEYS\` (\`key:scope[+scope…]\`), every \`/v1\` operation needs a key, as \`Authorization: Bearer <key>\` or \`X-API-Key: <key>\`, with the scope the operation names (\`x-required-scope\`); \`admin\` holds every scope. No or unknown key: 401 (before anything else, so an unknown route without a key is a 401 too); a key without the scope: 403. Without \`API_KEYS\` nothing is checked.`;
 
 function packageVersion(): string {
   // src/http and dist/http are both two levels below the package root.
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
   return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
 }
-
 // ---- component schemas ------------------------------------------------------
 
 function buildComponentSchemas(): Record<string, JsonSchema> {
@@ -250,7 +283,8 @@ const RETRY_AFTER = {
   'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer', minimum: 0 } },
 };
 
-const EXAMPLES = {
+/** Problems the document shows as examples, for the routes' answers too. Each is checked against the Problem schema. */
+export const PROBLEM_EXAMPLES = {
   validation: {
     type: PROBLEM_TYPES.validation,
     title: 'Invalid request',
@@ -258,25 +292,11 @@ const EXAMPLES = {
     detail: '$.touchpoints[3].at: is more than 5 minutes in the future',
     errors: [{ path: '$.touchpoints[3].at', message: 'is more than 5 minutes in the future' }],
   },
-  decisionValidation: {
-    type: PROBLEM_TYPES.validation,
-    title: 'Invalid request',
-    status: 400,
-    detail: '$.placements: needs at least one placement',
-    errors: [{ path: '$.placements', message: 'needs at least one placement' }],
-  },
   malformedJson: {
     type: PROBLEM_TYPES.malformedJson,
     title: 'Malformed JSON',
     status: 400,
     detail: 'the body is not valid JSON: Unexpected end of JSON input',
-  },
-  unknownPlacement: {
-    type: '/problems/unknown-placement',
-    title: 'Unknown placement',
-    status: 400,
-    detail: 'unknown placement: home-heor; the rules define home-hero, cart-sidebar',
-    errors: [{ path: '$.placements[0]', message: 'unknown placement "home-heor"' }],
   },
   notFound: { type: PROBLEM_TYPES.notFound, title: 'Not found', status: 404, detail: 'customer "c-42" has never been seen' },
   tooLarge: { type: PROBLEM_TYPES.tooLarge, title: 'Body too large', status: 413, detail: 'the body must be at most 1048576 bytes' },
@@ -308,11 +328,11 @@ const EXAMPLES = {
   },
 } satisfies Record<string, answers.ProblemAnswer>;
 
-function buildComponentResponses(): OpenApiObject {
+function buildComponentResponses(): Record<SharedResponse | 'Unauthorized' | 'Forbidden' | 'TooLarge' | 'InternalError', object> {
   return {
     InvalidRequest: {
       description: 'Malformed JSON, or an invalid field: `errors` names every field at fault by JSON path.',
-      content: problemContent({ validation: EXAMPLES.validation, malformedJson: EXAMPLES.malformedJson }),
+      content: problemContent({ validation: PROBLEM_EXAMPLES.validation, malformedJson: PROBLEM_EXAMPLES.malformedJson }),
     },
     InvalidCustomerId: {
       description: 'The customer id in the path is not 1-128 characters of `A-Z a-z 0-9 . _ : @ -`.',
@@ -331,40 +351,47 @@ function buildComponentResponses(): OpenApiObject {
       headers: {
         'WWW-Authenticate': { description: 'The scheme to authenticate with.', schema: { type: 'string', examples: ['Bearer realm="nextbest"'] } },
       },
-      content: problemContent({ unauthorized: EXAMPLES.unauthorized }),
+      content: problemContent({ unauthorized: PROBLEM_EXAMPLES.unauthorized }),
     },
     Forbidden: {
       description: "The key lacks the operation's scope; `scope` names it.",
-      content: problemContent({ forbidden: EXAMPLES.forbidden }),
+      content: problemContent({ forbidden: PROBLEM_EXAMPLES.forbidden }),
     },
     NotFound: {
       description: 'The customer has never been seen (or was deleted).',
-      content: problemContent({ notFound: EXAMPLES.notFound }),
+      content: problemContent({ notFound: PROBLEM_EXAMPLES.notFound }),
     },
     TooLarge: {
       description: 'The body is larger than MAX_BODY_BYTES (1 MB by default).',
-      content: problemContent({ tooLarge: EXAMPLES.tooLarge }),
+      content: problemContent({ tooLarge: PROBLEM_EXAMPLES.tooLarge }),
     },
     Unavailable: {
       description: 'No rules are loaded yet, or the profile store does not answer; try again after Retry-After seconds.',
       headers: RETRY_AFTER,
-      content: problemContent({ notReady: EXAMPLES.notReady, storeUnavailable: EXAMPLES.storeUnavailable }),
+      content: problemContent({ notReady: PROBLEM_EXAMPLES.notReady, storeUnavailable: PROBLEM_EXAMPLES.storeUnavailable }),
     },
     NotReady: {
       description:
         'No rules are loaded yet (only just after start-up); try again after Retry-After seconds. A failing profile store does not cause this: decisions then answer as for a new visitor, with degraded: true.',
       headers: RETRY_AFTER,
-      content: problemContent({ notReady: EXAMPLES.notReady }),
+      content: problemContent({ notReady: PROBLEM_EXAMPLES.notReady }),
     },
     StoreUnavailable: {
       description: 'The profile store does not answer; try again after Retry-After seconds.',
       headers: RETRY_AFTER,
-      content: problemContent({ storeUnavailable: EXAMPLES.storeUnavailable }),
+      content: problemContent({ storeUnavailable: PROBLEM_EXAMPLES.storeUnavailable }),
     },
     InternalError: {
       description: 'An unexpected failure; it is logged, and the answer reveals nothing inside.',
-      content: problemContent({ internal: EXAMPLES.internal }),
+      content: problemContent({ internal: PROBLEM_EXAMPLES.internal }),
     },
+  };
+}
+
+function buildComponentParameters(): Record<SharedParameter, { name: string }> {
+  return {
+    CustomerId: customerIdParameter('id'),
+    DecisionCustomerId: customerIdParameter('customerId'),
   };
 }
 
@@ -380,40 +407,59 @@ function customerIdParameter(name: 'id' | 'customerId') {
 
 // ---- operations -----------------------------------------------------------------
 
-interface OperationSpec {
-  operationId: string;
-  summary: string;
-  description: string;
-  tag: 'customers' | 'decisions' | 'rules' | 'operations';
-  /** The API_KEYS scope needed (`admin` holds every scope); null: always open. */
-  scope: Scope | null;
-  parameters?: object[];
-  requestBody?: object;
-  /** Status → response object (or a $ref to a component response). */
-  responses: Record<string, object>;
+function buildPaths(routes: readonly RouteDef[]): OpenApiObject {
+  const parameters = buildComponentParameters();
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    if (!route.doc) continue;
+    const path = route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+    const item = (paths[path] ??= {});
+    const shared = pathParameters(route, route.doc, parameters);
+    if (shared.length > 0) {
+      // Parameters of the path, said once for all its operations: they must agree.
+      if (item.parameters !== undefined && JSON.stringify(item.parameters) !== JSON.stringify(shared)) {
+        throw new Error(`openapi: ${route.doc.operationId} names the parameters of ${path} differently from another operation there`);
+      }
+      item.parameters = shared;
+    }
+    item[route.method.toLowerCase()] = operation(route, route.doc);
+  }
+  return paths;
 }
 
-function operation(spec: OperationSpec): OpenApiObject {
-  const secured = spec.scope !== null;
-  const scopeText = !secured
-    ? '\n\nOpen: no API key is needed, even when API_KEYS is set.'
-    : spec.scope === 'admin'
-      ? '\n\nScope: `admin` (when API_KEYS is set).'
-      : `\n\nScope: \`${spec.scope}\` or \`admin\` (when API_KEYS is set).`;
-  const errors: Record<string, object> = secured
-    ? { '401': responseRef('Unauthorized'), '403': responseRef('Forbidden'), '500': responseRef('InternalError') }
-    : {};
+/** The path's parameters as references to shared ones; each `:name` of the path must be declared, and nothing else. */
+function pathParameters(route: RouteDef, doc: OperationDoc, components: Record<SharedParameter, { name: string }>): object[] {
+  const inPath = [...route.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1] as string);
+  const declared = Object.entries(doc.pathParameters ?? {});
+  const wrong = declared.length !== inPath.length || declared.some(([name, shared]) => !inPath.includes(name) || components[shared].name !== name);
+  if (wrong) throw new Error(`openapi: ${doc.operationId} must declare the parameters of ${route.path} (${inPath.join(', ') || 'none'}), each by its name`);
+  return declared.map(([, shared]) => ({ $ref: `#/components/parameters/${shared}` }));
+}
+
+function operation(route: RouteDef, doc: OperationDoc): OpenApiObject {
+  const scope = route.scope === 'open' ? null : route.scope;
+  const scopeText =
+    scope === null
+      ? '\n\nOpen: no API key is needed, even when API_KEYS is set.'
+      : scope === 'admin'
+        ? '\n\nScope: `admin` (when API_KEYS is set).'
+        : `\n\nScope: \`${scope}\` or \`admin\` (when API_KEYS is set).`;
+  const responses: Record<string, object> = {};
+  for (const [status, answer] of Object.entries(doc.responses)) responses[status] = response(answer, `${doc.operationId} ${status}`);
+  // What the route's mounting adds: the body limit where a body is read, the key and scope checks where a scope is needed.
+  if (route.body) responses['413'] = responseRef('TooLarge');
+  if (scope !== null) Object.assign(responses, { '401': responseRef('Unauthorized'), '403': responseRef('Forbidden'), '500': responseRef('InternalError') });
   return {
-    operationId: spec.operationId,
-    summary: spec.summary,
-    description: spec.description + scopeText,
-    tags: [spec.tag],
-    ...(spec.parameters ? { parameters: spec.parameters } : {}),
-    ...(spec.requestBody ? { requestBody: spec.requestBody } : {}),
-    responses: sortByStatus({ ...spec.responses, ...errors }),
+    operationId: doc.operationId,
+    summary: doc.summary,
+    description: doc.description + scopeText,
+    tags: [doc.tag],
+    ...(doc.query ? { parameters: doc.query } : {}),
+    ...(route.body ? { requestBody: requestBody(route.body, doc.operationId) } : {}),
+    responses: sortByStatus(responses),
     // With API_KEYS unset nothing is checked; OpenAPI 3.1 lets a non-OAuth requirement name the role it needs.
-    security: secured ? [{ bearerAuth: [spec.scope] }, { apiKeyHeader: [spec.scope] }] : [],
-    ...(secured ? { 'x-required-scope': spec.scope } : {}),
+    security: scope !== null ? [{ bearerAuth: [scope] }, { apiKeyHeader: [scope] }] : [],
+    ...(scope !== null ? { 'x-required-scope': scope } : {}),
   };
 }
 
@@ -421,304 +467,33 @@ function sortByStatus(responses: Record<string, object>): Record<string, object>
   return Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b)));
 }
 
-function jsonResponse(description: string, schema: string, example?: object) {
-  return { description, content: { [JSON_TYPE]: { schema: ref(schema), ...(example ? { example } : {}) } } };
+function response(answer: ResponseDoc, where: string): object {
+  if (typeof answer === 'string') return responseRef(answer);
+  if ('json' in answer) {
+    const example = answer.example ? { example: answer.example } : {};
+    return { description: answer.description, content: { [JSON_TYPE]: { schema: schemaRef(answer.json, where), ...example } } };
+  }
+  if ('problems' in answer) {
+    return { description: answer.description, content: problemContent(answer.problems, answer.schema ? schemaName(answer.schema, where) : 'Problem') };
+  }
+  if ('content' in answer) return { description: answer.description, content: answer.content };
+  return { description: answer.description };
 }
 
-function jsonBody(description: string, schema: JsonSchema, examples: Record<string, { summary: string; value: unknown }>) {
-  return { required: true, description, content: { [JSON_TYPE]: { schema, examples } } };
+function requestBody(body: RequestBodyDoc, where: string): object {
+  const [only, ...more] = body.schemas;
+  const schema = more.length === 0 ? schemaRef(only, where) : { oneOf: body.schemas.map((s) => schemaRef(s, where)) };
+  return { required: true, description: body.description, content: { [JSON_TYPE]: { schema, examples: body.examples } } };
 }
 
-/** Request examples: each one is sent for real by test/http/openapi.test.ts and must be answered with a 2xx. */
-const REQUEST_EXAMPLES = {
-  appendTouchpoints: {
-    single: {
-      summary: 'One touchpoint',
-      value: { id: 'evt-1001', type: 'cart_add', channel: 'web', at: '2026-01-31T12:00:00Z', properties: { sku: 'SKU-1', price: 19.9 } },
-    },
-    batch: {
-      summary: 'Several touchpoints at once',
-      value: {
-        touchpoints: [
-          { type: 'page_view', channel: 'web', at: '2026-01-31T11:58:00Z', properties: { url: '/jackets' } },
-          { type: 'email_open', channel: 'email', at: '2026-01-31T12:05:00+01:00' },
-        ],
-      },
-    },
-  },
-  patchCustomer: {
-    attributes: { summary: 'Merge attributes', value: { attributes: { tier: 'gold', nickname: null } } },
-    stage: { summary: 'Set the stage explicitly', value: { stage: 'retention' } },
-    clearStage: { summary: 'Let the rules infer the stage again', value: { stage: null } },
-  },
-  decide: {
-    simple: { summary: 'One placement', value: { customerId: 'c-42', placements: ['home-hero'], context: { channel: 'web' } } },
-    explain: { summary: 'With explain', value: { customerId: 'c-42', placements: ['home-hero'], context: { channel: 'web', device: 'mobile' }, explain: true } },
-  },
-  decideBatch: {
-    batch: {
-      summary: 'Two customers',
-      value: {
-        requests: [
-          { customerId: 'c-42', placements: ['home-hero'], context: { channel: 'email' } },
-          { customerId: 'c-43', placements: ['home-hero'] },
-        ],
-      },
-    },
-  },
-} as const;
-
-const DECISION_EXAMPLE = {
-  decisionId: '6f1c2a9e-3d7b-4c1e-9a55-0b6d2f7e8c10',
-  customerId: 'c-42',
-  stage: 'consideration',
-  stageSource: 'inferred',
-  rulesVersion: '3f9a1c2b7d4e',
-  placements: {
-    'home-hero': {
-      items: [{ id: 'hero-cart', kind: 'content', rule: 'cart-abandoners', title: 'Still thinking it over?', url: 'https://www.example.com/cart' }],
-      fallback: false,
-    },
-  },
-};
-
-function buildPaths(): OpenApiObject {
-  const idParameter = parameterRef('CustomerId');
-  const v1Body = { '413': responseRef('TooLarge') };
-  return {
-    '/healthz': {
-      get: operation({
-        operationId: 'getHealth',
-        summary: 'Liveness',
-        description: 'Answers 200 while the process lives.',
-        tag: 'operations',
-        scope: null,
-        responses: { '200': jsonResponse('The process is alive.', 'Health', { status: 'ok' }) },
-      }),
-    },
-    '/readyz': {
-      get: operation({
-        operationId: 'getReadiness',
-        summary: 'Readiness',
-        description: 'Answers 200 once rules are loaded and the profile store answers (within 1 s); 503 until then.',
-        tag: 'operations',
-        scope: null,
-        responses: {
-          '200': jsonResponse('Ready to serve.', 'Ready', { status: 'ready', rulesVersion: '3f9a1c2b7d4e', store: 'ok' }),
-          '503': {
-            description: 'Not ready: `checks` says what is missing.',
-            content: problemContent(
-              {
-                notReady: { ...EXAMPLES.notReady, checks: { rules: 'not loaded', store: 'ok' } },
-              },
-              'NotReadyProblem',
-            ),
-          },
-        },
-      }),
-    },
-    '/metrics': {
-      get: operation({
-        operationId: 'getMetrics',
-        summary: 'Prometheus metrics',
-        description:
-          'Prometheus text format: nextbest_decisions_total, nextbest_decision_duration_seconds (histogram), nextbest_profile_cache_hits_total, nextbest_profile_cache_misses_total, nextbest_rules_reloads_total{result}, nextbest_touchpoints_ingested_total, and more.',
-        tag: 'operations',
-        scope: null,
-        responses: {
-          '200': {
-            description: 'The metrics, in the Prometheus text exposition format.',
-            content: { 'text/plain': { schema: { type: 'string' } } },
-          },
-        },
-      }),
-    },
-    '/openapi.json': {
-      get: operation({
-        operationId: 'getOpenApiDocument',
-        summary: 'This document',
-        description: 'The OpenAPI 3.1 document of the whole HTTP API.',
-        tag: 'operations',
-        scope: null,
-        responses: {
-          '200': { description: 'The OpenAPI document.', content: { [JSON_TYPE]: { schema: { type: 'object' } } } },
-        },
-      }),
-    },
-    '/docs': {
-      get: operation({
-        operationId: 'getApiReference',
-        summary: 'API reference',
-        description: 'A human API reference (Swagger UI) of this document; every asset is served by the service itself.',
-        tag: 'operations',
-        scope: null,
-        responses: { '200': { description: 'An HTML page.', content: { 'text/html': { schema: { type: 'string' } } } } },
-      }),
-    },
-    '/v1/customers/{id}/touchpoints': {
-      parameters: [idParameter],
-      post: operation({
-        operationId: 'appendTouchpoints',
-        summary: 'Record touchpoints',
-        description: `Records one touchpoint, or up to ${MAX_TOUCHPOINTS_PER_REQUEST} as \`{ "touchpoints": [...] }\`, for the customer (created if never seen). They are stored durably before the answer. A touchpoint whose \`id\` was already stored for the customer counts as a duplicate and is not stored again. Touchpoints older than the retention period, or beyond the per-profile cap, are dropped oldest first.`,
-        tag: 'customers',
-        scope: 'ingest',
-        requestBody: jsonBody(
-          'A touchpoint, or `{ "touchpoints": [...] }`.',
-          { oneOf: [ref('TouchpointInput'), ref('TouchpointBatch')] },
-          REQUEST_EXAMPLES.appendTouchpoints,
-        ),
-        responses: {
-          '202': jsonResponse('Stored.', 'AppendResult', { accepted: 2, duplicates: 0, expired: 0 }),
-          '400': responseRef('InvalidRequest'),
-          ...v1Body,
-          '503': responseRef('StoreUnavailable'),
-        },
-      }),
-    },
-    '/v1/customers/{id}': {
-      parameters: [idParameter],
-      get: operation({
-        operationId: 'getCustomer',
-        summary: 'Read a profile',
-        description: "The customer's profile: attributes, current stage (and where it came from), touchpoints newest first.",
-        tag: 'customers',
-        scope: 'profiles',
-        responses: {
-          '200': jsonResponse('The profile.', 'ProfileView'),
-          '400': responseRef('InvalidCustomerId'),
-          '404': responseRef('NotFound'),
-          '503': responseRef('Unavailable'),
-        },
-      }),
-      patch: operation({
-        operationId: 'patchCustomer',
-        summary: 'Update a profile',
-        description:
-          'Merges `attributes` as a JSON merge patch (RFC 7386: `null` deletes a key) and sets or clears the explicit `stage`. A customer never seen is created. Answers the profile as it is now.',
-        tag: 'customers',
-        scope: 'ingest',
-        requestBody: jsonBody('What to change.', ref('ProfilePatch'), REQUEST_EXAMPLES.patchCustomer),
-        responses: {
-          '200': jsonResponse('The profile after the change.', 'ProfileView'),
-          '400': responseRef('InvalidRequest'),
-          ...v1Body,
-          '503': responseRef('Unavailable'),
-        },
-      }),
-      delete: operation({
-        operationId: 'deleteCustomer',
-        summary: 'Delete a profile',
-        description: 'Deletes the customer: every trace is gone, caches included.',
-        tag: 'customers',
-        scope: 'profiles',
-        responses: {
-          '204': { description: 'Deleted.' },
-          '400': responseRef('InvalidCustomerId'),
-          '404': responseRef('NotFound'),
-          '503': responseRef('StoreUnavailable'),
-        },
-      }),
-    },
-    '/v1/decisions': {
-      post: operation({
-        operationId: 'decide',
-        summary: 'Decide',
-        description: `Decides up to ${MAX_PLACEMENTS_PER_REQUEST} placements for one customer (a customer never seen is a new visitor). With \`explain: true\` the decision also says why: each placement's \`trace\` (every rule, whether it matched, each condition's fact value and outcome) and the decision's \`stageTrace\`.`,
-        tag: 'decisions',
-        scope: 'decide',
-        requestBody: jsonBody('The customer, the placements, and the context the rules may read.', ref('DecisionRequest'), REQUEST_EXAMPLES.decide),
-        responses: {
-          '200': jsonResponse('The decision.', 'Decision', DECISION_EXAMPLE),
-          '400': decisionInvalid(true),
-          ...v1Body,
-          '503': responseRef('NotReady'),
-        },
-      }),
-    },
-    '/v1/decisions/{customerId}': {
-      parameters: [parameterRef('DecisionCustomerId')],
-      get: operation({
-        operationId: 'decideByQuery',
-        summary: 'Decide, from a URL',
-        description:
-          'The same as `POST /v1/decisions`, for a link or an image tag: the placements are `placement` query parameters, and every other query parameter becomes a string field of `context` (the first value of a repeated one). There is no explain here.',
-        tag: 'decisions',
-        scope: 'decide',
-        parameters: [
-          {
-            name: 'placement',
-            in: 'query',
-            required: true,
-            description: `A placement to decide; repeat for more (at most ${MAX_PLACEMENTS_PER_REQUEST}).`,
-            style: 'form',
-            explode: true,
-            schema: { type: 'array', minItems: 1, maxItems: MAX_PLACEMENTS_PER_REQUEST, items: { type: 'string', pattern: SLUG_PATTERN.source } },
-            examples: { one: { value: ['home-hero'] } },
-          },
-          {
-            name: 'context',
-            in: 'query',
-            required: false,
-            description: 'Any other query parameter, e.g. `?channel=web&device=mobile`: each becomes a string field of the context the rules read.',
-            style: 'form',
-            explode: true,
-            schema: { type: 'object', additionalProperties: { type: 'string' } },
-            examples: { web: { value: { channel: 'web' } } },
-          },
-        ],
-        responses: {
-          '200': jsonResponse('The decision.', 'Decision', DECISION_EXAMPLE),
-          '400': decisionInvalid(false),
-          '503': responseRef('NotReady'),
-        },
-      }),
-    },
-    '/v1/decisions/batch': {
-      post: operation({
-        operationId: 'decideBatch',
-        summary: 'Decide for many customers',
-        description: `Up to ${MAX_BATCH_REQUESTS} decision requests at once, e.g. at send time. Each request is checked on its own: \`results\` holds, in request order, a decision or the problem of that request. Only a bad envelope answers 400.`,
-        tag: 'decisions',
-        scope: 'decide',
-        requestBody: jsonBody('The decision requests.', ref('BatchDecisionRequest'), REQUEST_EXAMPLES.decideBatch),
-        responses: {
-          '200': jsonResponse('One decision or problem per request, in order.', 'BatchDecisionResults'),
-          '400': responseRef('InvalidRequest'),
-          ...v1Body,
-          '503': responseRef('NotReady'),
-        },
-      }),
-    },
-    '/v1/rules': {
-      get: operation({
-        operationId: 'getRulesStatus',
-        summary: 'The rules serving',
-        description:
-          'The version and placements of the rules serving, and how loading went: `errors` are those of the latest failed load (the last good rules keep serving), `[]` after a good one.',
-        tag: 'rules',
-        scope: 'admin',
-        responses: { '200': jsonResponse('The rules status.', 'RulesStatus') },
-      }),
-    },
-  };
+function schemaRef(schema: z.ZodType, where: string): JsonSchema {
+  return ref(schemaName(schema, where));
 }
 
-function parameterRef(name: string) {
-  return { $ref: `#/components/parameters/${name}` };
-}
-
-function decisionInvalid(withBody: boolean) {
-  return {
-    description: withBody
-      ? 'Malformed JSON, an invalid field, or placements the rules do not define (each named in `errors`).'
-      : 'An invalid customer id, no placement, or placements the rules do not define (each named in `errors`).',
-    content: problemContent({
-      validation: EXAMPLES.decisionValidation,
-      ...(withBody ? { malformedJson: EXAMPLES.malformedJson } : {}),
-      unknownPlacement: EXAMPLES.unknownPlacement,
-    }),
-  };
+function schemaName(schema: z.ZodType, where: string): string {
+  const name = SCHEMA_NAMES.get(schema);
+  if (name === undefined) throw new Error(`openapi: ${where} refers to a schema the document does not name: add it to REQUEST_SCHEMAS or RESPONSE_SCHEMAS`);
+  return name;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -5,6 +5,7 @@
 import { HTTPException } from 'hono/http-exception';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { UnknownPlacementsError } from '../decide/decide.js';
 import { InvalidInputError, NotFoundError, StoreUnavailableError, type FieldError } from '../domain/errors.js';
 
 export interface Problem {
@@ -19,6 +20,7 @@ export interface Problem {
 /** Problem types, as relative URI references (RFC 9457 section 3.1.1). */
 export const PROBLEM_TYPES = {
   validation: '/problems/validation-error',
+  unknownPlacement: '/problems/unknown-placement',
   malformedJson: '/problems/malformed-json',
   notFound: '/problems/not-found',
   tooLarge: '/problems/body-too-large',
@@ -53,6 +55,12 @@ export const STORE_RETRY_AFTER_SECONDS = 5;
 /** The problem for any error; unexpected errors become a 500 that reveals nothing inside. */
 export function toProblem(err: unknown): { problem: Problem; headers: Record<string, string> } {
   if (err instanceof HttpProblem) return { problem: err.problem, headers: err.headers };
+  if (err instanceof UnknownPlacementsError) {
+    return {
+      problem: { type: PROBLEM_TYPES.unknownPlacement, title: 'Unknown placement', status: 400, detail: err.message, errors: err.errors },
+      headers: {},
+    };
+  }
   if (err instanceof InvalidInputError) {
     return {
       problem: { type: PROBLEM_TYPES.validation, title: 'Invalid request', status: 400, detail: err.message, errors: err.errors },

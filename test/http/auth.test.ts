@@ -5,7 +5,8 @@
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, SCOPES, type ApiKey, type Scope } from '../../src/config.js';
-import { AUTH_CHALLENGE, keyMatcher, OPEN_PATHS, ROUTE_SCOPES, isOpenPath } from '../../src/http/auth.js';
+import { AUTH_CHALLENGE, keyMatcher } from '../../src/http/auth.js';
+import { OPEN_PATHS, ROUTE_SCOPES, isOpenPath } from '../../src/http/routes.js';
 import { createApp } from '../../src/http/app.js';
 import { silentLogger } from '../../src/logger.js';
 import { createProfileStore } from '../../src/profiles/create-store.js';

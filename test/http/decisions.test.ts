@@ -179,6 +179,15 @@ describe.each(STORE_KINDS)('decisions (%s store)', (kind) => {
       expect(problem.errors?.map((e) => e.message).join(' ')).toContain('also-nowhere');
     });
 
+    it('names a repeated unknown placement at each place it is asked, and once in the detail', async () => {
+      const problem = await expectProblem(await postDecision({ customerId: 'c-1', placements: ['nowhere', 'home-hero', 'nowhere'] }), 400);
+      expect(problem.type).toBe('/problems/unknown-placement');
+      expect(problem.detail).toMatch(/^unknown placement: nowhere; the rules define /);
+      expect(problem.errors?.map((e) => e.path)).toEqual(['$.placements[0]', '$.placements[2]']);
+      const byQuery = await expectProblem(await getDecision('c-1?placement=home-hero&placement=nowhere&placement=nowhere'), 400);
+      expect(byQuery.errors?.map((e) => e.path)).toEqual(['$.placements[1]', '$.placements[2]']);
+    });
+
     it('rejects 0 placements and 21 placements with 400 at $.placements', async () => {
       expect(await expectValidationErrors(await postDecision({ customerId: 'c-1', placements: [] }))).toEqual(['$.placements']);
       const many = Array.from({ length: 21 }, () => 'home-hero');

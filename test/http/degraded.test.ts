@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ProfileDataError } from '../../src/domain/errors.js';
 import { createApp } from '../../src/http/app.js';
 import { createMetrics } from '../../src/http/metrics.js';
-import { decisionSchema } from '../../src/domain/responses.js';
+import { decisionSchema } from '../../src/domain/decision.js';
 import { silentLogger } from '../../src/logger.js';
 import { createProfileStore } from '../../src/profiles/create-store.js';
 import type { CachedProfileStore } from '../../src/profiles/cached-store.js';

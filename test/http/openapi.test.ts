@@ -19,17 +19,17 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import formatsPlugin from 'ajv-formats';
 import type { Hono } from 'hono';
+import type * as z from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiKey, Scope } from '../../src/config.js';
-import type { Decision } from '../../src/domain/decision.js';
+import type { Decision, decisionSchema } from '../../src/domain/decision.js';
 import { StoreUnavailableError } from '../../src/domain/errors.js';
-import type { ProfileView } from '../../src/domain/profile.js';
-import type { ConditionTraceAnswer, DecisionAnswer, ProfileViewAnswer, ProblemAnswer, RulesStatusAnswer } from '../../src/domain/responses.js';
-import type { ConditionTrace } from '../../src/domain/trace.js';
+import type { ProfileView, profileViewSchema } from '../../src/domain/profile.js';
+import type { ProblemAnswer, RulesStatusAnswer } from '../../src/domain/responses.js';
+import type { ConditionTrace, conditionTraceSchema } from '../../src/domain/trace.js';
 import { createApp } from '../../src/http/app.js';
-import { OPEN_PATHS, ROUTE_SCOPES } from '../../src/http/auth.js';
 import { createMetrics } from '../../src/http/metrics.js';
-import { buildOpenApiDocument } from '../../src/http/openapi.js';
+import { buildOpenApiDocument, OPEN_PATHS, ROUTE_SCOPES } from '../../src/http/routes.js';
 import type { Problem } from '../../src/http/problem.js';
 import { silentLogger } from '../../src/logger.js';
 import { createProfileStore } from '../../src/profiles/create-store.js';
@@ -306,10 +306,10 @@ describe('the OpenAPI document', () => {
 
   it('describes what the routes build (compile-time: the interfaces fit the response schemas)', () => {
     const fits = <T>(value: T): T => value;
-    fits<DecisionAnswer>({} as Decision);
-    fits<ProfileViewAnswer>({} as ProfileView);
+    fits<z.output<typeof decisionSchema>>({} as Decision);
+    fits<z.output<typeof profileViewSchema>>({} as ProfileView);
     fits<RulesStatusAnswer>({} as RulesStatus);
-    fits<ConditionTraceAnswer>({} as ConditionTrace);
+    fits<z.output<typeof conditionTraceSchema>>({} as ConditionTrace);
     fits<ProblemAnswer>({} as Problem);
     expect(true).toBe(true);
   });
