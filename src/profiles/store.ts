@@ -2,6 +2,7 @@ import type { DecisionProfile } from '../domain/decision-profile.js';
 import type { JsonObject } from '../domain/json.js';
 import type { Profile } from '../domain/profile.js';
 import type { StoredTouchpoint } from '../domain/touchpoint.js';
+import { methodList, type AsyncMethodName } from './wrap-store.js';
 
 export interface AppendResult {
   /** Touchpoints newly stored (an old one may be dropped at once by retention or the cap). */
@@ -48,6 +49,25 @@ export interface ProfileStore {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * Every method of ProfileStore, for the decorators that wrap them all
+ * (wrap-store.ts). The compiler rejects this list until a new method is on it.
+ */
+export const PROFILE_STORE_METHODS = methodList<ProfileStore>()([
+  'get',
+  'getMany',
+  'getForDecision',
+  'getManyForDecision',
+  'appendTouchpoints',
+  'patch',
+  'delete',
+  'sweepExpired',
+  'ping',
+  'close',
+]);
+
+export type ProfileStoreMethod = AsyncMethodName<ProfileStore>;
 
 export interface StoreLimits {
   retentionDays: number;
