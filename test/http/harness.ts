@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Hono } from 'hono';
 import { createApp } from '../../src/http/app.js';
 import type { RulesPort } from '../../src/http/deps.js';
-import { silentLogger } from '../../src/logger.js';
+import { silentLogger } from '../../src/observability/logger.js';
 import { createProfileStore } from '../../src/profiles/create-store.js';
 import type { ProfileStore } from '../../src/profiles/store.js';
 import { createRuleRegistry, type RuleRegistry } from '../../src/reload/registry.js';

@@ -28,10 +28,10 @@ import type { ConditionTraceAnswer, DecisionAnswer, ProfileViewAnswer, ProblemAn
 import type { ConditionTrace } from '../../src/domain/trace.js';
 import { createApp } from '../../src/http/app.js';
 import { OPEN_PATHS, ROUTE_SCOPES } from '../../src/http/auth.js';
-import { createMetrics } from '../../src/http/metrics.js';
+import { createMetrics } from '../../src/observability/metrics.js';
 import { buildOpenApiDocument } from '../../src/http/openapi.js';
 import type { Problem } from '../../src/http/problem.js';
-import { silentLogger } from '../../src/logger.js';
+import { silentLogger } from '../../src/observability/logger.js';
 import { createProfileStore } from '../../src/profiles/create-store.js';
 import type { ProfileStore } from '../../src/profiles/store.js';
 import type { RulesStatus } from '../../src/reload/registry.js';

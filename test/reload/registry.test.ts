@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/logger.js';
+import { silentLogger } from '../../src/observability/logger.js';
 import { createRuleRegistry, type RuleRegistry } from '../../src/reload/registry.js';
 import { watchRulesDir, type RulesWatcher } from '../../src/reload/watcher.js';
 
