@@ -63,6 +63,8 @@ export interface HarnessOptions {
   cacheMax?: number;
   /** Replaces the store the app sees, e.g. to make `ping` fail; the real store is still closed at the end. */
   wrapStore?: (store: ProfileStore) => ProfileStore;
+  /** Replaces the backend behind the profile decorators (cache, breaker, timeout), e.g. to make `ping` hang. */
+  wrapBackend?: (backend: ProfileStore) => ProfileStore;
   /** Replaces the rules port the app sees, e.g. one whose `current` is null. */
   wrapRules?: (registry: RuleRegistry) => RulesPort;
   maxBodyBytes?: number;
@@ -119,6 +121,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     maxTouchpointsPerProfile: options.maxTouchpointsPerProfile ?? 1000,
     cacheMax: options.cacheMax ?? 100,
     now: clock.now,
+    ...(options.wrapBackend ? { wrapBackend: options.wrapBackend } : {}),
   });
   if (kind === 'redis') await waitReady(realStore);
   const store = options.wrapStore ? options.wrapStore(realStore) : realStore;
