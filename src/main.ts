@@ -10,7 +10,13 @@ import { ConfigError, loadConfig, redactUrl, type Config, type Evaluator } from 
 import { createApp } from './http/app.js';
 import { createMetrics, type PrometheusMetrics } from './observability/metrics.js';
 import { createLogger, type Logger } from './observability/logger.js';
-import { createProfileStore } from './profiles/create-store.js';
+import type { CachedProfileStore } from './profiles/cached-store.js';
+import type { CircuitBreakerOptions } from './profiles/circuit-breaker-store.js';
+import { decorateProfileStore } from './profiles/decorate-store.js';
+import { createMemoryStore } from './profiles/memory-store.js';
+import { createRedisStore, type RedisStoreEvent } from './profiles/redis-store.js';
+import { createSqliteStore } from './profiles/sqlite-store.js';
+import type { ProfileStore, StoreLimits } from './profiles/store.js';
 import { createRuleRegistry } from './reload/registry.js';
 import { watchRulesDir } from './reload/watcher.js';
 import { createCompiledMatcher } from './ruleset/compiled-matcher.js';
@@ -22,6 +28,7 @@ const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 const FIRST_SWEEP_DELAY_MS = 10 * 1000;
 /** How long start-up waits for a network store's first answer before it serves anyway (degraded). */
 const STORE_WAIT_MS = 5000;
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 export interface RunningService {
   url: string;
@@ -134,7 +141,72 @@ export function matcherFor(evaluator: Evaluator): MatcherFactory {
   return evaluator === 'json-rules-engine' ? createJreMatcher : createCompiledMatcher;
 }
 
-function openStore(config: Config, metrics: PrometheusMetrics, logger: Logger) {
+export type StoreKind = 'memory' | 'sqlite' | 'redis';
+
+export interface ProfileStoreConfig {
+  store: StoreKind;
+  sqlitePath: string;
+  /** For `redis`: the server's URL, or with `redisCluster` the seed nodes, comma-separated. */
+  redisUrl?: string;
+  redisCluster?: boolean;
+  redisKeyPrefix?: string;
+  /** For `redis`: connection news for the log. */
+  onRedisEvent?: (event: RedisStoreEvent) => void;
+  retentionDays: number;
+  maxTouchpointsPerProfile: number;
+  /** LRU entries; 0 disables the cache. */
+  cacheMax: number;
+  /** The clock for retention on reads; tests inject one. */
+  now?: () => number;
+  /** Wraps the backend behind the cache, e.g. to time its calls (metrics); cache hits never reach it. */
+  wrapBackend?: (backend: ProfileStore) => ProfileStore;
+  /** How long a backend call may take before it fails with StoreUnavailableError; default 1000. */
+  storeTimeoutMs?: number;
+  /** Skips a failing backend for a moment (circuit-breaker-store.ts); false turns it off. */
+  circuitBreaker?: CircuitBreakerOptions | false;
+}
+
+/** The configured backend, picked here, behind the profile decorators (profiles/decorate-store.ts). */
+export function createProfileStore(config: ProfileStoreConfig): CachedProfileStore {
+  const limits: StoreLimits = {
+    retentionDays: config.retentionDays,
+    maxTouchpointsPerProfile: config.maxTouchpointsPerProfile,
+    ...(config.now ? { now: config.now } : {}),
+  };
+  const decorations = {
+    cacheMax: config.cacheMax,
+    retentionDays: config.retentionDays,
+    ...(config.now ? { now: config.now } : {}),
+    ...(config.wrapBackend ? { wrapBackend: config.wrapBackend } : {}),
+    ...(config.storeTimeoutMs !== undefined ? { storeTimeoutMs: config.storeTimeoutMs } : {}),
+    ...(config.circuitBreaker !== undefined ? { circuitBreaker: config.circuitBreaker } : {}),
+  };
+  switch (config.store) {
+    case 'memory':
+      return decorateProfileStore(createMemoryStore(limits), decorations);
+    case 'sqlite':
+      return decorateProfileStore(createSqliteStore({ ...limits, path: config.sqlitePath }), decorations);
+    case 'redis': {
+      const backend = createRedisStore({
+        ...limits,
+        url: config.redisUrl ?? DEFAULT_REDIS_URL,
+        ...(config.redisCluster ? { cluster: true } : {}),
+        ...(config.redisKeyPrefix !== undefined ? { keyPrefix: config.redisKeyPrefix } : {}),
+        ...(config.onRedisEvent ? { onEvent: config.onRedisEvent } : {}),
+      });
+      // Redis is shared: every replica publishes what it changes, and the others drop their copies.
+      return decorateProfileStore(backend, { ...decorations, changes: backend });
+    }
+    default:
+      return unknownKind(config.store);
+  }
+}
+
+function unknownKind(kind: never): never {
+  throw new Error(`unknown profile store "${String(kind)}"`);
+}
+
+function openStore(config: Config, metrics: PrometheusMetrics, logger: Logger): CachedProfileStore {
   try {
     return createProfileStore({
       store: config.store,

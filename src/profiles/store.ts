@@ -69,6 +69,23 @@ export const PROFILE_STORE_METHODS = methodList<ProfileStore>()([
 
 export type ProfileStoreMethod = AsyncMethodName<ProfileStore>;
 
+/**
+ * Tells a replica's cache what other replicas changed. `suspend` means
+ * notifications may be missed from now on (the subscription is down), `resume`
+ * that they flow again and anything cached before may be stale.
+ */
+export interface ChangeListener {
+  changed(customerId: string): void;
+  suspend(): void;
+  resume(): void;
+}
+
+/** A shared store's news of what other replicas wrote, for the profile cache in front of it. */
+export interface ChangeFeed {
+  /** Subscribes to the changes every replica publishes; one listener per store. */
+  watchChanges(listener: ChangeListener): void;
+}
+
 export interface StoreLimits {
   retentionDays: number;
   maxTouchpointsPerProfile: number;

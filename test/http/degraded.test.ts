@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/http/app.js';
 import { decisionSchema } from '../../src/domain/responses.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { createProfileStore } from '../../src/profiles/create-store.js';
+import { createProfileStore } from '../../src/main.js';
 import type { CachedProfileStore } from '../../src/profiles/cached-store.js';
 import type { ProfileStore } from '../../src/profiles/store.js';
 import { createRuleRegistry } from '../../src/reload/registry.js';

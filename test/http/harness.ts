@@ -13,7 +13,7 @@ import type { Hono } from 'hono';
 import { createApp } from '../../src/http/app.js';
 import type { RulesPort } from '../../src/http/deps.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { createProfileStore } from '../../src/profiles/create-store.js';
+import { createProfileStore } from '../../src/main.js';
 import type { ProfileStore } from '../../src/profiles/store.js';
 import { createRuleRegistry, type RuleRegistry } from '../../src/reload/registry.js';
 import { deleteKeys, REDIS_URL, waitReady } from '../contract/redis-helpers.js';

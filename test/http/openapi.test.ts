@@ -32,7 +32,7 @@ import { createMetrics } from '../../src/observability/metrics.js';
 import { buildOpenApiDocument } from '../../src/http/openapi.js';
 import type { Problem } from '../../src/http/problem.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { createProfileStore } from '../../src/profiles/create-store.js';
+import { createProfileStore } from '../../src/main.js';
 import type { ProfileStore } from '../../src/profiles/store.js';
 import type { RulesStatus } from '../../src/reload/registry.js';
 import { createRuleRegistry, type RuleRegistry } from '../../src/reload/registry.js';
