@@ -1,16 +1,21 @@
 /**
- * The composition root: configuration, store, rules, app, server. The only
- * place that picks concrete adapters and touches process signals.
+ * The composition root: configuration → stores → cache → rule registry and
+ * watcher → app → serve. The only place that picks concrete adapters; what
+ * keeps the process running and stops it is in lifecycle.ts.
  */
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
-import { serve } from '@hono/node-server';
 import { ConfigError, loadConfig, redactUrl, type Config, type Evaluator } from './config.js';
 import { createApp } from './http/app.js';
-import { createMetrics, type PrometheusMetrics } from './http/metrics.js';
-import { createLogger, type Logger } from './logger.js';
-import { createProfileStore } from './profiles/create-store.js';
+import { exitOnShutdownSignal, reloadOnHangup, serveHttp, sweepExpiredPeriodically } from './lifecycle.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { createMetrics, type PrometheusMetrics } from './observability/metrics.js';
+import type { CachedProfileStore } from './profiles/cached-store.js';
+import type { CircuitBreakerOptions } from './profiles/circuit-breaker-store.js';
+import { decorateProfileStore } from './profiles/decorate-store.js';
+import { createMemoryStore } from './profiles/memory-store.js';
+import { createRedisStore, type RedisStoreEvent } from './profiles/redis-store.js';
+import { createSqliteStore } from './profiles/sqlite-store.js';
+import type { ProfileStore, StoreLimits } from './profiles/store.js';
 import { createRuleRegistry } from './reload/registry.js';
 import { watchRulesDir } from './reload/watcher.js';
 import { createCompiledMatcher } from './conditions/compiled-matcher.js';
@@ -18,10 +23,9 @@ import { formatRuleError } from './ruleset/format.js';
 import { createJreMatcher } from './conditions/jre-matcher.js';
 import type { MatcherFactory } from './conditions/matcher.js';
 
-const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
-const FIRST_SWEEP_DELAY_MS = 10 * 1000;
 /** How long start-up waits for a network store's first answer before it serves anyway (degraded). */
 const STORE_WAIT_MS = 5000;
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 export interface RunningService {
   url: string;
@@ -50,21 +54,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     onChange: () => void registry.reload(),
     pollMs: config.rulesPollIntervalMs,
   });
-  // `kill -HUP` reloads at once, for deployments that replace files without any event we could see.
-  const onHangup = () => {
-    logger.info('SIGHUP: reloading rules');
-    void registry.reload();
-  };
-  process.on('SIGHUP', onHangup);
-  // Reads already hide expired touchpoints; the sweep reclaims their space, at start and then hourly.
-  const sweepExpired = () => {
-    store.sweepExpired(Date.now()).catch((err: Error) => logger.warn('touchpoint sweep failed', { error: err.message }));
-  };
-  // The first sweep waits a little, so a network store has connected by then.
-  const firstSweep = setTimeout(sweepExpired, FIRST_SWEEP_DELAY_MS);
-  firstSweep.unref();
-  const sweep = setInterval(sweepExpired, SWEEP_INTERVAL_MS);
-  sweep.unref();
+  const stopHangup = reloadOnHangup(() => void registry.reload(), logger);
+  const stopSweeps = sweepExpiredPeriodically(store, logger);
 
   await waitForStore(store, STORE_WAIT_MS, logger);
   if (!config.apiKeys) logger.warn('API_KEYS is not set: the HTTP API is open to anyone who can reach it, with no authentication');
@@ -77,15 +68,16 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     corsOrigins: config.corsOrigins,
     maxBodyBytes: config.maxBodyBytes,
   });
-  const server = await new Promise<Server>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s as Server));
+  const server = await serveHttp(app.fetch, {
+    port: config.port,
+    host: config.host,
+    headersTimeoutMs: config.headersTimeoutMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    logger,
   });
-  // A client that trickles its headers or body cannot hold a connection forever.
-  server.headersTimeout = config.headersTimeoutMs;
-  server.requestTimeout = config.requestTimeoutMs;
-  server.keepAliveTimeout = config.keepAliveTimeoutMs;
-  const address = server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  const { url } = server;
   logger.info('nextbest listening', {
     url,
     store: config.store,
@@ -110,10 +102,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     stop() {
       stopping ??= (async () => {
         watcher.close();
-        process.off('SIGHUP', onHangup);
-        clearTimeout(firstSweep);
-        clearInterval(sweep);
-        await closeServer(server, config.shutdownTimeoutMs, logger);
+        stopHangup();
+        stopSweeps();
+        await server.drain();
         await store.close();
       })();
       return stopping;
@@ -134,7 +125,72 @@ export function matcherFor(evaluator: Evaluator): MatcherFactory {
   return evaluator === 'json-rules-engine' ? createJreMatcher : createCompiledMatcher;
 }
 
-function openStore(config: Config, metrics: PrometheusMetrics, logger: Logger) {
+export type StoreKind = 'memory' | 'sqlite' | 'redis';
+
+export interface ProfileStoreConfig {
+  store: StoreKind;
+  sqlitePath: string;
+  /** For `redis`: the server's URL, or with `redisCluster` the seed nodes, comma-separated. */
+  redisUrl?: string;
+  redisCluster?: boolean;
+  redisKeyPrefix?: string;
+  /** For `redis`: connection news for the log. */
+  onRedisEvent?: (event: RedisStoreEvent) => void;
+  retentionDays: number;
+  maxTouchpointsPerProfile: number;
+  /** LRU entries; 0 disables the cache. */
+  cacheMax: number;
+  /** The clock for retention on reads; tests inject one. */
+  now?: () => number;
+  /** Wraps the backend behind the cache, e.g. to time its calls (metrics); cache hits never reach it. */
+  wrapBackend?: (backend: ProfileStore) => ProfileStore;
+  /** How long a backend call may take before it fails with StoreUnavailableError; default 1000. */
+  storeTimeoutMs?: number;
+  /** Skips a failing backend for a moment (circuit-breaker-store.ts); false turns it off. */
+  circuitBreaker?: CircuitBreakerOptions | false;
+}
+
+/** The configured backend, picked here, behind the profile decorators (profiles/decorate-store.ts). */
+export function createProfileStore(config: ProfileStoreConfig): CachedProfileStore {
+  const limits: StoreLimits = {
+    retentionDays: config.retentionDays,
+    maxTouchpointsPerProfile: config.maxTouchpointsPerProfile,
+    ...(config.now ? { now: config.now } : {}),
+  };
+  const decorations = {
+    cacheMax: config.cacheMax,
+    retentionDays: config.retentionDays,
+    ...(config.now ? { now: config.now } : {}),
+    ...(config.wrapBackend ? { wrapBackend: config.wrapBackend } : {}),
+    ...(config.storeTimeoutMs !== undefined ? { storeTimeoutMs: config.storeTimeoutMs } : {}),
+    ...(config.circuitBreaker !== undefined ? { circuitBreaker: config.circuitBreaker } : {}),
+  };
+  switch (config.store) {
+    case 'memory':
+      return decorateProfileStore(createMemoryStore(limits), decorations);
+    case 'sqlite':
+      return decorateProfileStore(createSqliteStore({ ...limits, path: config.sqlitePath }), decorations);
+    case 'redis': {
+      const backend = createRedisStore({
+        ...limits,
+        url: config.redisUrl ?? DEFAULT_REDIS_URL,
+        ...(config.redisCluster ? { cluster: true } : {}),
+        ...(config.redisKeyPrefix !== undefined ? { keyPrefix: config.redisKeyPrefix } : {}),
+        ...(config.onRedisEvent ? { onEvent: config.onRedisEvent } : {}),
+      });
+      // Redis is shared: every replica publishes what it changes, and the others drop their copies.
+      return decorateProfileStore(backend, { ...decorations, changes: backend });
+    }
+    default:
+      return unknownKind(config.store);
+  }
+}
+
+function unknownKind(kind: never): never {
+  throw new Error(`unknown profile store "${String(kind)}"`);
+}
+
+function openStore(config: Config, metrics: PrometheusMetrics, logger: Logger): CachedProfileStore {
   try {
     return createProfileStore({
       store: config.store,
@@ -180,23 +236,6 @@ async function waitForStore(store: { ping(): Promise<void> }, timeoutMs: number,
   logger.warn('the profile store does not answer; serving degraded until it does', { error: lastError, waitedMs: timeoutMs });
 }
 
-/** Stops accepting connections and waits for in-flight requests, up to a deadline. */
-function closeServer(server: Server, timeoutMs: number, logger: Logger): Promise<void> {
-  return new Promise((resolve) => {
-    const deadline = setTimeout(() => {
-      logger.warn('shutdown deadline reached; closing the remaining connections', { timeoutMs });
-      server.closeAllConnections();
-    }, timeoutMs);
-    deadline.unref();
-    server.close(() => {
-      clearTimeout(deadline);
-      resolve();
-    });
-    // Idle keep-alive connections would otherwise hold the server open until they time out.
-    server.closeIdleConnections();
-  });
-}
-
 /** `npm start` and `nextbest serve`: serve until SIGTERM or SIGINT, then shut down and exit 0. */
 export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   let logger: Logger;
@@ -212,21 +251,7 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
     }
     throw err;
   }
-  const shutdown = (signal: string) => {
-    logger.info('shutting down', { signal });
-    service.stop().then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (err: Error) => {
-        logger.error('shutdown failed', { error: err.message });
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  exitOnShutdownSignal(service, logger);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

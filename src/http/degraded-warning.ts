@@ -1,4 +1,4 @@
-import type { Logger } from '../logger.js';
+import type { Logger } from '../observability/logger.js';
 import type { DegradedReason } from './decisions.js';
 
 /** Says that `customers` were decided as new visitors because their profiles could not be read (`reason`, `err`). */

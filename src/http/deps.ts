@@ -1,10 +1,10 @@
 import type { ApiKey } from '../config.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../observability/logger.js';
 import type { ProfileStore } from '../profiles/store.js';
 import type { RulesStatus } from '../reload/registry.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
 import { degradedWarner, type DegradedWarner } from './degraded-warning.js';
-import { noMetrics, type Metrics } from './metrics.js';
+import { noMetrics, type Metrics } from '../observability/metrics.js';
 import { HttpProblem, PROBLEM_TYPES } from './problem.js';
 
 export interface RulesPort {
@@ -24,7 +24,7 @@ export interface AppDeps {
   apiKeys?: readonly ApiKey[] | null;
   /** Origins browsers may call the API from (cors.ts); empty or absent: no CORS headers. `*`: any. */
   corsOrigins?: readonly string[];
-  /** Prometheus metrics (metrics.ts): fed by the routes and served at GET /metrics; absent: neither. */
+  /** Prometheus metrics (observability/metrics.ts): fed by the routes and served at GET /metrics; absent: neither. */
   metrics?: Metrics;
 }
 

@@ -9,9 +9,9 @@ import type { RouterRoute } from 'hono/types';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { matchedRoutes } from 'hono/route';
 import { StoreUnavailableError } from '../domain/errors.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../observability/logger.js';
 import { addAnswerHeader } from './answer-headers.js';
-import type { RequestRecord } from './metrics.js';
+import type { RequestRecord } from '../observability/metrics.js';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 

@@ -1,5 +1,6 @@
 import { StoreUnavailableError } from '../domain/errors.js';
-import type { ProfileStore } from './store.js';
+import { PROFILE_STORE_METHODS, type ProfileStore, type ProfileStoreMethod } from './store.js';
+import { wrapStore } from './wrap-store.js';
 
 export interface CircuitBreakerOptions {
   /** Consecutive StoreUnavailableErrors after which the store is skipped. */
@@ -38,10 +39,8 @@ export function createCircuitBreakerStore(inner: ProfileStore, options: CircuitB
     if (consecutive >= options.failures) openUntil = now() + options.openMs;
   }
 
-  async function guarded<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    if (now() < openUntil) {
-      throw new StoreUnavailableError(`the ${inner.kind} profile store is skipped for ${options.openMs} ms after ${consecutive} failures in a row (${operation})`);
-    }
+  /** Runs a call and counts its outcome; `ping` always gets here, every other method only while the circuit is closed. */
+  async function counted<T>(call: () => Promise<T>): Promise<T> {
     try {
       const result = await call();
       succeeded();
@@ -52,25 +51,14 @@ export function createCircuitBreakerStore(inner: ProfileStore, options: CircuitB
     }
   }
 
-  return {
-    kind: inner.kind,
-    get: (customerId) => guarded('get', () => inner.get(customerId)),
-    getMany: (customerIds) => guarded('getMany', () => inner.getMany(customerIds)),
-    getForDecision: (customerId) => guarded('getForDecision', () => inner.getForDecision(customerId)),
-    getManyForDecision: (customerIds) => guarded('getManyForDecision', () => inner.getManyForDecision(customerIds)),
-    appendTouchpoints: (customerId, touchpoints, now) => guarded('appendTouchpoints', () => inner.appendTouchpoints(customerId, touchpoints, now)),
-    patch: (customerId, change, now) => guarded('patch', () => inner.patch(customerId, change, now)),
-    delete: (customerId) => guarded('delete', () => inner.delete(customerId)),
-    sweepExpired: (now) => inner.sweepExpired(now),
-    async ping() {
-      try {
-        await inner.ping();
-      } catch (error) {
-        failed(error);
-        throw error;
-      }
-      succeeded();
-    },
-    close: () => inner.close(),
-  };
+  function guarded<R>(operation: ProfileStoreMethod, call: () => Promise<R>): Promise<R> {
+    if (operation !== 'ping' && now() < openUntil) {
+      return Promise.reject(
+        new StoreUnavailableError(`the ${inner.kind} profile store is skipped for ${options.openMs} ms after ${consecutive} failures in a row (${operation})`),
+      );
+    }
+    return counted(call);
+  }
+
+  return wrapStore(inner, PROFILE_STORE_METHODS, guarded, { exempt: ['sweepExpired', 'close'] });
 }

@@ -7,7 +7,7 @@ import type { Profile } from '../domain/profile.js';
 import type { StoredTouchpoint } from '../domain/touchpoint.js';
 import { patchAttributes } from './patch-attributes.js';
 import { APPEND_SCRIPT, DELETE_SCRIPT, PATCH_SCRIPT, READ_DECISION_SCRIPT, READ_PROFILE_SCRIPT, SWEEP_SCRIPT } from './redis-scripts.js';
-import { DAY_MS, type AppendResult, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
+import { DAY_MS, type AppendResult, type ChangeFeed, type ChangeListener, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
 
 export interface RedisStoreOptions extends StoreLimits {
   /** redis://[user:password@]host:port[/db] or rediss:// for TLS; with `cluster`, a comma-separated list of seed nodes. */
@@ -27,21 +27,7 @@ export type RedisStoreEvent =
   | { kind: 'disconnected'; error?: string }
   | { kind: 'warning'; message: string };
 
-/**
- * Tells a replica's cache what other replicas changed. `suspend` means
- * notifications may be missed from now on (the subscription is down), `resume`
- * that they flow again and anything cached before may be stale.
- */
-export interface ChangeListener {
-  changed(customerId: string): void;
-  suspend(): void;
-  resume(): void;
-}
-
-export interface RedisProfileStore extends ProfileStore {
-  /** Subscribes to the changes every replica publishes; one listener per store. */
-  watchChanges(listener: ChangeListener): void;
-}
+export interface RedisProfileStore extends ProfileStore, ChangeFeed {}
 
 /** How many times patch retries its compare-and-set when other writers keep changing the attributes. */
 const PATCH_ATTEMPTS = 20;

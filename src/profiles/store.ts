@@ -2,6 +2,7 @@ import type { DecisionProfile } from '../domain/decision-profile.js';
 import type { JsonObject } from '../domain/json.js';
 import type { Profile } from '../domain/profile.js';
 import type { StoredTouchpoint } from '../domain/touchpoint.js';
+import { methodList, type AsyncMethodName } from './wrap-store.js';
 
 export interface AppendResult {
   /** Touchpoints newly stored (an old one may be dropped at once by the cap). */
@@ -56,6 +57,42 @@ export interface ProfileStore {
   /** Resolves when the store answers; rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Every method of ProfileStore, for the decorators that wrap them all
+ * (wrap-store.ts). The compiler rejects this list until a new method is on it.
+ */
+export const PROFILE_STORE_METHODS = methodList<ProfileStore>()([
+  'get',
+  'getMany',
+  'getForDecision',
+  'getManyForDecision',
+  'appendTouchpoints',
+  'patch',
+  'delete',
+  'sweepExpired',
+  'ping',
+  'close',
+]);
+
+export type ProfileStoreMethod = AsyncMethodName<ProfileStore>;
+
+/**
+ * Tells a replica's cache what other replicas changed. `suspend` means
+ * notifications may be missed from now on (the subscription is down), `resume`
+ * that they flow again and anything cached before may be stale.
+ */
+export interface ChangeListener {
+  changed(customerId: string): void;
+  suspend(): void;
+  resume(): void;
+}
+
+/** A shared store's news of what other replicas wrote, for the profile cache in front of it. */
+export interface ChangeFeed {
+  /** Subscribes to the changes every replica publishes; one listener per store. */
+  watchChanges(listener: ChangeListener): void;
 }
 
 export interface StoreLimits {

@@ -1,5 +1,6 @@
 import { InvalidInputError, NotFoundError, ProfileDataError, StoreUnavailableError } from '../domain/errors.js';
-import type { ProfileStore } from './store.js';
+import { PROFILE_STORE_METHODS, type ProfileStore, type ProfileStoreMethod } from './store.js';
+import { wrapStore } from './wrap-store.js';
 
 export interface TimeoutStoreOptions {
   /** How long a call may take before it is answered with StoreUnavailableError. */
@@ -24,13 +25,13 @@ export interface TimeoutStoreOptions {
 export function createTimeoutStore(inner: ProfileStore, options: TimeoutStoreOptions): ProfileStore {
   const { timeoutMs } = options;
 
-  function timed<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
+  function timed<R>(operation: ProfileStoreMethod, call: () => Promise<R>): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new StoreUnavailableError(`the ${inner.kind} profile store did not answer ${operation} within ${timeoutMs} ms`));
       }, timeoutMs);
       // A synchronous throw from the inner store becomes a rejection like any other.
-      new Promise<T>((innerResolve) => innerResolve(call())).then(
+      new Promise<R>((innerResolve) => innerResolve(call())).then(
         (value) => {
           clearTimeout(timer);
           resolve(value);
@@ -43,19 +44,7 @@ export function createTimeoutStore(inner: ProfileStore, options: TimeoutStoreOpt
     });
   }
 
-  return {
-    kind: inner.kind,
-    get: (customerId) => timed('get', () => inner.get(customerId)),
-    getMany: (customerIds) => timed('getMany', () => inner.getMany(customerIds)),
-    getForDecision: (customerId) => timed('getForDecision', () => inner.getForDecision(customerId)),
-    getManyForDecision: (customerIds) => timed('getManyForDecision', () => inner.getManyForDecision(customerIds)),
-    appendTouchpoints: (customerId, touchpoints, now) => timed('appendTouchpoints', () => inner.appendTouchpoints(customerId, touchpoints, now)),
-    patch: (customerId, change, now) => timed('patch', () => inner.patch(customerId, change, now)),
-    delete: (customerId) => timed('delete', () => inner.delete(customerId)),
-    sweepExpired: (now) => inner.sweepExpired(now),
-    ping: () => timed('ping', () => inner.ping()),
-    close: () => inner.close(),
-  };
+  return wrapStore(inner, PROFILE_STORE_METHODS, timed, { exempt: ['sweepExpired', 'close'] });
 }
 
 function asUnavailable(error: unknown, kind: string, operation: string): unknown {

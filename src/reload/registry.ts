@@ -4,7 +4,7 @@
  * errors and keeps the last good snapshot serving.
  */
 import type { RuleError } from '../domain/rule-files.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../observability/logger.js';
 import { buildRuleset } from '../ruleset/build.js';
 import type { MatcherFactory } from '../conditions/matcher.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';

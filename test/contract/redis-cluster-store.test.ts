@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProfileStore } from '../../src/profiles/create-store.js';
+import { createProfileStore } from '../../src/main.js';
 import { createRedisStore } from '../../src/profiles/redis-store.js';
 import { runProfileStoreContract } from './profile-store.contract.js';
 import { startRedisCluster, type RedisCluster } from './redis-cluster.js';

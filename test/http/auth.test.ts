@@ -8,8 +8,8 @@ import { loadConfig, SCOPES, type ApiKey, type Scope } from '../../src/config.js
 import { AUTH_CHALLENGE, keyMatcher } from '../../src/http/auth.js';
 import { OPEN_PATHS, ROUTE_SCOPES, isOpenPath } from '../../src/http/routes.js';
 import { createApp } from '../../src/http/app.js';
-import { silentLogger } from '../../src/logger.js';
-import { createProfileStore } from '../../src/profiles/create-store.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { createProfileStore } from '../../src/main.js';
 import { createRuleRegistry } from '../../src/reload/registry.js';
 import { expectProblem, FIXTURE_RULES_DIR, T0, touchpoint } from './harness.js';
 

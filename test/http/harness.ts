@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 import type { Hono } from 'hono';
 import { createApp } from '../../src/http/app.js';
 import type { RulesPort } from '../../src/http/deps.js';
-import { silentLogger } from '../../src/logger.js';
-import { createProfileStore } from '../../src/profiles/create-store.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { createProfileStore } from '../../src/main.js';
 import type { ProfileStore } from '../../src/profiles/store.js';
 import { createRuleRegistry, type RuleRegistry } from '../../src/reload/registry.js';
 import { deleteKeys, REDIS_URL, waitReady } from '../contract/redis-helpers.js';
@@ -63,6 +63,8 @@ export interface HarnessOptions {
   cacheMax?: number;
   /** Replaces the store the app sees, e.g. to make `ping` fail; the real store is still closed at the end. */
   wrapStore?: (store: ProfileStore) => ProfileStore;
+  /** Replaces the backend behind the profile decorators (cache, breaker, timeout), e.g. to make `ping` hang. */
+  wrapBackend?: (backend: ProfileStore) => ProfileStore;
   /** Replaces the rules port the app sees, e.g. one whose `current` is null. */
   wrapRules?: (registry: RuleRegistry) => RulesPort;
   maxBodyBytes?: number;
@@ -119,6 +121,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     maxTouchpointsPerProfile: options.maxTouchpointsPerProfile ?? 1000,
     cacheMax: options.cacheMax ?? 100,
     now: clock.now,
+    ...(options.wrapBackend ? { wrapBackend: options.wrapBackend } : {}),
   });
   if (kind === 'redis') await waitReady(realStore);
   const store = options.wrapStore ? options.wrapStore(realStore) : realStore;

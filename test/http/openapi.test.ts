@@ -28,11 +28,11 @@ import type { ProfileView, profileViewSchema } from '../../src/domain/profile.js
 import type { ProblemAnswer, RulesStatusAnswer } from '../../src/domain/responses.js';
 import type { ConditionTrace, conditionTraceSchema } from '../../src/domain/trace.js';
 import { createApp } from '../../src/http/app.js';
-import { createMetrics } from '../../src/http/metrics.js';
+import { createMetrics } from '../../src/observability/metrics.js';
 import { buildOpenApiDocument, OPEN_PATHS, ROUTE_SCOPES } from '../../src/http/routes.js';
 import type { Problem } from '../../src/http/problem.js';
-import { silentLogger } from '../../src/logger.js';
-import { createProfileStore } from '../../src/profiles/create-store.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { createProfileStore } from '../../src/main.js';
 import type { ProfileStore } from '../../src/profiles/store.js';
 import type { RulesStatus } from '../../src/reload/registry.js';
 import { createRuleRegistry, type RuleRegistry } from '../../src/reload/registry.js';

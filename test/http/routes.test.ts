@@ -11,10 +11,10 @@ import { decisionSchema } from '../../src/domain/decision.js';
 import { createApp } from '../../src/http/app.js';
 import { openApiDocument } from '../../src/http/openapi.js';
 import { defineRoute, type RouteDef } from '../../src/http/route.js';
-import { createMetrics } from '../../src/http/metrics.js';
+import { createMetrics } from '../../src/observability/metrics.js';
 import { ROUTES } from '../../src/http/routes.js';
-import { silentLogger } from '../../src/logger.js';
-import { createProfileStore } from '../../src/profiles/create-store.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { createProfileStore } from '../../src/main.js';
 
 const KEYS: readonly ApiKey[] = [{ key: 'routes-test-key', scopes: new Set(['admin']) }];
 

@@ -2,7 +2,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, unlin
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/logger.js';
+import { silentLogger } from '../../src/observability/logger.js';
 import { createRuleRegistry, type RuleRegistry } from '../../src/reload/registry.js';
 import { folderFingerprint, watchRulesDir, type RulesWatcher } from '../../src/reload/watcher.js';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/http/app.js';
-import { silentLogger } from '../../src/logger.js';
+import { silentLogger } from '../../src/observability/logger.js';
 import { createMemoryStore } from '../../src/profiles/memory-store.js';
 import { createRuleRegistry, type RuleRegistry } from '../../src/reload/registry.js';
 import { watchRulesDir, type RulesWatcher } from '../../src/reload/watcher.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { createLogger, silentLogger, type Logger, type LogLevel } from '../../src/logger.js';
+import { createLogger, silentLogger, type Logger, type LogLevel } from '../../src/observability/logger.js';
 
 function capturing(level?: LogLevel): { logger: Logger; raw: string[]; lines: () => Array<Record<string, unknown>> } {
   const raw: string[] = [];

@@ -1,26 +1,23 @@
 /**
- * Prometheus metrics of one app instance, served at `GET /metrics`.
+ * Prometheus metrics of one app instance, served at `GET /metrics`
+ * (http/metrics.ts).
  *
- * Why this lives in src/http rather than a new src/observability folder:
- * STYLE's layout has no place for one, and everything here is either fed by
- * the HTTP layer (requests, decisions, ingested touchpoints) or read at scrape
- * time from ports the HTTP layer already depends on (the rules status, the
- * profile cache's stats, the ProfileStore interface). http sits above
- * profiles and reload, so the imports still point inward, and neither
- * src/decide nor the stores learn that prom-client exists: the routes call the
- * small `Metrics` hooks below, and main.ts wraps the store backend with
+ * Everything here is either fed by the HTTP layer (requests, decisions,
+ * ingested touchpoints) or read at scrape time from ports (the rules status,
+ * the profile cache's stats, the ProfileStore interface). Neither src/decide
+ * nor the stores learn that prom-client exists: the routes call the small
+ * `Metrics` hooks below, and main.ts wraps the store backend with
  * `instrumentStore`.
  *
  * Each app gets its own prom-client Registry, never the global default one, so
  * tests and several apps in one process do not share (or clash over) series.
  */
-import { Hono } from 'hono';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Decision, PlacementDecision } from '../domain/decision.js';
 import type { CacheStats } from '../profiles/cached-store.js';
-import type { AppendResult, ProfileStore } from '../profiles/store.js';
+import { PROFILE_STORE_METHODS, type AppendResult, type ProfileStore, type ProfileStoreMethod } from '../profiles/store.js';
+import { wrapStore } from '../profiles/wrap-store.js';
 import type { RulesStatus } from '../reload/registry.js';
-import type { ResolvedDeps } from './deps.js';
 
 /** One answered HTTP request, as the request log saw it. */
 export interface RequestRecord {
@@ -87,8 +84,6 @@ const HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25
 
 // A client may send any method name through app.request(); the label must stay bounded.
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
-
-type StoreOperation = Exclude<keyof ProfileStore, 'kind' | 'close'>;
 
 export function createMetrics(options: MetricsOptions = {}): PrometheusMetrics {
   const registry = new Registry();
@@ -217,34 +212,20 @@ export function createMetrics(options: MetricsOptions = {}): PrometheusMetrics {
     else counts.served++;
   };
 
-  function instrumentStore(store: ProfileStore): ProfileStore {
-    const timed =
-      <A extends unknown[], R>(operation: StoreOperation, call: (...args: A) => Promise<R>) =>
-      async (...args: A): Promise<R> => {
-        const end = storeDuration.startTimer({ operation });
-        try {
-          return await call(...args);
-        } catch (err) {
-          storeErrors.inc({ operation });
-          throw err;
-        } finally {
-          end();
-        }
-      };
-    // Spelled out method by method so that a new ProfileStore method fails to compile here until it is timed.
-    const operations: { [K in StoreOperation]: ProfileStore[K] } = {
-      get: timed('get', (id) => store.get(id)),
-      getMany: timed('getMany', (ids) => store.getMany(ids)),
-      getForDecision: timed('getForDecision', (id) => store.getForDecision(id)),
-      getManyForDecision: timed('getManyForDecision', (ids) => store.getManyForDecision(ids)),
-      appendTouchpoints: timed('appendTouchpoints', (id, touchpoints, now) => store.appendTouchpoints(id, touchpoints, now)),
-      patch: timed('patch', (id, change, now) => store.patch(id, change, now)),
-      delete: timed('delete', (id) => store.delete(id)),
-      sweepExpired: timed('sweepExpired', (now) => store.sweepExpired(now)),
-      ping: timed('ping', () => store.ping()),
-    };
-    return { kind: store.kind, ...operations, close: () => store.close() };
+  async function timeStoreCall<R>(operation: ProfileStoreMethod, call: () => Promise<R>): Promise<R> {
+    const end = storeDuration.startTimer({ operation });
+    try {
+      return await call();
+    } catch (err) {
+      storeErrors.inc({ operation });
+      throw err;
+    } finally {
+      end();
+    }
   }
+
+  // Every method but close, each under its own name as the `operation` label.
+  const instrumentStore = (store: ProfileStore): ProfileStore => wrapStore(store, PROFILE_STORE_METHODS, timeStoreCall, { exempt: ['close'] });
 
   return {
     registry,
@@ -268,14 +249,6 @@ export function createMetrics(options: MetricsOptions = {}): PrometheusMetrics {
     },
     render: () => registry.metrics(),
   };
-}
-
-/** `GET /metrics` for the app's metrics, which from now on read this app's rules status and cache stats. */
-export function metricsRoutes(deps: ResolvedDeps): Hono {
-  deps.metrics.readFrom({ rules: deps.rules, store: deps.store });
-  const app = new Hono();
-  app.get('/metrics', async (c) => c.body(await deps.metrics.render(), 200, { 'Content-Type': deps.metrics.contentType }));
-  return app;
 }
 
 function hasStats(store: ProfileStore): store is ProfileStore & { stats(): CacheStats } {
