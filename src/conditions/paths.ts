@@ -34,7 +34,7 @@ export function parsePath(path: string): PathParse {
     } else {
       return {
         ok: false,
-        message: `only plain property access is allowed ("$.a.b", "$.a[0]", "$['a b']"); cannot read "${rest}"`,
+        message: `only plain property access is allowed ("$.a.b", "$.a[0]", "$['a b']"); cannot read "${rest}"${suggestion(path)}`,
       };
     }
     if (typeof segment === 'string' && FORBIDDEN_KEYS.has(segment)) {
@@ -45,6 +45,17 @@ export function parsePath(path: string): PathParse {
     rest = rest.slice(match[0].length);
   }
   return { ok: true, segments };
+}
+
+/**
+ * jsonpath-plus reads "$.a.['b']" as "$.a['b']", so rules written for
+ * json-rules-engine may carry a dot before a bracket; the plain spelling drops
+ * it. ("$.a.[0]" is a recursive descent to jsonpath-plus, but "$.a[0]" is
+ * what its author meant.)
+ */
+function suggestion(path: string): string {
+  const plain = path.replace(/\.(?=\[)/g, '');
+  return plain !== path && parsePath(plain).ok ? `; did you mean ${plain}?` : '';
 }
 
 const hasOwn = Object.prototype.hasOwnProperty;

@@ -52,6 +52,24 @@ describe('parsePath', () => {
     if (!parsed.ok) expect(parsed.message.length).toBeGreaterThan(0);
   });
 
+  it.each([
+    ["$.a.['b']", "$.a['b']"],
+    ['$.a.["b c"].d', '$.a["b c"].d'],
+    ["$.['b']", "$['b']"],
+    ['$.a.[0]', '$.a[0]'],
+    ['$.a.[0].[1]', '$.a[0][1]'],
+  ])('%s (a dot before a bracket, as jsonpath-plus allows) is rejected with "did you mean %s?"', (path, plain) => {
+    const parsed = parsePath(path);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.message).toContain(`did you mean ${plain}?`);
+  });
+
+  it.each([["$.a.['__proto__']"], ['$.a.[*]'], ['$..a'], ['$.a.[-1]']])('%s suggests nothing that would be rejected too', (path) => {
+    const parsed = parsePath(path);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.message).not.toContain('did you mean');
+  });
+
   it(`allows ${MAX_PATH_DEPTH} levels and rejects more`, () => {
     expect(parsePath(`$${'.a'.repeat(MAX_PATH_DEPTH)}`).ok).toBe(true);
     expect(parsePath(`$${'.a'.repeat(MAX_PATH_DEPTH + 1)}`).ok).toBe(false);
