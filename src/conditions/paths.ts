@@ -2,7 +2,9 @@
  * Condition paths are plain property access ("$.a.b", "$.a[0]", "$['a b']"),
  * parsed and resolved here. They are never handed to a JSONPath evaluator:
  * json-rules-engine's default (jsonpath-plus) has had code-execution holes and
- * far more syntax than a marketer needs.
+ * far more syntax than a marketer needs. On the paths accepted here they read
+ * what jsonpath-plus reads (test/unit/differential.test.ts holds them to the
+ * engine as shipped), string characters and `.length` included.
  */
 import { FORBIDDEN_KEYS } from '../domain/json.js';
 
@@ -32,7 +34,7 @@ export function parsePath(path: string): PathParse {
     } else {
       return {
         ok: false,
-        message: `only plain property access is allowed ("$.a.b", "$.a[0]", "$['a b']"); cannot read "${rest}"`,
+        message: `only plain property access is allowed ("$.a.b", "$.a[0]", "$['a b']"); cannot read "${rest}"${suggestion(path)}`,
       };
     }
     if (typeof segment === 'string' && FORBIDDEN_KEYS.has(segment)) {
@@ -45,13 +47,44 @@ export function parsePath(path: string): PathParse {
   return { ok: true, segments };
 }
 
-/** Follows own properties only; anything missing (or not an object on the way) is undefined. */
+/**
+ * jsonpath-plus reads "$.a.['b']" as "$.a['b']", so rules written for
+ * json-rules-engine may carry a dot before a bracket; the plain spelling drops
+ * it. ("$.a.[0]" is a recursive descent to jsonpath-plus, but "$.a[0]" is
+ * what its author meant.)
+ */
+function suggestion(path: string): string {
+  const plain = path.replace(/\.(?=\[)/g, '');
+  return plain !== path && parsePath(plain).ok ? `; did you mean ${plain}?` : '';
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/**
+ * Follows own properties only, as jsonpath-plus does on a plain path (it steps
+ * into a value when `val && Object.hasOwn(val, key)`): an object's own keys, an
+ * array's own indexes and `length`, a string's own indexes (its characters) and
+ * `length`; never anything inherited (toString, map, charAt, ...). Anything
+ * else on the way is undefined: a missing key, null, a number, a boolean, and
+ * the empty string, which jsonpath-plus, stopping at a falsy value, gives no
+ * length either.
+ */
 export function resolvePath(value: unknown, segments: readonly PathSegment[]): unknown {
   let current: unknown = value;
   for (const segment of segments) {
-    if (typeof current !== 'object' || current === null) return undefined;
-    if (!Object.prototype.hasOwnProperty.call(current, segment)) return undefined;
-    current = (current as Record<PathSegment, unknown>)[segment];
+    if (typeof current === 'object') {
+      if (current === null || !hasOwn.call(current, segment)) return undefined;
+      current = (current as Record<PathSegment, unknown>)[segment];
+    } else if (typeof current === 'string' && current !== '') {
+      // A string's own members are its length and its indexes. The two spellings rules use are read
+      // directly: hasOwnProperty on a string boxes it first, five times the cost of the whole read.
+      if (segment === 'length') current = current.length;
+      else if (typeof segment === 'number') current = segment < current.length ? current[segment] : undefined;
+      else current = hasOwn.call(current, segment) ? (current as unknown as Record<string, unknown>)[segment] : undefined;
+      if (current === undefined) return undefined;
+    } else {
+      return undefined;
+    }
   }
   return current;
 }

@@ -5,6 +5,11 @@
  * stage index (src/ruleset/stage-index.ts) to json-rules-engine's answers,
  * condition by condition, rule by rule and decision by decision.
  *
+ * Mostly the engine runs with nextbest's path resolver and operators, which
+ * tests the evaluation itself; one property runs it as shipped (jsonpath-plus
+ * paths, its default operators), which tests that nextbest's paths and
+ * operators read and compare as the engine's own.
+ *
  * The generators (test/unit/differential/arbitraries.ts) cover every fact,
  * operator and decorator chain with edge values, and go beyond what the
  * validator accepts wherever json-rules-engine itself still answers. A failure
@@ -41,6 +46,7 @@ import {
   environment,
   factsOf,
   served,
+  shippedVerdicts,
   sorted,
   stageIndexOf,
   withoutId,
@@ -109,6 +115,49 @@ describe('tracer = compiled = json-rules-engine, for every sub-condition', () =>
       }),
       { numRuns: 600 },
     );
+  });
+});
+
+describe('nextbest = json-rules-engine as shipped (jsonpath-plus paths, default operators), for every sub-condition', () => {
+  // The reference here is json-rules-engine with nothing of nextbest's but the two stage operators
+  // (test/unit/differential/harness.ts buildShippedEngine). The rules keep to the paths nextbest
+  // accepts, where jsonpath-plus does plain property access too.
+  //
+  // Excluded, not compared: a sub-condition on which the shipped engine THROWS. nextbest's operators
+  // answer false there on purpose (src/conditions/operators.ts: a throw would fail the whole
+  // decision), and a throw cannot be compared as false: it fails every condition above it too,
+  // `not` included. Every sub-condition is its own rule, so only the ones that throw are left out.
+  it('the compiled evaluator, the tracer and the json-rules-engine matcher answer as the shipped engine does', async () => {
+    let compared = 0;
+    let excluded = 0;
+    await fc.assert(
+      fc.asyncProperty(matcherWorldArb(3, 'plain'), async (world) => {
+        const env = environment(world.stages, world.segments);
+        const nodes = [...world.rules.map((r) => r.conditions), ...world.segments.map((s) => s.condition)].flatMap((c) => conditionNodes(c));
+        const rules = asRules(nodes);
+        const facts = () => factsOf(world.facts, env.stageIndex);
+        const shipped = await shippedVerdicts(rules, env, facts);
+        const jreSet = await createJreMatcher(rules, env).match(facts());
+        const compiler = createConditionCompiler(env);
+        const shared = facts();
+        nodes.forEach((node, i) => {
+          const name = (rules[i] as MatchableRule).name;
+          const reference = shipped.get(name);
+          if (reference === 'throws') {
+            excluded++;
+            return;
+          }
+          compared++;
+          const root = (rules[i] as MatchableRule).conditions;
+          expect(compiler.compile(root)(shared), `compiled vs shipped json-rules-engine on ${show(node)}`).toBe(reference);
+          expect(traceCondition(root, facts(), env).result, `tracer vs shipped json-rules-engine on ${show(node)}`).toBe(reference);
+          expect(jreSet.has(name), `json-rules-engine matcher vs shipped json-rules-engine on ${show(node)}`).toBe(reference);
+        });
+      }),
+      { numRuns: 600 },
+    );
+    // The exclusion must not hollow the comparison out.
+    expect(compared).toBeGreaterThan(2 * excluded);
   });
 });
 
@@ -310,6 +359,55 @@ describe('sharp edges, each checked on json-rules-engine, compiled and tracer', 
     ];
     expect(await evaluateEverywhere({ condition: 'notGold' }, {}, segments)).toEqual(everywhere(false));
     expect(await evaluateEverywhere({ any: [{ condition: 'notGold' }, { not: { condition: 'notGold' } }] }, {}, segments)).toEqual(everywhere(true));
+  });
+});
+
+describe('paths read into strings and arrays as json-rules-engine as shipped reads them (jsonpath-plus)', () => {
+  const attributes = { name: 'abc', empty: '', list: ['xy', 3], n: 5, nothing: null, o: { b: 'q' } };
+  const profile = { customerId: 'c1', attributes, stage: null, types: [], channels: [], at: new Float64Array(0) };
+  /** The condition on the shipped engine and on nextbest's three evaluators. */
+  const check = async (path: string, operator: string, value: unknown): Promise<unknown> => {
+    const condition = all(fact({ fact: 'attributes', path, operator, value }));
+    const env = environment(STAGES, []);
+    const rules = [{ name: 'r', priority: 1, conditions: condition }];
+    const input: FactsInput = { customerId: 'c1', profile, context: {}, stage: 'trial' };
+    const shipped = (await shippedVerdicts(rules, env, () => factsOf(input, env.stageIndex))).get('r');
+    return { shipped, ...(await evaluateEverywhere(condition, { profile })) };
+  };
+  const agreed = (result: boolean) => ({ shipped: result, ...everywhere(result) });
+
+  it.each([
+    ['$.name[0]', 'equal', 'a'],
+    ['$.name[2]', 'equal', 'c'],
+    ['$.name.0', 'equal', 'a'],
+    ['$.name["1"]', 'equal', 'b'],
+    ['$.name.length', 'equal', 3],
+    ["$.name['length']", 'greaterThan', 2],
+    ['$.list.length', 'equal', 2],
+    ['$.list[0].length', 'equal', 2],
+    ['$.list[0][1]', 'equal', 'y'],
+    ['$.o.b.length', 'equal', 1],
+  ])('%s %s %j holds', async (path, operator, value) => {
+    expect(await check(path, operator, value)).toEqual(agreed(true));
+  });
+
+  it.each([
+    // Past the end of a string.
+    ['$.name[3]', 'notEqual', undefined],
+    // The empty string has neither characters nor a length in jsonpath-plus (it stops at a falsy value).
+    ['$.empty.length', 'notEqual', undefined],
+    ['$.empty[0]', 'notEqual', undefined],
+    // Numbers, null and objects have no length; a character has no properties but its own length.
+    ['$.n.length', 'notEqual', undefined],
+    ['$.nothing.length', 'notEqual', undefined],
+    ['$.o.length', 'notEqual', undefined],
+    ['$.name.length.x', 'notEqual', undefined],
+    // Inherited members are never read.
+    ['$.name.toString', 'notEqual', undefined],
+    ['$.name.charAt', 'notEqual', undefined],
+    ['$.list.map', 'notEqual', undefined],
+  ])('%s reads as missing', async (path, operator, value) => {
+    expect(await check(path, operator, value)).toEqual(agreed(false));
   });
 });
 

@@ -479,6 +479,11 @@ const rows: Row[] = [
     }),
   ),
   {
+    name: "a jsonpath-plus spelling with a dot before a bracket ($.a.['b']) suggests the plain one",
+    files: withCondition(fact('attributes', 'equal', 'x', { path: "$.a.['b']" })),
+    errors: [{ file: HOME, path: `${COND}.path`, message: "did you mean $.a['b']?" }],
+  },
+  {
     name: 'a bad path inside a segment',
     files: folder({ 'segments.json': { segments: { vip: { all: [fact('context', 'equal', 'x', { path: '$..channel' })] } } } }),
     errors: [{ file: 'segments.json', path: '$.segments.vip.all[0].path' }],

@@ -11,6 +11,13 @@
  * generates what json-rules-engine itself rejects by throwing: unknown facts,
  * operators or segments, the stage facts while the stage is unset, params a
  * fact cannot compute with.
+ *
+ * Paths come from two lists, both of paths the validator accepts: the first
+ * reaches keys, indexes and missing keys; the second reads into strings (a
+ * character by index, `.length`), arrays' `.length`, and inherited members
+ * that must read as missing. `paths: 'plain'` keeps every path to those lists
+ * (so json-rules-engine as shipped, with jsonpath-plus, reads the same plain
+ * property access), where the other mode adds paths the validator rejects.
  */
 import fc from 'fast-check';
 import type { DecisionProfile } from '../../../src/domain/decision-profile.js';
@@ -28,8 +35,11 @@ export const CUSTOMER_IDS = ['c1', 'c2', 'cust-42', '5', 'x@y.z'] as const;
 /** Whole days some touchpoints are exactly this old: the `withinDays` boundaries. */
 export const WITHIN_DAYS = [1, 7, 30, 90] as const;
 const STAGE_POOL = ['lead', 'trial', 'paid', 'churned', 'vip', 'awareness', 'purchase'] as const;
-const STRINGS = ['gold', 'silver', '', '5', '0', '1.5', 'true', 'null', 'nowhere', 'k y'] as const;
-const ATTRIBUTE_KEYS = ['tier', 'score', 'a', 'list', 'k y', 'flag', 'n'] as const;
+const STRINGS = ['gold', 'silver', '', '5', '0', '1.5', 'true', 'null', 'nowhere', 'k y', 'g', 'a', 'abc'] as const;
+/** Strings to index into: empty, one character, a character outside the BMP (two UTF-16 units), digits. */
+const NAMES = ['abc', 'a', '', 'gold', 'k y', '\u{1F600}x', '42'] as const;
+/** Keys of attributes, among them a numeric one and one with a dot, which quoted paths read literally. */
+const ATTRIBUTE_KEYS = ['tier', 'score', 'a', 'list', 'k y', 'flag', 'n', 'name', '0', 'a.b'] as const;
 
 /** Paths the validator accepts, reaching present and missing keys. */
 export const VALID_PATHS = [
@@ -51,6 +61,53 @@ export const VALID_PATHS = [
   '$.length',
   '$.channel',
   '$.flag',
+] as const;
+/**
+ * Paths the validator accepts that read into strings and arrays: a character
+ * by index (in range or not), `.length` (also on numbers, booleans, null,
+ * objects and missing keys), quoted and dotted spellings of both; a numeric
+ * and a dotted key on an object; inherited members, which read as missing.
+ */
+export const STRING_PATHS = [
+  '$.name',
+  '$.name[0]',
+  '$.name[1]',
+  '$.name[2]',
+  '$.name[9]',
+  '$.name.length',
+  "$.name['length']",
+  '$.name["0"]',
+  '$.name.0',
+  '$.name.length.x',
+  '$.name[0].length',
+  '$.tier[0]',
+  '$.tier.length',
+  '$.channel[0]',
+  '$.channel.length',
+  "$['k y'].length",
+  "$['k y'][1]",
+  '$.list.length',
+  '$.list.0',
+  '$.list[0].length',
+  '$.list[0][0]',
+  '$.a.length',
+  '$.a.b.length',
+  '$.a.b[1]',
+  '$.score.length',
+  '$.flag.length',
+  '$.n[0]',
+  '$[0].length',
+  '$[0][1]',
+  '$.0',
+  "$['0']",
+  "$['a.b']",
+  "$['a.b'].length",
+  "$['a.b'][0]",
+  '$.name.toString',
+  '$.name.charAt',
+  '$.name.valueOf',
+  '$.list.map',
+  '$.list.toString',
 ] as const;
 /** Paths the validator rejects (not plain property access, forbidden keys) and the empty path, which means none. */
 export const INVALID_PATHS = ['tier', '$.', '$..a', '$[*]', '$.__proto__', '$.constructor', '$.a[01]', "$['a", '', '$ .a', 'a.b'] as const;
@@ -104,6 +161,8 @@ export interface ConditionOptions {
   stageFacts: boolean;
   /** Only what the validator accepts. */
   valid: boolean;
+  /** 'plain': paths only from VALID_PATHS and STRING_PATHS, even when `valid` is false. */
+  paths?: 'any' | 'plain';
 }
 
 const slugOrList = <T extends string>(pool: readonly T[]): fc.Arbitrary<T | T[]> =>
@@ -151,13 +210,17 @@ export function paramsArb(fact: FactName, valid: boolean): fc.Arbitrary<Record<s
   }
 }
 
-function pathArb(fact: FactName, valid: boolean): fc.Arbitrary<string | undefined> {
+const acceptedPathArb: fc.Arbitrary<string> = fc.oneof(
+  { arbitrary: fc.constantFrom(...VALID_PATHS), weight: 3 },
+  { arbitrary: fc.constantFrom(...STRING_PATHS), weight: 2 },
+);
+
+function pathArb(fact: FactName, o: ConditionOptions): fc.Arbitrary<string | undefined> {
   const objectFact = FACTS[fact].hasProperties;
-  if (valid) return objectFact ? fc.option(fc.constantFrom(...VALID_PATHS), { nil: undefined, freq: 3 }) : fc.constant(undefined);
-  return fc.option(fc.oneof({ arbitrary: fc.constantFrom(...VALID_PATHS), weight: 3 }, fc.constantFrom(...INVALID_PATHS)), {
-    nil: undefined,
-    freq: objectFact ? 3 : 2,
-  });
+  if (o.valid) return objectFact ? fc.option(acceptedPathArb, { nil: undefined, freq: 3 }) : fc.constant(undefined);
+  // Paths on facts without properties (the validator rejects them) reach json-rules-engine, which ignores them on scalars.
+  const anyPath = o.paths === 'plain' ? acceptedPathArb : fc.oneof({ arbitrary: acceptedPathArb, weight: 3 }, fc.constantFrom(...INVALID_PATHS));
+  return fc.option(anyPath, { nil: undefined, freq: objectFact ? 3 : 2 });
 }
 
 function factNames(o: ConditionOptions): FactName[] {
@@ -174,7 +237,7 @@ function factUseArb(o: ConditionOptions): fc.Arbitrary<FactUse> {
   return fc
     .constantFrom(...factNames(o))
     .chain((fact) =>
-      fc.tuple(fc.constant(fact), paramsArb(fact, o.valid), pathArb(fact, o.valid)).map(([f, params, path]) => ({
+      fc.tuple(fc.constant(fact), paramsArb(fact, o.valid), pathArb(fact, o)).map(([f, params, path]) => ({
         fact: f,
         ...(params !== undefined ? { params } : {}),
         ...(path !== undefined ? { path } : {}),
@@ -336,7 +399,7 @@ export function segmentsArb(o: Omit<ConditionOptions, 'segmentNames'>, maxSegmen
 // ---------------------------------------------------------------- profiles and contexts
 
 function attributeValueArb(stages: readonly string[]): fc.Arbitrary<unknown> {
-  const scalar = scalarArb(stages);
+  const scalar = fc.oneof({ arbitrary: scalarArb(stages), weight: 4 }, fc.constantFrom<unknown>(...NAMES));
   return fc.oneof(
     { arbitrary: scalar, weight: 4 },
     { arbitrary: fc.array(scalar, { maxLength: 3 }), weight: 1 },
@@ -344,10 +407,18 @@ function attributeValueArb(stages: readonly string[]): fc.Arbitrary<unknown> {
   );
 }
 
+/** Mostly a string, sometimes anything an attribute can be. */
+function nameValueArb(stages: readonly string[]): fc.Arbitrary<unknown> {
+  return fc.oneof({ arbitrary: fc.constantFrom<unknown>(...NAMES), weight: 4 }, attributeValueArb(stages));
+}
+
 /** Attributes with nested objects, arrays, nulls, numbers, numeric strings, and keys missing. */
 export function attributesArb(stages: readonly string[]): fc.Arbitrary<JsonObject> {
   const value = attributeValueArb(stages);
-  const shape = Object.fromEntries(ATTRIBUTE_KEYS.map((k) => [k, value])) as Record<(typeof ATTRIBUTE_KEYS)[number], fc.Arbitrary<unknown>>;
+  const shape = Object.fromEntries(ATTRIBUTE_KEYS.map((k) => [k, k === 'name' ? nameValueArb(stages) : value])) as Record<
+    (typeof ATTRIBUTE_KEYS)[number],
+    fc.Arbitrary<unknown>
+  >;
   return fc.record(shape, OPTIONAL_KEYS) as fc.Arbitrary<JsonObject>;
 }
 
@@ -356,7 +427,7 @@ export function contextArb(stages: readonly string[], channel: 'maybe' | 'never'
   const value = attributeValueArb(stages);
   const channelArb = channel === 'never' ? fc.constant(undefined) : fc.option(fc.constantFrom<unknown>(...CHANNELS, 'sms', 5, null), { nil: undefined });
   return fc
-    .tuple(channelArb, fc.record({ a: value, tier: value, 'k y': value, list: fc.array(scalarArb(stages), { maxLength: 3 }) }, OPTIONAL_KEYS))
+    .tuple(channelArb, fc.record({ a: value, tier: value, 'k y': value, name: nameValueArb(stages), list: fc.array(scalarArb(stages), { maxLength: 3 }) }, OPTIONAL_KEYS))
     .map(([ch, rest]) => (ch === undefined ? rest : { ...rest, channel: ch }) as JsonObject);
 }
 
@@ -440,10 +511,10 @@ export interface MatcherWorld {
   sharedFacts: boolean;
 }
 
-/** Rules (unique names), segments and facts, for the matchers used directly. */
-export function matcherWorldArb(maxRules = 8): fc.Arbitrary<MatcherWorld> {
+/** Rules (unique names), segments and facts, for the matchers used directly; `paths` as in ConditionOptions. */
+export function matcherWorldArb(maxRules = 8, paths: 'any' | 'plain' = 'any'): fc.Arbitrary<MatcherWorld> {
   return fc.record({ stages: stagesArb, valid: fc.boolean(), stageSet: fc.oneof({ arbitrary: fc.constant(true), weight: 3 }, fc.constant(false)) }).chain(({ stages, valid, stageSet }) => {
-    const base = { stages, stageFacts: stageSet, valid };
+    const base = { stages, stageFacts: stageSet, valid, paths };
     return segmentsArb(base).chain((segments) => {
       const { root } = conditionArbs({ ...base, segmentNames: segments.map((s) => s.name) });
       return fc.record({
