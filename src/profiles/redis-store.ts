@@ -415,7 +415,19 @@ function asStoreError(error: unknown, operation: string, everConnected: boolean)
   }
   // Anything else from the client (connection lost, refused, not ready, a server that cannot serve) means Redis cannot serve.
   const state = everConnected ? '' : ' (never connected)';
-  return new StoreUnavailableError(`the redis profile store failed ${operation}${state}: ${error.message}`, { cause: error });
+  return new StoreUnavailableError(`the redis profile store failed ${operation}${state}: ${plainReason(error)}`, { cause: error });
+}
+
+/**
+ * The client's reason in words an operator reading /readyz or a log line can
+ * act on. ioredis words a call made while it is disconnected after one of its
+ * options ("Stream isn't writeable and enableOfflineQueue options is false");
+ * the cause keeps the original.
+ */
+function plainReason(error: Error): string {
+  if (error.message.startsWith("Stream isn't writeable")) return 'not connected to Redis (reconnecting)';
+  if (error.message === 'Connection is closed.') return 'the connection to Redis is closed (reconnecting)';
+  return error.message;
 }
 
 /**

@@ -212,6 +212,20 @@ describe('redis store data model', () => {
       await store.close();
     }
   });
+
+  it("says why in plain words (what /readyz shows), not in the client's option names", async () => {
+    const store = createRedisStore({ retentionDays: 30, maxTouchpointsPerProfile: 3, url: 'redis://127.0.0.1:1', keyPrefix: 'nbtest:none:' });
+    try {
+      const failure = await store.ping().then(
+        () => null,
+        (err: Error) => err,
+      );
+      expect(failure?.message).toMatch(/^the redis profile store failed ping \(never connected\): not connected to Redis \(reconnecting\)$/);
+      expect(failure?.message).not.toMatch(/enableOfflineQueue|Stream isn't writeable/);
+    } finally {
+      await store.close();
+    }
+  });
 });
 
 describe('redis stores behind caches, as on two replicas', () => {
