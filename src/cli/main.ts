@@ -3,7 +3,6 @@
  * The `nextbest` command: serve the API, check a rules folder without serving
  * it, or run the rule tests of a rules folder.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatRuleError } from '../ruleset/format.js';
@@ -11,6 +10,7 @@ import { buildRuleset } from '../ruleset/build.js';
 import { SCHEMAS_FOLDER, TESTS_FOLDER, type RuleSource } from '../ruleset/layout.js';
 import { readRulesDir } from '../reload/read-rules-dir.js';
 import { runServer } from '../main.js';
+import { packageVersion } from '../version.js';
 import { runRuleTests } from './rule-tests.js';
 import { runSchemasCommand } from './schemas.js';
 
@@ -31,11 +31,6 @@ options:
   -v, --version     print the version
 `;
 
-/** The package's version, read from the package.json two folders up (src/cli or dist/cli). */
-function packageVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-  return typeof manifest.version === 'string' ? manifest.version : 'unknown';
-}
 
 export async function runCli(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({

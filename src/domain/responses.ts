@@ -49,6 +49,14 @@ export const notReadyProblemSchema = z
 
 export const healthSchema = z.object({ status: z.literal('ok') });
 
+export const serviceIndexSchema = z.object({
+  service: z.literal('nextbest'),
+  version: z.string().meta({ examples: ['0.1.0'] }),
+  links: z
+    .record(z.string(), z.string())
+    .meta({ description: 'Where to go from here, relative to this service: the API reference, the OpenAPI document, the probes and metrics.' }),
+});
+
 export const readySchema = z.object({
   status: z.literal('ready'),
   rulesVersion: z.string().meta({ description: 'The version of the loaded rules.' }),

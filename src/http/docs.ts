@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { compressible, encodedAnswer, type Compressed } from './compressed.js';
 import { notFoundProblem } from './problem.js';
 import { defineRoute } from './route.js';
 
@@ -91,7 +92,7 @@ const PAGE_CSP = [
 const ASSET_CACHE_CONTROL = 'public, max-age=86400';
 
 interface Asset {
-  body: Uint8Array<ArrayBuffer>;
+  body: Compressed;
   type: string;
   etag: string;
 }
@@ -119,7 +120,7 @@ function swaggerUiDistDir(): string {
 function asset(bytes: Buffer, type: string): Asset {
   const body = new Uint8Array(new ArrayBuffer(bytes.byteLength));
   body.set(bytes);
-  return { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
+  return { body: compressible(body), type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
 }
 
 export const docsRoutes = [
@@ -145,6 +146,14 @@ export const docsRoutes = [
     },
   }),
 
+  // `/docs/` would break the page's relative asset paths: send the browser to the page itself.
+  defineRoute({
+    method: 'GET',
+    path: '/docs/',
+    scope: 'open',
+    handler: () => (c) => c.redirect('../docs', 301),
+  }),
+
   // The page's own files: part of the reference, not of the API it describes.
   defineRoute({
     method: 'GET',
@@ -154,14 +163,16 @@ export const docsRoutes = [
       const name = c.req.param('file') as string;
       const found = Object.hasOwn(DIST_ASSETS, name) || Object.hasOwn(OWN_ASSETS, name) ? loadAssets().get(name) : undefined;
       if (!found) throw notFoundProblem(`no documentation asset "${name}"`);
+      const answer = encodedAnswer(found.body, c.req.header('Accept-Encoding'));
       const headers = {
         'Content-Type': found.type,
         'Cache-Control': ASSET_CACHE_CONTROL,
         ETag: found.etag,
         'X-Content-Type-Options': 'nosniff',
+        ...answer.headers,
       };
       if (matchesEtag(c.req.header('If-None-Match'), found.etag)) return c.body(null, 304, headers);
-      return c.body(found.body, 200, headers);
+      return c.body(answer.body, 200, headers);
     },
   }),
 ];

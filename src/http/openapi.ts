@@ -9,7 +9,6 @@
  * are derived from; test/http/openapi.test.ts sends real requests and holds
  * every answer to the schema documented here.
  */
-import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import * as decisions from '../domain/decision.js';
 import { batchDecisionRequestSchema, decisionRequestSchema } from '../domain/decision.js';
@@ -21,6 +20,8 @@ import { touchpointBatchSchema, touchpointInputSchema, touchpointViewSchema } fr
 import * as traces from '../domain/trace.js';
 import { PROBLEM_TYPES } from './problem.js';
 import { defineRoute, type OperationDoc, type RequestBodyDoc, type ResponseDoc, type RouteDef, type SharedParameter, type SharedResponse } from './route.js';
+import { compressible, encodedAnswer, type Compressed } from './compressed.js';
+import { packageVersion } from '../version.js';
 
 export type JsonSchema = Record<string, unknown>;
 type OpenApiObject = Record<string, unknown>;
@@ -49,6 +50,7 @@ const RESPONSE_SCHEMAS = {
   NotReadyProblem: answers.notReadyProblemSchema,
   Health: answers.healthSchema,
   Ready: answers.readySchema,
+  ServiceIndex: answers.serviceIndexSchema,
   AppendResult: answers.appendResultSchema,
   TouchpointView: touchpointViewSchema,
   ProfileView: profileViewSchema,
@@ -83,18 +85,21 @@ const SCHEMA_NAMES: ReadonlyMap<z.ZodType, string> = new Map(
   [...Object.entries(REQUEST_SCHEMAS), ...Object.entries(RESPONSE_SCHEMAS)].map(([name, schema]) => [schema as z.ZodType, name]),
 );
 
-const documents = new WeakMap<readonly RouteDef[], { document: object; text: string }>();
+const documents = new WeakMap<readonly RouteDef[], { document: object; body: Compressed }>();
 
 /** The document of these routes; built on first use, then the same (frozen) object every time. */
 export function openApiDocument(routes: readonly RouteDef[]): object {
   return built(routes).document;
 }
 
-function built(routes: readonly RouteDef[]): { document: object; text: string } {
+function built(routes: readonly RouteDef[]): { document: object; body: Compressed } {
   let found = documents.get(routes);
   if (!found) {
     const document = deepFreeze(buildDocument(routes));
-    found = { document, text: JSON.stringify(document) };
+    const text = Buffer.from(JSON.stringify(document), 'utf8');
+    const body = new Uint8Array(new ArrayBuffer(text.byteLength));
+    body.set(text);
+    found = { document, body: compressible(body) };
     documents.set(routes, found);
   }
   return found;
@@ -110,8 +115,10 @@ export function openApiDocumentRoute(routes: () => readonly RouteDef[]): RouteDe
     method: 'GET',
     path: '/openapi.json',
     scope: 'open',
-    handler: () => (c) =>
-      c.body(built(routes()).text, 200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-cache' }),
+    handler: () => (c) => {
+      const answer = encodedAnswer(built(routes()).body, c.req.header('Accept-Encoding'));
+      return c.body(answer.body, 200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-cache', ...answer.headers });
+    },
     doc: {
       operationId: 'getOpenApiDocument',
       summary: 'This document',
@@ -177,11 +184,6 @@ const INFO_DESCRIPTION = `Keeps each customer's profile (attributes, journey sta
 
 **Authentication**: when the service is started with \`API_KEYS\` (\`key:scope[+scope…]\`), every \`/v1\` operation needs a key, as \`Authorization: Bearer <key>\` or \`X-API-Key: <key>\`, with the scope the operation names (\`x-required-scope\`); \`admin\` holds every scope. No or unknown key: 401 (before anything else, so an unknown route without a key is a 401 too); a key without the scope: 403. Without \`API_KEYS\` nothing is checked.`;
 
-function packageVersion(): string {
-  // src/http and dist/http are both two levels below the package root.
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-  return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
-}
 // ---- component schemas ------------------------------------------------------
 
 function buildComponentSchemas(): Record<string, JsonSchema> {

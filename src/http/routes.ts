@@ -8,12 +8,14 @@ import { customerRoutes } from './customers.js';
 import { decisionRoutes } from './decisions.js';
 import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
+import { indexRoute } from './index-route.js';
 import { metricsRoute } from './metrics-route.js';
 import { openApiDocument, openApiDocumentRoute } from './openapi.js';
 import type { RouteDef } from './route.js';
 import { rulesRoutes } from './rules.js';
 
 export const ROUTES: readonly RouteDef[] = [
+  indexRoute,
   ...healthRoutes,
   metricsRoute,
   // The document of this very table, read when first served.

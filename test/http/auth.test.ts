@@ -227,7 +227,7 @@ describe('API keys: open and unknown paths', () => {
   });
 
   it('an unknown path answers 401 without a key (it does not reveal which routes exist) and 404 with any valid key', async () => {
-    for (const path of ['/v1/nope', '/v1/customers', '/v1/decisions/c-1/extra', '/admin', '/']) {
+    for (const path of ['/v1/nope', '/v1/customers', '/v1/decisions/c-1/extra', '/admin', '/index.html']) {
       await expectUnauthorized(await t.app.request(path));
       for (const k of KEY_CASES) {
         await expectProblem(await t.app.request(path, { headers: xApiKey(k.key) }), 404);

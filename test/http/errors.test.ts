@@ -274,7 +274,7 @@ describe.each(STORE_KINDS)('errors (%s store)', (kind) => {
 
   describe('unknown routes', () => {
     it.each([
-      ['GET', '/'],
+      ['GET', '/index.html'],
       ['GET', '/v1'],
       ['GET', '/v2/decisions/c-1?placement=home-hero'],
       ['GET', '/v1/customers'],

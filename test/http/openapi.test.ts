@@ -272,8 +272,8 @@ describe('the OpenAPI document', () => {
     try {
       const registered = new Set(
         t.app.routes
-          // Middleware (auth, CORS, logging, body limits) is not a route of its own; the assets belong to /docs.
-          .filter((r) => r.method !== 'ALL' && !r.path.includes('*') && !r.path.startsWith('/docs/assets/'))
+          // Middleware (auth, CORS, logging, body limits) is not a route of its own; the assets (and `/docs/`, sent to `/docs`) belong to /docs.
+          .filter((r) => r.method !== 'ALL' && !r.path.includes('*') && !r.path.startsWith('/docs/'))
           .map((r) => `${r.method} ${r.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`),
       );
       const documented = new Set([...operations.values()].map((o) => `${o.method} ${o.path}`));
@@ -504,6 +504,7 @@ describe('real answers match the document', () => {
 
     // Good requests, the document's own examples first.
     await run(main, [
+      { operationId: 'getIndex', status: 200, why: 'the root' },
       { operationId: 'getHealth', status: 200, why: 'alive' },
       { operationId: 'getReadiness', status: 200, why: 'ready' },
       { operationId: 'getMetrics', status: 200, why: 'scrape' },
@@ -693,5 +694,51 @@ describe('GET /docs', () => {
     // A path that normalises out of /docs/assets is another path, and needs a key like any other.
     expect([404, 401]).toContain(res.status);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+
+  it('compresses the assets and the document for a client that accepts it, and only then', async () => {
+    const { brotliDecompressSync, gunzipSync } = await import('node:zlib');
+    for (const url of ['/docs/assets/swagger-ui-bundle.js', '/openapi.json']) {
+      const plain = await get(url);
+      expect(plain.headers.get('content-encoding'), url).toBeNull();
+      expect(plain.headers.get('vary'), url).toBe('Accept-Encoding');
+      const bytes = Buffer.from(await plain.arrayBuffer());
+      for (const [accept, encoding, decode] of [
+        ['gzip, deflate', 'gzip', gunzipSync],
+        ['gzip, deflate, br', 'br', brotliDecompressSync],
+        ['br;q=0, gzip', 'gzip', gunzipSync],
+      ] as const) {
+        const res = await get(url, { 'Accept-Encoding': accept });
+        expect(res.headers.get('content-encoding'), `${url} ${accept}`).toBe(encoding);
+        const encoded = Buffer.from(await res.arrayBuffer());
+        expect(encoded.byteLength, `${url} ${accept}`).toBeLessThan(bytes.byteLength / 2);
+        expect(decode(encoded).equals(bytes), `${url} ${accept}`).toBe(true);
+      }
+      const refused = await get(url, { 'Accept-Encoding': 'gzip;q=0, br;q=0' });
+      expect(refused.headers.get('content-encoding'), url).toBeNull();
+    }
+  });
+
+  it('sends /docs/ to the page, whose relative asset paths only work from /docs', async () => {
+    const res = await get('/docs/');
+    expect(res.status).toBe(301);
+    expect(new URL(res.headers.get('location') ?? '', 'http://x/docs/').pathname).toBe('/docs');
+  });
+});
+
+describe('GET /', () => {
+  it('names the service and links to the reference, without a key', async () => {
+    const t = await buildApp({ apiKeys: API_KEYS, metrics: true });
+    try {
+      const res = await t.app.request('/');
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { service: string; version: string; links: Record<string, string> };
+      expect(body.service).toBe('nextbest');
+      expect(body.version).toBe((JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version);
+      expect(body.links).toMatchObject({ docs: 'docs', openapi: 'openapi.json' });
+      for (const link of Object.values(body.links)) expect((await t.app.request(`/${link}`)).status, link).toBe(200);
+    } finally {
+      await t.close();
+    }
   });
 });
