@@ -3,6 +3,7 @@
  * section 2). An invalid value stops start-up with a message naming the variable.
  */
 import * as z from 'zod';
+import { DEFAULT_RULE_LIMITS, type RuleLimits } from './ruleset/limits.js';
 
 const int = (min: number, max: number) =>
   z
@@ -19,7 +20,14 @@ const positiveNumber = z
   .transform(Number)
   .pipe(z.number().positive('must be a positive number'));
 
+/** The rule folder's limits, also read on their own by the validate and test commands (loadRuleLimits). */
+const ruleLimitVariables = {
+  RULES_MAX_FILE_BYTES: int(1024, 1024 * 1024 * 1024).default(DEFAULT_RULE_LIMITS.maxFileBytes),
+  RULES_MAX_RULES_PER_PLACEMENT: int(1, 1_000_000).default(DEFAULT_RULE_LIMITS.maxRulesPerPlacement),
+};
+
 const envSchema = z.object({
+  ...ruleLimitVariables,
   PORT: int(0, 65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   RULES_DIR: z.string().min(1).default('./rules'),
@@ -110,6 +118,8 @@ export interface Config {
   maxTouchpointsPerProfile: number;
   shutdownTimeoutMs: number;
   rulesPollIntervalMs: number;
+  /** How big rule files and placements may get; larger ones are rule errors. */
+  ruleLimits: Readonly<RuleLimits>;
   evaluator: Evaluator;
   /** null: API_KEYS unset, no authentication. */
   apiKeys: readonly ApiKey[] | null;
@@ -137,13 +147,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   // An empty variable means "not set", as in most shells' `VAR= cmd`.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(present);
-  const problems = parsed.success
-    ? []
-    : parsed.error.issues.map((issue) => {
-        const name = String(issue.path[0] ?? '?');
-        // A URL may carry a password: name the variable, never echo it.
-        return SECRET_VARIABLES.has(name) ? `${name}: ${issue.message}` : `${name}: ${issue.message} (got ${JSON.stringify(env[name])})`;
-      });
+  const problems = parsed.success ? [] : describeIssues(parsed.error.issues, env);
   const apiKeys = parseApiKeys(present.API_KEYS, problems);
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
@@ -161,6 +165,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxTouchpointsPerProfile: e.MAX_TOUCHPOINTS_PER_PROFILE,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     rulesPollIntervalMs: e.RULES_POLL_INTERVAL_MS,
+    ruleLimits: Object.freeze({ maxFileBytes: e.RULES_MAX_FILE_BYTES, maxRulesPerPlacement: e.RULES_MAX_RULES_PER_PLACEMENT }),
     evaluator: e.EVALUATOR,
     apiKeys,
     corsOrigins: (e.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
@@ -170,6 +175,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
     keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
     storeTimeoutMs: e.STORE_TIMEOUT_MS,
+  });
+}
+
+/**
+ * The rule limits alone, for the validate and test commands: they check a
+ * folder as the service would load it, without needing the rest of a
+ * server's configuration to be valid.
+ */
+export function loadRuleLimits(env: Record<string, string | undefined> = process.env): Readonly<RuleLimits> {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = z.object(ruleLimitVariables).safeParse(present);
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error.issues, env));
+  return Object.freeze({ maxFileBytes: parsed.data.RULES_MAX_FILE_BYTES, maxRulesPerPlacement: parsed.data.RULES_MAX_RULES_PER_PLACEMENT });
+}
+
+function describeIssues(issues: readonly z.core.$ZodIssue[], env: Record<string, string | undefined>): string[] {
+  return issues.map((issue) => {
+    const name = String(issue.path[0] ?? '?');
+    // A URL may carry a password: name the variable, never echo it.
+    return SECRET_VARIABLES.has(name) ? `${name}: ${issue.message}` : `${name}: ${issue.message} (got ${JSON.stringify(env[name])})`;
   });
 }
 

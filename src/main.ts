@@ -41,7 +41,7 @@ export class StartupError extends Error {
 }
 
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
-  const registry = createRuleRegistry({ dir: config.rulesDir, logger, createMatcher: matcherFor(config.evaluator) });
+  const registry = createRuleRegistry({ dir: config.rulesDir, logger, createMatcher: matcherFor(config.evaluator), limits: config.ruleLimits });
   const first = await registry.reload();
   if (!first.ok) {
     throw new StartupError(`the rules in ${config.rulesDir} are invalid:\n${first.errors.map((e) => `  ${formatRuleError(e)}`).join('\n')}`);
@@ -51,7 +51,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const watcher = watchRulesDir({
     dir: config.rulesDir,
     logger,
-    onChange: () => void registry.reload(),
+    onChange: () => void registry.reloadIfChanged(),
     pollMs: config.rulesPollIntervalMs,
   });
   const stopHangup = reloadOnHangup(() => void registry.reload(), logger);

@@ -5,6 +5,8 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadRuleLimits } from '../config.js';
+import type { RuleError } from '../domain/rule-files.js';
 import { formatRuleError } from '../ruleset/format.js';
 import { buildRuleset } from '../ruleset/build.js';
 import { SCHEMAS_FOLDER, TESTS_FOLDER, type RuleSource } from '../ruleset/layout.js';
@@ -64,10 +66,18 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 }
 
-/** The rules folder's files, or null after saying why it cannot be read. */
-async function readRulesOrSay(dir: string): Promise<RuleSource[] | null> {
+interface RulesFolder {
+  sources: RuleSource[];
+  /** How the folder is checked: the service's limits (from the same variables), and the files that could not be read. */
+  check: { maxRulesPerPlacement: number; readErrors: RuleError[] };
+}
+
+/** The rules folder's files (with the rule tests, or not), read as the service reads them, or null after saying why it cannot be read. */
+async function readRulesOrSay(dir: string, ruleTests: boolean): Promise<RulesFolder | null> {
   try {
-    return await readRulesDir(dir);
+    const limits = loadRuleLimits(process.env);
+    const { sources, errors } = await readRulesDir(dir, { maxFileBytes: limits.maxFileBytes, ruleTests });
+    return { sources, check: { maxRulesPerPlacement: limits.maxRulesPerPlacement, readErrors: errors } };
   } catch (err) {
     process.stderr.write(`nextbest: ${(err as Error).message}\n`);
     return null;
@@ -75,9 +85,9 @@ async function readRulesOrSay(dir: string): Promise<RuleSource[] | null> {
 }
 
 async function validate(dir: string): Promise<number> {
-  const sources = await readRulesOrSay(dir);
-  if (!sources) return 1;
-  const result = buildRuleset(sources, { now: Date.now() });
+  const folder = await readRulesOrSay(dir, false);
+  if (!folder) return 1;
+  const result = buildRuleset(folder.sources, { now: Date.now(), ...folder.check });
   for (const warning of result.warnings) process.stdout.write(`warning: ${formatRuleError(warning)}\n`);
   for (const error of result.errors) process.stdout.write(`${formatRuleError(error)}\n`);
   if (result.errors.length > 0) {
@@ -92,9 +102,9 @@ async function validate(dir: string): Promise<number> {
 }
 
 async function test(dir: string): Promise<number> {
-  const sources = await readRulesOrSay(dir);
-  if (!sources) return 1;
-  const report = await runRuleTests(sources, { now: Date.now() });
+  const folder = await readRulesOrSay(dir, true);
+  if (!folder) return 1;
+  const report = await runRuleTests(folder.sources, { now: Date.now(), ...folder.check });
   const out = (line: string): void => {
     process.stdout.write(`${line}\n`);
   };

@@ -19,16 +19,14 @@ import {
   type RuleTestFile,
 } from '../domain/rule-tests.js';
 import { MAX_FUTURE_SKEW_MS, newestFirst, type StoredTouchpoint } from '../domain/touchpoint.js';
-import { buildRuleset } from '../ruleset/build.js';
+import { buildRuleset, type CheckOptions } from '../ruleset/build.js';
 import { CATALOG_FILE, classifyRuleFile, type RuleSource } from '../ruleset/layout.js';
 import { parseRuleJson } from '../ruleset/parse-json.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
 import { formatZodIssues } from '../ruleset/zod-issues.js';
 
-export interface RuleTestOptions {
-  /** The clock for cases whose file and case set no `now`. */
-  now: number;
-}
+/** `now` is also the clock for cases whose file and case set no `now` of their own. */
+export type RuleTestOptions = CheckOptions;
 
 export interface RuleTestCaseResult {
   name: string;
@@ -57,7 +55,7 @@ export interface RuleTestReport {
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 export async function runRuleTests(sources: readonly RuleSource[], options: RuleTestOptions): Promise<RuleTestReport> {
-  const built = buildRuleset(sources, { now: options.now });
+  const built = buildRuleset(sources, options);
   const testSources = sources
     .filter((source) => classifyRuleFile(source.file) === 'test')
     .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));

@@ -2,13 +2,20 @@
  * Holds the rules snapshot that requests read. A reload builds the next
  * snapshot aside and swaps one reference; a reload with any error records the
  * errors and keeps the last good snapshot serving.
+ *
+ * A reload reads and checks the files in a worker thread (rules-loader.ts)
+ * and compiles the result here one placement at a time, yielding to the
+ * event loop in between, so requests and /healthz keep being answered while
+ * even a large rule set loads.
  */
 import type { RuleError } from '../domain/rule-files.js';
 import type { Logger } from '../observability/logger.js';
-import { buildRuleset } from '../ruleset/build.js';
+import { createCompiledMatcher } from '../conditions/compiled-matcher.js';
 import type { MatcherFactory } from '../conditions/matcher.js';
+import { compileRulesetInSlices } from '../ruleset/compile.js';
+import { DEFAULT_RULE_LIMITS, type RuleLimits } from '../ruleset/limits.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
-import { readRulesDir } from './read-rules-dir.js';
+import { createWorkerLoader, type LoadedRules, type RulesLoader } from './rules-loader.js';
 
 export interface RulesStatus {
   version: string | null;
@@ -23,6 +30,8 @@ export interface RulesStatus {
 export interface ReloadOutcome {
   ok: boolean;
   changed: boolean;
+  /** Nothing was loaded: the files are as they were at the last load (reloadIfChanged only). */
+  skipped: boolean;
   version: string | null;
   errors: RuleError[];
 }
@@ -31,7 +40,14 @@ export interface RuleRegistry {
   /** The snapshot to serve; null until the first good load. */
   readonly current: RulesetSnapshot | null;
   status(): RulesStatus;
+  /** Loads the rules folder whatever it holds: at start-up, and on SIGHUP. */
   reload(): Promise<ReloadOutcome>;
+  /**
+   * Loads the rules folder only if its content differs from that of the last
+   * load, good or failed: the watcher's file events and its poll both see one
+   * change, and it must load (and log, and count) once.
+   */
+  reloadIfChanged(): Promise<ReloadOutcome>;
 }
 
 export interface RuleRegistryOptions {
@@ -39,47 +55,101 @@ export interface RuleRegistryOptions {
   logger: Logger;
   now?: () => number;
   createMatcher?: MatcherFactory;
+  limits?: RuleLimits;
+  /** Where the files are read and checked; default: a worker thread shared by every registry. */
+  loader?: RulesLoader;
+  /** Awaited before each compile slice; default: until the event loop has had a turn (setImmediate). */
+  pause?: () => Promise<void>;
 }
+
+let sharedLoader: RulesLoader | null = null;
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export function createRuleRegistry(options: RuleRegistryOptions): RuleRegistry {
   const now = options.now ?? Date.now;
+  const limits = options.limits ?? DEFAULT_RULE_LIMITS;
+  const loader = options.loader ?? (sharedLoader ??= createWorkerLoader());
+  const createMatcher = options.createMatcher ?? createCompiledMatcher;
+  const pause = options.pause ?? nextTurn;
   let current: RulesetSnapshot | null = null;
   let errors: RuleError[] = [];
   let warnings: RuleError[] = [];
   const reloads = { success: 0, failure: 0 };
+  /** The content key of the files last loaded, and whether that load failed. */
+  let lastKey: string | null = null;
+  let lastFailed = false;
   let running: Promise<ReloadOutcome> | null = null;
   let queued: Promise<ReloadOutcome> | null = null;
+  let queuedForce = false;
 
-  async function load(): Promise<ReloadOutcome> {
-    let result;
+  const failure = (message: string): RuleError[] => [{ file: '.', path: '$', message }];
+
+  async function load(force: boolean): Promise<ReloadOutcome> {
+    const at = now();
+    let loaded: LoadedRules;
     try {
-      const sources = await readRulesDir(options.dir);
-      result = buildRuleset(sources, { now: now(), ...(options.createMatcher ? { createMatcher: options.createMatcher } : {}) });
+      loaded = await loader.load({ dir: options.dir, now: at, limits, unlessKey: force ? null : lastKey });
     } catch (err) {
-      result = { snapshot: null, errors: [{ file: '.', path: '$', message: (err as Error).message }], warnings: [] };
+      // The worker died (out of memory, say): not the files' fault as far as we know, so the same files may be tried again.
+      return reject(failure(`the rules could not be read and checked: ${(err as Error).message}`), lastKey);
     }
-    if (!result.snapshot) {
-      reloads.failure++;
-      errors = result.errors;
-      options.logger.error('rules rejected; the last good rules keep serving', {
-        version: current?.version ?? null,
-        errors: result.errors,
-      });
-      return { ok: false, changed: false, version: current?.version ?? null, errors: result.errors };
+    if (loaded.status === 'unchanged') {
+      return { ok: !lastFailed, changed: false, skipped: true, version: current?.version ?? null, errors: lastFailed ? errors : [] };
     }
+    if (!loaded.parts) return reject(loaded.errors, loaded.key);
+    let snapshot: RulesetSnapshot;
+    try {
+      snapshot = await compileRulesetInSlices(loaded.parts, { version: loaded.version, now: at, createMatcher, warnings: loaded.warnings, pause });
+    } catch (err) {
+      return reject(failure(`the rules could not be compiled: ${(err as Error).message}`), loaded.key);
+    }
+    lastKey = loaded.key;
     reloads.success++;
     errors = [];
-    warnings = result.warnings;
-    const changed = current?.version !== result.snapshot.version;
-    if (changed) {
-      current = result.snapshot;
-      options.logger.info('rules loaded', {
-        version: current.version,
-        placements: [...current.placements.keys()],
-        warnings: result.warnings,
+    warnings = loaded.warnings;
+    const changed = current?.version !== snapshot.version;
+    if (changed) current = snapshot;
+    const recovered = lastFailed;
+    lastFailed = false;
+    if (changed || recovered) {
+      options.logger.info(recovered ? 'rules recovered' : 'rules loaded', {
+        version: current?.version,
+        placements: current ? [...current.placements.keys()] : [],
+        warnings: loaded.warnings,
       });
     }
-    return { ok: true, changed, version: current?.version ?? null, errors: [] };
+    return { ok: true, changed, skipped: false, version: current?.version ?? null, errors: [] };
+  }
+
+  function reject(found: RuleError[], key: string | null): ReloadOutcome {
+    lastKey = key;
+    lastFailed = true;
+    reloads.failure++;
+    errors = found;
+    options.logger.error(current ? 'rules rejected; the last good rules keep serving' : 'rules rejected; no rules are loaded yet, so none are served', {
+      version: current?.version ?? null,
+      errors: found,
+    });
+    return { ok: false, changed: false, skipped: false, version: current?.version ?? null, errors: found };
+  }
+
+  // Reloads never overlap: one that is asked for while another runs waits for it, and requests that pile up share one.
+  function request(force: boolean): Promise<ReloadOutcome> {
+    if (!running) {
+      running = load(force).finally(() => {
+        running = null;
+      });
+      return running;
+    }
+    queuedForce ||= force;
+    queued ??= running.then(() => {
+      queued = null;
+      const forced = queuedForce;
+      queuedForce = false;
+      return request(forced);
+    });
+    return queued;
   }
 
   return {
@@ -96,21 +166,7 @@ export function createRuleRegistry(options: RuleRegistryOptions): RuleRegistry {
         reloads: { ...reloads },
       };
     },
-    // Reloads never overlap: one that is asked for while another runs waits for it, and requests that pile up share one.
-    reload(): Promise<ReloadOutcome> {
-      if (!running) {
-        running = load().finally(() => {
-          running = null;
-        });
-        return running;
-      }
-      if (!queued) {
-        queued = running.then(() => {
-          queued = null;
-          return this.reload();
-        });
-      }
-      return queued;
-    },
+    reload: () => request(true),
+    reloadIfChanged: () => request(false),
   };
 }

@@ -10,7 +10,12 @@ export interface RulesWatcher {
 
 export interface RulesWatcherOptions {
   dir: string;
-  /** Called once a burst of changes has settled. */
+  /**
+   * Called once a burst of changes has settled. One change may be reported
+   * twice (by its events and by the poll): the service passes the registry's
+   * reloadIfChanged, which loads only files whose content differs from the
+   * last load's.
+   */
   onChange: () => void;
   logger: Logger;
   debounceMs?: number;

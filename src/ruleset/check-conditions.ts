@@ -14,8 +14,10 @@ export interface ConditionScope {
   file: string;
   /** Stage rules (and the segments they use) cannot read the stage they decide. */
   inStageRule: boolean;
-  stageIndex: ReadonlyMap<string, number>;
-  segmentNames: ReadonlySet<string>;
+  /** null: journey.json could not be read, so stage names are not checked (they would all look unknown). */
+  stageIndex: ReadonlyMap<string, number> | null;
+  /** null: segments.json could not be read, so segment references are not checked. */
+  segmentNames: ReadonlySet<string> | null;
   errors: RuleError[];
   /** Collects the segments referenced, for cycle and stage-use checks. */
   references?: Set<string>;
@@ -32,7 +34,7 @@ export function checkCondition(condition: Condition, path: string, scope: Condit
     checkCondition(condition.not, joinPath(path, 'not'), scope);
   } else if ('condition' in condition) {
     scope.references?.add(condition.condition);
-    if (!scope.segmentNames.has(condition.condition)) {
+    if (scope.segmentNames && !scope.segmentNames.has(condition.condition)) {
       const known = [...scope.segmentNames];
       scope.errors.push({
         file: scope.file,
@@ -176,7 +178,7 @@ function checkValue(
       return;
     case 'stageAtLeast':
     case 'stageAtMost':
-      if (typeof value !== 'string' || !scope.stageIndex.has(value)) {
+      if (scope.stageIndex && (typeof value !== 'string' || !scope.stageIndex.has(value))) {
         error(`unknown stage ${JSON.stringify(value)}; stages are ${[...scope.stageIndex.keys()].join(', ')}`);
       }
       return;

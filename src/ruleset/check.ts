@@ -34,6 +34,9 @@ export interface CheckedRuleset {
   placements: PlacementDraft[];
 }
 
+/** Everything checked but the placements. */
+export type CheckedBase = Omit<CheckedRuleset, 'placements'>;
+
 export function checkRuleFiles(parsed: ParsedRuleFiles, now: number, errors: RuleError[], warnings: RuleError[]): CheckedRuleset {
   const { journey } = parsed;
   const stages: string[] = journey ? journey.data.stages : [...DEFAULT_STAGES];
@@ -43,10 +46,12 @@ export function checkRuleFiles(parsed: ParsedRuleFiles, now: number, errors: Rul
     else stageIndex.set(stage, i);
   });
 
+  // Without the stages of a journey.json that could not be read, stage names in conditions cannot be checked.
+  const knownStages = parsed.journeyUnreadable ? null : stageIndex;
   const catalog = checkCatalog(parsed.catalog, now, errors, warnings);
-  const segments = checkSegments(parsed.segments, parsed.segmentNames, stageIndex, errors);
+  const segments = checkSegments(parsed.segments, parsed.segmentNames, knownStages, errors);
   const stageRules = journey ? checkStageRules(journey, stageIndex, segments, errors) : [];
-  const placements = checkPlacements(parsed.placements, stageIndex, segments, parsed.catalogIds, now, errors, warnings);
+  const placements = checkPlacements(parsed.placements, knownStages, segments, parsed.catalogIds, now, errors, warnings);
   return { stages, stageIndex, catalog, segments: segments.conditions, stageRules, placements };
 }
 
@@ -100,7 +105,8 @@ function checkCatalog(
       kind: item.kind,
       channels: item.channels ? new Set(item.channels) : null,
       ...window,
-      fields: Object.freeze({ ...(item as Record<string, Json>) }),
+      // Frozen when compiled: these rules may yet be copied to another thread, which would drop the freeze.
+      fields: { ...(item as Record<string, Json>) },
     });
   });
   return items;
@@ -108,16 +114,16 @@ function checkCatalog(
 
 interface SegmentCheck {
   conditions: Map<string, BooleanCondition>;
-  /** Every name segments.json declares, for reference checks. */
-  names: ReadonlySet<string>;
+  /** Every name segments.json declares, for reference checks; null when they could not be read. */
+  names: ReadonlySet<string> | null;
   /** The facts each segment uses, through the segments it references too. */
   factsUsed: Map<string, Set<string>>;
 }
 
 function checkSegments(
   segments: Parsed<SegmentsFile> | null,
-  allNames: ReadonlySet<string>,
-  stageIndex: ReadonlyMap<string, number>,
+  allNames: ReadonlySet<string> | null,
+  stageIndex: ReadonlyMap<string, number> | null,
   errors: RuleError[],
 ): SegmentCheck {
   const conditions = new Map<string, BooleanCondition>();
@@ -206,7 +212,7 @@ export type PlacementDraft = Omit<Placement, 'matcher' | 'rulesByStage'>;
 
 function checkPlacements(
   placements: readonly Parsed<PlacementFile>[],
-  stageIndex: ReadonlyMap<string, number>,
+  stageIndex: ReadonlyMap<string, number> | null,
   segments: SegmentCheck,
   catalogIds: ReadonlySet<string> | null,
   now: number,

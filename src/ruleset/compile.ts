@@ -5,16 +5,16 @@
  */
 import { createHash } from 'node:crypto';
 import type { RuleError } from '../domain/rule-files.js';
-import type { MatcherFactory } from '../conditions/matcher.js';
+import type { MatcherEnvironment, MatcherFactory } from '../conditions/matcher.js';
 import { createOperatorResolver } from '../conditions/operators.js';
-import type { CheckedRuleset } from './check.js';
+import type { CheckedBase, CheckedRuleset, PlacementDraft } from './check.js';
 import type { RuleSource } from './layout.js';
 import type { DecisionRule, Placement, RulesetSnapshot } from './snapshot.js';
 import { possibleStages } from './stage-index.js';
 
 export interface CompileOptions {
-  /** The rule files the version is computed from. */
-  ruleFiles: readonly RuleSource[];
+  /** The rules version (rulesVersion of the rule files). */
+  version: string;
   now: number;
   createMatcher: MatcherFactory;
   /** The warnings of this load, kept with the rules they are about. */
@@ -22,29 +22,80 @@ export interface CompileOptions {
 }
 
 export function compileRuleset(checked: CheckedRuleset, options: CompileOptions): RulesetSnapshot {
-  const { stages, stageIndex, stageRules } = checked;
+  const steps = compileSteps({ base: () => checked, placements: checked.placements.map((draft) => () => draft) }, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * Checked rules in parts, each taken only when its turn comes: the reload
+ * worker hands each placement over serialized, so that even reading it back
+ * happens within a slice of its own.
+ */
+export interface CheckedParts {
+  base(): CheckedBase;
+  placements: ReadonlyArray<() => PlacementDraft>;
+}
+
+/**
+ * compileRuleset in slices, awaiting `pause` between them: conditions compile
+ * to closures, which cannot be built in another thread, so this part of a
+ * reload runs on the event loop while requests are served. A slice is one
+ * step of compileSteps, bounded by the rules a placement may hold.
+ */
+export async function compileRulesetInSlices(
+  parts: CheckedParts,
+  options: CompileOptions & { pause: () => Promise<void> },
+): Promise<RulesetSnapshot> {
+  const steps = compileSteps(parts, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await options.pause();
+  }
+}
+
+/**
+ * The compile, yielding between steps of bounded work: take the base
+ * (catalog, segments, stages) and compile the stage rules; then for each
+ * placement, take it and index its rules by stage, and compile its matcher.
+ * Taking a placement (reading it back from the worker) and compiling it cost
+ * about the same, so they are separate steps.
+ */
+function* compileSteps(parts: CheckedParts, options: CompileOptions): Generator<void, RulesetSnapshot> {
   const { createMatcher } = options;
-  const env = { segments: checked.segments, stageIndex };
-  const placementMap = new Map<string, Placement>();
-  for (const p of checked.placements) {
-    const enabled = p.rules.filter((r) => r.enabled);
+  const base = parts.base();
+  const { stages, stageIndex, segments } = base;
+  const env: MatcherEnvironment = { segments, stageIndex };
+  // Served items are handed out as they are: nothing may change them.
+  for (const item of base.catalog.values()) Object.freeze(item.fields);
+  yield;
+  const stageMatcher = createMatcher(base.stageRules, env);
+  const placements = new Map<string, Placement>();
+  for (const take of parts.placements) {
+    yield;
+    const draft = take();
+    const enabled = draft.rules.filter((r) => r.enabled);
     const rulesByStage = new Map(stages.map((stage) => [stage, [] as DecisionRule[]]));
     for (const rule of enabled) {
-      const allowed = possibleStages(rule.conditions, checked.segments, stages);
+      const allowed = possibleStages(rule.conditions, segments, stages);
       for (const [stage, list] of rulesByStage) if (!allowed || allowed.has(stage)) list.push(rule);
     }
-    placementMap.set(p.name, { ...p, rulesByStage, matcher: createMatcher(enabled, env) });
+    yield;
+    placements.set(draft.name, { ...draft, rulesByStage, matcher: createMatcher(enabled, env) });
   }
   return {
-    version: rulesVersion(options.ruleFiles),
+    version: options.version,
     loadedAt: new Date(options.now).toISOString(),
     stages,
     stageIndex,
-    stageRules,
-    stageMatcher: createMatcher(stageRules, env),
-    catalog: checked.catalog,
-    segments: checked.segments,
-    placements: placementMap,
+    stageRules: base.stageRules,
+    stageMatcher,
+    catalog: base.catalog,
+    segments,
+    placements,
     warnings: options.warnings,
     evaluation: { ...env, operator: createOperatorResolver(stageIndex) },
   };

@@ -21,6 +21,7 @@ import {
   type SegmentsFile,
 } from '../domain/rule-files.js';
 import { CATALOG_FILE, classifyRuleFile, RULE_FILES_DESCRIPTION, type RuleSource } from './layout.js';
+import { DEFAULT_RULE_LIMITS, RULE_LIMIT_VARIABLES } from './limits.js';
 import { parseRuleJson } from './parse-json.js';
 import { formatZodIssues } from './zod-issues.js';
 
@@ -38,11 +39,28 @@ export interface ParsedRuleFiles {
   ruleFiles: RuleSource[];
   /** Every item id catalog.json names, even on items with other mistakes; null when it could not be read. */
   catalogIds: Set<string> | null;
-  /** Every segment segments.json names, including any with mistakes of their own. */
-  segmentNames: Set<string>;
+  /**
+   * Every segment segments.json names, including any with mistakes of their
+   * own; null when segments.json is there but its names could not be read, so
+   * that references to segments are not all reported as unknown.
+   */
+  segmentNames: Set<string> | null;
+  /** journey.json is there but could not be read: its stages are unknown, so stage names are not checked. */
+  journeyUnreadable: boolean;
 }
 
-export function parseRuleFiles(sources: readonly RuleSource[], errors: RuleError[], warnings: RuleError[]): ParsedRuleFiles {
+export interface ParseOptions {
+  /** The most rules a placement (or journey.json) may hold; a file with more is an error and is not parsed further. */
+  maxRulesPerPlacement?: number;
+}
+
+export function parseRuleFiles(
+  sources: readonly RuleSource[],
+  errors: RuleError[],
+  warnings: RuleError[],
+  options: ParseOptions = {},
+): ParsedRuleFiles {
+  const maxRules = options.maxRulesPerPlacement ?? DEFAULT_RULE_LIMITS.maxRulesPerPlacement;
   const ruleSources = [...sources].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   let journey: Parsed<JourneyFile> | null = null;
   let catalog: Parsed<CatalogFile> | null = null;
@@ -50,7 +68,8 @@ export function parseRuleFiles(sources: readonly RuleSource[], errors: RuleError
   const placements: Parsed<PlacementFile>[] = [];
   const ruleFiles: RuleSource[] = [];
   let catalogIds: Set<string> | null = null;
-  let segmentNames = new Set<string>();
+  let segmentNames: Set<string> | null = new Set<string>();
+  let journeyUnreadable = false;
 
   for (const source of ruleSources) {
     const kind = classifyRuleFile(source.file);
@@ -61,10 +80,16 @@ export function parseRuleFiles(sources: readonly RuleSource[], errors: RuleError
     }
     ruleFiles.push(source);
     const json = parseRuleJson(source, errors);
-    if (json === undefined) continue;
+    if (json === undefined) {
+      // What other files refer to in this one is unknown: checking those references would only add false errors.
+      if (kind === 'segments') segmentNames = null;
+      if (kind === 'journey') journeyUnreadable = true;
+      continue;
+    }
     switch (kind) {
       case 'journey':
-        journey = parseFile(source.file, json, JOURNEY, errors);
+        journey = parseFile(source.file, json, JOURNEY, errors, maxRules);
+        journeyUnreadable = journey === null;
         break;
       case 'catalog':
         catalog = parseFile(source.file, json, CATALOG, errors);
@@ -77,20 +102,21 @@ export function parseRuleFiles(sources: readonly RuleSource[], errors: RuleError
       case 'segments': {
         segments = parseFile(source.file, json, SEGMENTS, errors);
         const declared = isPlainObject(json) ? json.segments : undefined;
-        segmentNames = new Set(isPlainObject(declared) ? Object.keys(declared) : []);
+        segmentNames = isPlainObject(declared) ? new Set(Object.keys(declared)) : null;
         break;
       }
       case 'placement': {
-        const placement = parseFile(source.file, json, PLACEMENT, errors);
+        const placement = parseFile(source.file, json, PLACEMENT, errors, maxRules);
         if (placement) placements.push(placement);
         break;
       }
     }
   }
-  if (!ruleSources.some((s) => s.file === CATALOG_FILE)) {
+  // A catalog that is there but could not be read (too big, a broken link) has its own error already.
+  if (!ruleSources.some((s) => s.file === CATALOG_FILE) && !errors.some((e) => e.file === CATALOG_FILE)) {
     errors.push({ file: CATALOG_FILE, path: '$', message: 'is missing: every rules folder needs a catalog of items' });
   }
-  return { journey, catalog, segments, placements, ruleFiles, catalogIds, segmentNames };
+  return { journey, catalog, segments, placements, ruleFiles, catalogIds, segmentNames, journeyUnreadable };
 }
 
 /**
@@ -122,14 +148,23 @@ const PLACEMENT: FileSpec<PlacementFile> = {
   elements: { key: 'rules', schema: decisionRuleSchema },
 };
 
-function parseFile<T>(file: string, json: unknown, spec: FileSpec<T>, errors: RuleError[]): Parsed<T> | null {
+function parseFile<T>(file: string, json: unknown, spec: FileSpec<T>, errors: RuleError[], maxElements = Infinity): Parsed<T> | null {
   const report = (issues: z.core.$ZodIssue[], base: PropertyKey[]): void => {
     for (const e of formatZodIssues(issues, json, base)) errors.push({ file, ...e });
   };
-  const envelope = spec.envelope.safeParse(json);
-  if (!envelope.success) report(envelope.error.issues, []);
   const { key, schema } = spec.elements;
   const raw = isPlainObject(json) ? json[key] : undefined;
+  // Checked first, so that a file far over the limit costs no more than this.
+  if (Array.isArray(raw) && raw.length > maxElements) {
+    errors.push({
+      file,
+      path: `$.${key}`,
+      message: `has ${raw.length} rules; at most ${maxElements} are allowed in one file (${RULE_LIMIT_VARIABLES.maxRulesPerPlacement})`,
+    });
+    return null;
+  }
+  const envelope = spec.envelope.safeParse(json);
+  if (!envelope.success) report(envelope.error.issues, []);
   let elements: unknown;
   if (spec.elements.map) {
     const parsed: Record<string, unknown> = {};

@@ -73,6 +73,7 @@ function pickBranch(issue: z.core.$ZodIssueInvalidUnion, node: unknown): BranchP
     return { kind: 'branch', issues: branches[index] ?? [] };
   }
   if (branches.length === 4 || branches.length === 5) {
+    if (node === undefined) return { kind: 'message', message: 'is missing: a rule needs conditions, such as {"all": [ ... ]}' };
     return { kind: 'message', message: `must be a condition object, not ${describe(node)}` };
   }
   // A union with a message of its own (like the rule date's) says best what it wants when every branch fails outright.

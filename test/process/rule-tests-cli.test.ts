@@ -74,6 +74,13 @@ describe('nextbest test', () => {
     expect(result.stdout).toContain('so no rule test ran');
   });
 
+  it('applies the rule limits of RULES_MAX_RULES_PER_PLACEMENT, as the service would', async () => {
+    const result = await run(CLI, ['test', 'rules'], { RULES_MAX_RULES_PER_PLACEMENT: '1' });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^placements\/home-hero\.json: \$\.rules: has \d+ rules; at most 1 are allowed/m);
+    expect(result.stdout).toContain('so no rule test ran');
+  });
+
   it('exits 0 saying so when the folder has no tests', async () => {
     const dir = rulesCopy('no-tests');
     rmSync(join(dir, 'tests'), { recursive: true });

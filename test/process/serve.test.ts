@@ -120,6 +120,20 @@ describe('nextbest validate', () => {
     expect(lines.some((l) => l.startsWith('catalog.json: $.items[0].kind: '))).toBe(true);
   });
 
+  it('judges the folder by the limits the service would apply, read from the same variables', async () => {
+    const result = await run(CLI, ['validate', 'rules'], { RULES_MAX_FILE_BYTES: '8192', RULES_MAX_RULES_PER_PLACEMENT: '1' });
+    expect(result.code).toBe(1);
+    const lines = result.stdout.split('\n');
+    expect(lines).toContainEqual(expect.stringMatching(/^catalog\.json: \$: is [\d.]+ KB; a rule file may be at most 8 KB \(RULES_MAX_FILE_BYTES\)$/));
+    // Rule tests are not rules: validate neither reads nor limits them, as the service does not.
+    expect(result.stdout).not.toContain('tests/');
+    expect(lines).toContainEqual(expect.stringMatching(/^placements\/home-hero\.json: \$\.rules: has \d+ rules; at most 1 are allowed in one file \(RULES_MAX_RULES_PER_PLACEMENT\)$/));
+
+    const invalid = await run(CLI, ['validate', 'rules'], { RULES_MAX_RULES_PER_PLACEMENT: 'lots' });
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toContain('RULES_MAX_RULES_PER_PLACEMENT: must be a whole number (got "lots")');
+  });
+
   it('uses RULES_DIR when no folder is given', async () => {
     const result = await run(CLI, ['validate'], { RULES_DIR: join(tmp, 'nowhere') });
     expect(result.code).toBe(1);

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/observability/logger.js';
 import { createRuleRegistry, type RuleRegistry } from '../../src/reload/registry.js';
 import { folderFingerprint, watchRulesDir, type RulesWatcher } from '../../src/reload/watcher.js';
+import { recordingLogger } from './recording-logger.js';
 
 const FIXTURE = 'test/fixtures/minimal-rules';
 let dir: string;
@@ -70,6 +71,62 @@ describe('rule registry', () => {
     rmSync(dir, { recursive: true, force: true });
     expect((await registry.reload()).ok).toBe(false);
     expect(registry.current).toBe(good);
+  });
+
+  it('reloadIfChanged loads a change once: asked again for the same files, it loads, logs and counts nothing', async () => {
+    const { logger, lines } = recordingLogger();
+    registry = createRuleRegistry({ dir, logger });
+    expect(await registry.reloadIfChanged()).toMatchObject({ ok: true, changed: true, skipped: false });
+    expect(await registry.reloadIfChanged()).toMatchObject({ ok: true, changed: false, skipped: true });
+    editHero((hero) => hero.fallback.push('offer-10'));
+    expect(await registry.reloadIfChanged()).toMatchObject({ ok: true, changed: true, skipped: false });
+    expect(await registry.reloadIfChanged()).toMatchObject({ skipped: true });
+    expect(registry.status().reloads).toEqual({ success: 2, failure: 0 });
+    expect(lines.filter((l) => l.message === 'rules loaded')).toHaveLength(2);
+
+    // A failed load is not repeated either: one broken save, one error line.
+    writeFileSync(heroFile(), '{ "placement": ');
+    expect(await registry.reloadIfChanged()).toMatchObject({ ok: false, skipped: false });
+    expect(await registry.reloadIfChanged()).toMatchObject({ ok: false, skipped: true, errors: [expect.objectContaining({ file: 'placements/home-hero.json' })] });
+    expect(registry.status().reloads).toEqual({ success: 2, failure: 1 });
+    expect(lines.filter((l) => l.level === 'error')).toHaveLength(1);
+  });
+
+  it('reload() loads whatever the files hold, changed or not (start-up and SIGHUP)', async () => {
+    await registry.reload();
+    expect(await registry.reload()).toMatchObject({ ok: true, skipped: false });
+    expect(registry.status().reloads).toEqual({ success: 2, failure: 0 });
+  });
+
+  it('a file touched but not changed is not loaded again', async () => {
+    await registry.reloadIfChanged();
+    const hero = readFileSync(heroFile(), 'utf8');
+    writeFileSync(heroFile(), hero);
+    expect(await registry.reloadIfChanged()).toMatchObject({ skipped: true });
+  });
+
+  it('logs "rules recovered" with the version on a good load after a failed one, even to the same rules as before', async () => {
+    const { logger, lines } = recordingLogger();
+    registry = createRuleRegistry({ dir, logger });
+    await registry.reloadIfChanged();
+    const good = readFileSync(heroFile(), 'utf8');
+    writeFileSync(heroFile(), '{ "placement": ');
+    await registry.reloadIfChanged();
+    writeFileSync(heroFile(), good);
+    expect(await registry.reloadIfChanged()).toMatchObject({ ok: true, changed: false, skipped: false });
+    expect(lines.map((l) => `${l.level} ${l.message}`)).toEqual([
+      'info rules loaded',
+      'error rules rejected; the last good rules keep serving',
+      'info rules recovered',
+    ]);
+    expect(lines[2]?.fields).toMatchObject({ version: registry.current?.version, placements: ['home-hero'] });
+  });
+
+  it('says that no rules are loaded yet when the first load fails, rather than that the last good ones keep serving', async () => {
+    const { logger, lines } = recordingLogger();
+    registry = createRuleRegistry({ dir: join(dir, 'no-such-folder'), logger });
+    expect(await registry.reload()).toMatchObject({ ok: false, errors: [expect.objectContaining({ file: '.', message: expect.stringContaining('does not exist') })] });
+    expect(lines).toEqual([expect.objectContaining({ level: 'error', message: 'rules rejected; no rules are loaded yet, so none are served' })]);
   });
 
   it('runs overlapping reload requests one after another and ends on the latest files', async () => {

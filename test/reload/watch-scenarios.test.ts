@@ -13,6 +13,7 @@ import { silentLogger } from '../../src/observability/logger.js';
 import { createMemoryStore } from '../../src/profiles/memory-store.js';
 import { createRuleRegistry, type RuleRegistry } from '../../src/reload/registry.js';
 import { watchRulesDir, type RulesWatcher } from '../../src/reload/watcher.js';
+import { recordingLogger } from './recording-logger.js';
 
 const FIXTURE = 'test/fixtures/minimal-rules';
 const heroText = readFileSync(join(FIXTURE, 'placements', 'home-hero.json'), 'utf8');
@@ -123,6 +124,47 @@ describe('watching the rules folder', () => {
     // And the watch on the new folder works: an edit there is seen too.
     writeFileSync(join(dir, 'placements', 'home-hero.json'), withFallback(['hero-welcome', 'offer-10']));
     await until(() => fallbackOf(registry)?.length === 2);
+  });
+});
+
+describe('one change, one load', () => {
+  /** Saves as most editors do, by rename, so no load can catch the file half written. */
+  const save = (file: string, text: string): void => {
+    writeFileSync(`${file}.tmp`, text);
+    renameSync(`${file}.tmp`, file);
+  };
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('loads, logs and counts a change once though both the file event and the poll see it; a fix after a failure logs "rules recovered"', async () => {
+    const dir = join(root, 'rules');
+    cpSync(FIXTURE, dir, { recursive: true });
+    const hero = join(dir, 'placements', 'home-hero.json');
+    const { logger, lines } = recordingLogger();
+    const registry = createRuleRegistry({ dir, logger });
+    await registry.reload();
+    watcher = watchRulesDir({ dir, logger, onChange: () => void registry.reloadIfChanged(), debounceMs: 50, pollMs: 100 });
+    await pause(300);
+
+    save(hero, withFallback(['offer-10']));
+    await until(() => fallbackOf(registry)?.[0] === 'offer-10');
+    // Time for several polls to notice the change as well.
+    await pause(1000);
+    expect(registry.status().reloads).toEqual({ success: 2, failure: 0 });
+    expect(lines.filter((l) => l.message === 'rules loaded')).toHaveLength(2);
+
+    save(hero, '{ "placement": ');
+    await until(() => registry.status().errors.length > 0);
+    await pause(1000);
+    expect(registry.status().reloads).toEqual({ success: 2, failure: 1 });
+    expect(lines.filter((l) => l.level === 'error')).toHaveLength(1);
+
+    save(hero, heroText);
+    await until(() => registry.status().errors.length === 0);
+    await pause(1000);
+    expect(registry.status().reloads).toEqual({ success: 3, failure: 1 });
+    expect(lines.filter((l) => l.message === 'rules recovered')).toEqual([
+      expect.objectContaining({ level: 'info', fields: expect.objectContaining({ version: registry.current?.version }) }),
+    ]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, redactUrl } from '../../src/config.js';
+import { ConfigError, loadConfig, loadRuleLimits, redactUrl } from '../../src/config.js';
 
 describe('loadConfig', () => {
   it('applies the contract defaults', () => {
@@ -17,6 +17,7 @@ describe('loadConfig', () => {
       maxTouchpointsPerProfile: 1000,
       shutdownTimeoutMs: 10000,
       rulesPollIntervalMs: 2000,
+      ruleLimits: { maxFileBytes: 5 * 1024 * 1024, maxRulesPerPlacement: 1000 },
       evaluator: 'compiled',
       apiKeys: null,
       corsOrigins: [],
@@ -57,6 +58,9 @@ describe('loadConfig', () => {
     ['TOUCHPOINT_RETENTION_DAYS', '0'],
     ['MAX_TOUCHPOINTS_PER_PROFILE', '0'],
     ['MAX_TOUCHPOINTS_PER_PROFILE', '1.5'],
+    ['RULES_MAX_FILE_BYTES', '5MB'],
+    ['RULES_MAX_FILE_BYTES', '100'],
+    ['RULES_MAX_RULES_PER_PLACEMENT', '0'],
   ])('rejects %s=%s naming the variable and the value', (name, value) => {
     try {
       loadConfig({ [name]: value });
@@ -128,6 +132,15 @@ describe('loadConfig', () => {
       expect((err as Error).message).toContain(message);
       for (const key of ['secret-without-scope', 's3cr3t', 'dup']) expect((err as Error).message).not.toContain(key);
     }
+  });
+
+  it('reads the rule limits, for the service and, on their own, for the validate and test commands', () => {
+    const env = { RULES_MAX_FILE_BYTES: '1048576', RULES_MAX_RULES_PER_PLACEMENT: '200' };
+    expect(loadConfig(env).ruleLimits).toEqual({ maxFileBytes: 1048576, maxRulesPerPlacement: 200 });
+    // The commands read only these two: a server variable they do not use cannot stop them.
+    expect(loadRuleLimits({ ...env, PORT: 'not a port' })).toEqual({ maxFileBytes: 1048576, maxRulesPerPlacement: 200 });
+    expect(loadRuleLimits({})).toEqual(loadConfig({}).ruleLimits);
+    expect(() => loadRuleLimits({ RULES_MAX_RULES_PER_PLACEMENT: 'many' })).toThrow(/RULES_MAX_RULES_PER_PLACEMENT: must be a whole number \(got "many"\)/);
   });
 
   it('splits CORS_ORIGINS', () => {

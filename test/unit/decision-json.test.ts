@@ -17,7 +17,7 @@ const RULES_DIR = fileURLToPath(new URL('../../rules/', import.meta.url));
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 const DAY = 86_400_000;
 
-const built = buildRuleset(await readRulesDir(RULES_DIR), { now: NOW });
+const built = buildRuleset((await readRulesDir(RULES_DIR)).sources, { now: NOW });
 if (!built.snapshot) throw new Error('the example rules do not build');
 const snapshot = built.snapshot;
 const PLACEMENTS = [...snapshot.placements.keys()];

@@ -15,7 +15,7 @@ import { readRulesDir } from '../../src/reload/read-rules-dir.js';
 
 const RULES_DIR = fileURLToPath(new URL('../../rules/', import.meta.url));
 
-const sources = await readRulesDir(RULES_DIR);
+const { sources } = await readRulesDir(RULES_DIR);
 // Every test file pins its clock, so the real one only matters for build warnings.
 const report = await runRuleTests(sources, { now: Date.now() });
 

@@ -102,7 +102,7 @@ function schemaKindOf(file: string): RuleFileSchemaKind {
 }
 
 describe('the example rules', async () => {
-  const sources = await readRulesDir(RULES_DIR);
+  const { sources } = await readRulesDir(RULES_DIR);
 
   it.each(sources.map((source) => [source.file, source.text] as const))('%s passes its schema', (file, text) => {
     const kind = schemaKindOf(file);

@@ -187,6 +187,11 @@ const rows: Row[] = [
     errors: [{ file: HOME, path: COND, message: 'needs one of' }],
   },
   {
+    name: 'a rule without conditions says they are missing (not "must be a condition object, not undefined undefined")',
+    files: withPlacement({ rules: [{ name: 'r1', event: { type: 'serve', params: { items: ['a'] } } }] }),
+    errors: [{ file: HOME, path: '$.rules[0].conditions', message: 'is missing: a rule needs conditions, such as {"all": [ ... ]}' }],
+  },
+  {
     name: 'a fact condition without operator',
     files: withCondition({ fact: 'customerId', value: 'x' }),
     errors: [{ file: HOME, path: `${COND}.operator`, message: 'required' }],
@@ -333,6 +338,26 @@ const rows: Row[] = [
       },
     }),
     errors: [{ file: 'segments.json', path: '$.segments.first', message: /cycle: first -> second -> third -> first/ }],
+  },
+  // A file that cannot be read leaves what it defines unknown: the references to it are not checked (as for the catalog).
+  {
+    name: 'a malformed segments.json is one error, not one more for every rule that references a segment',
+    files: folder({
+      'segments.json': '{ "segments": { "holdout": { "all": [] }, "vip": { "all": [] }, } }',
+      [HOME]: { placement: 'home', rules: [serve('r1', { all: [{ not: { condition: 'holdout' } }] }), serve('r2', { condition: 'vip' })] },
+      'placements/footer.json': { placement: 'footer', rules: [serve('r1', { any: [{ condition: 'holdout' }] })] },
+    }),
+    errors: [{ file: 'segments.json', path: '$', message: /malformed JSON.*line 1/ }],
+  },
+  {
+    name: 'segments.json whose segments are not an object does not make every reference unknown',
+    files: withCondition({ condition: 'holdout' }, { 'segments.json': { segments: [] } }),
+    errors: [{ file: 'segments.json', path: '$.segments', message: 'object' }],
+  },
+  {
+    name: 'a malformed journey.json is one error, not one more for every stage its stages would have defined',
+    files: withCondition(fact('stage', 'stageAtLeast', 'loyal'), { 'journey.json': '{ "stages": ["new", "loyal"], }' }),
+    errors: [{ file: 'journey.json', path: '$', message: /malformed JSON/ }],
   },
   {
     name: 'a segment name that is not a name',
@@ -837,5 +862,46 @@ describe('rule validation: the whole folder', () => {
     const text = '{ "segments": { "vip": { "all": [] }, "vip": { "not": { "all": [] } } } }';
     const result = buildRuleset(sources(folder({ 'segments.json': text })), { now: NOW });
     expect(result.errors).toContainEqual(expect.objectContaining({ file: 'segments.json', path: expect.stringContaining('vip') }));
+  });
+});
+
+describe('rule validation: limits', () => {
+  const rules = (n: number) => Array.from({ length: n }, (_, i) => serve(`r${i}`, { all: [] }));
+
+  it('a placement over RULES_MAX_RULES_PER_PLACEMENT is one error at $.rules naming the limit, and its rules are not checked', () => {
+    const files = withPlacement({ rules: [...rules(3), serve('bad', { all: [fact('nope', 'equal', 1)] })] });
+    const result = buildRuleset(sources(files), { now: NOW, maxRulesPerPlacement: 3 });
+    expect(result.errors).toEqual([
+      { file: HOME, path: '$.rules', message: 'has 4 rules; at most 3 are allowed in one file (RULES_MAX_RULES_PER_PLACEMENT)' },
+    ]);
+  });
+
+  it('a placement at the limit loads', () => {
+    const result = buildRuleset(sources(withPlacement({ rules: rules(3) })), { now: NOW, maxRulesPerPlacement: 3 });
+    expect(result.errors).toEqual([]);
+    expect(result.snapshot?.placements.get('home')?.rules).toHaveLength(3);
+  });
+
+  it("the limit holds for journey.json's stage rules too", () => {
+    const journey = { rules: Array.from({ length: 4 }, (_, i) => stageRule(`s${i}`, { all: [] })) };
+    const result = buildRuleset(sources(folder({ 'journey.json': journey })), { now: NOW, maxRulesPerPlacement: 3 });
+    expect(result.errors).toEqual([
+      { file: 'journey.json', path: '$.rules', message: 'has 4 rules; at most 3 are allowed in one file (RULES_MAX_RULES_PER_PLACEMENT)' },
+    ]);
+  });
+
+  it('the default limit is far above the benchmark\'s largest placement (500 rules)', () => {
+    expect(buildRuleset(sources(withPlacement({ rules: rules(1000) })), { now: NOW }).errors).toEqual([]);
+    expect(buildRuleset(sources(withPlacement({ rules: rules(1001) })), { now: NOW }).errors).toEqual([
+      expect.objectContaining({ file: HOME, path: '$.rules' }),
+    ]);
+  });
+
+  it('a file that could not be read is an error of the build, and a catalog that could not be read is not also "missing"', () => {
+    const files = folder({ 'catalog.json': undefined });
+    const readErrors = [{ file: 'catalog.json', path: '$', message: 'is 6 MB; a rule file may be at most 5 MB (RULES_MAX_FILE_BYTES)' }];
+    const result = buildRuleset(sources(files), { now: NOW, readErrors });
+    expect(result.snapshot).toBeNull();
+    expect(result.errors).toEqual(readErrors);
   });
 });
