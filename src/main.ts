@@ -229,7 +229,9 @@ async function waitForStore(store: { ping(): Promise<void> }, timeoutMs: number,
       await store.ping();
       return;
     } catch (err) {
-      lastError = (err as Error).message;
+      // Said once, at the first failure, so an operator watching start-up knows what the pause is.
+      if (lastError === '') logger.warn(`the profile store does not answer yet; waiting up to ${timeoutMs / 1000} s before serving`, { error: (err as Error).message });
+      lastError = (err as Error).message || 'failed';
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }

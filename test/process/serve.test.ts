@@ -77,6 +77,25 @@ describe('serving on SQLite', () => {
   });
 });
 
+describe('a profile store that does not answer at start-up', () => {
+  it('says it is waiting for it, then serves degraded', async () => {
+    // Nothing listens on port 1: the Redis store never connects.
+    const child = start(MAIN, [], { PORT: '0', HOST: '127.0.0.1', RULES_DIR: FIXTURE, STORE: 'redis', REDIS_URL: 'redis://127.0.0.1:1' });
+    try {
+      await listening(child);
+      const lines = child.stdout().split('\n');
+      const waiting = lines.findIndex((l) => l.includes('the profile store does not answer yet; waiting up to 5 s before serving'));
+      const listeningAt = lines.findIndex((l) => l.includes('"msg":"nextbest listening"'));
+      expect(waiting).toBeGreaterThanOrEqual(0);
+      expect(waiting).toBeLessThan(listeningAt);
+      expect(lines.filter((l) => l.includes('waiting up to')).length).toBe(1);
+    } finally {
+      child.process.kill('SIGTERM');
+      await child.exited;
+    }
+  });
+});
+
 describe('SIGHUP', () => {
   it('reloads the rules at once', async () => {
     const child = start(MAIN, [], { PORT: '0', HOST: '127.0.0.1', RULES_DIR: FIXTURE, STORE: 'memory', RULES_POLL_INTERVAL_MS: '0' });
