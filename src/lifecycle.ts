@@ -3,7 +3,7 @@
  * signals, periodic upkeep, the HTTP server's timeouts and its graceful drain.
  * main.ts composes the service; this file keeps it running and stops it.
  */
-import { ServerResponse, type Server } from 'node:http';
+import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Logger } from './observability/logger.js';
@@ -112,10 +112,20 @@ class ConnectionState {
  * It decides at the moment its headers are written whether the connection
  * stays open for another request. On top of Node's own reasons (HTTP/1.0,
  * the client's `Connection: close`, …) it answers `Connection: close`, and
- * Node closes the connection after the answer, when the server is draining
- * for shutdown: the client learns not to send another request on a
- * connection that is about to go. Node reads `shouldKeepAlive` once, in the
- * code that writes the headers.
+ * Node closes the connection after the answer, when
+ *
+ * - the server is draining for shutdown: the client learns not to send
+ *   another request on a connection that is about to go; and
+ * - the request's body was not read to its end: an answer given early (413
+ *   on the declared length, 401, 404) leaves body bytes on the wire, and
+ *   what would read them afterwards may not get through them (@hono/node-server
+ *   drains for at most 500 ms, then closes; a body stream already started
+ *   but never read stalls it). A connection announced as kept alive and then
+ *   closed fails the client's next request on it ("other side closed"); one
+ *   announced as closing does not.
+ *
+ * Node reads `shouldKeepAlive` once, in the code that writes the headers,
+ * so the rule costs a few property reads per answer.
  *
  * It also counts, on its socket, the responses not yet flushed
  * (ConnectionState).
@@ -137,7 +147,7 @@ function serviceResponse(connections: ConnectionState): typeof ServerResponse {
   }
   Object.defineProperty(ServiceResponse.prototype, 'shouldKeepAlive', {
     get(this: Response): boolean {
-      return this[keepAlive] === true && !connections.draining;
+      return this[keepAlive] === true && !connections.draining && bodyReadToEnd(this.req);
     },
     set(this: Response, value: boolean) {
       this[keepAlive] = value;
@@ -145,6 +155,15 @@ function serviceResponse(connections: ConnectionState): typeof ServerResponse {
   });
   // A subclass with the same constructor; TypeScript cannot see that it stays generic over the request type.
   return ServiceResponse as typeof ServerResponse;
+}
+
+/** True when the request has no body, or what it had has been read: nothing of it is left to arrive or be consumed. */
+function bodyReadToEnd(req: IncomingMessage): boolean {
+  // The usual case, a GET included: the parser has the whole message and nothing of it waits unread.
+  if (req.complete) return req.readableLength === 0;
+  // An answer started before the parser reached the end of the message: harmless only without a body.
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
- * The HTTP server of lifecycle.ts on real sockets, in this process: how a
- * drain for shutdown treats each kind of connection (idle, not yet used, in
- * flight, still queued in the kernel).
+ * The HTTP server of lifecycle.ts on real sockets, in this process: when a
+ * connection is kept alive, and how a drain for shutdown treats each kind of
+ * connection (idle, not yet used, in flight, still queued in the kernel).
  */
 import { spawn } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
@@ -89,6 +89,22 @@ function connectOutcome(port: number): Promise<'refused' | 'connected'> {
     socket.once('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNREFUSED' ? resolve('refused') : reject(err)));
   });
 }
+
+describe('keep-alive', () => {
+  it('keeps a connection whose request was read to its end, and closes one answered before its body was read', async () => {
+    const { port } = await start();
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      expect(await request(port, agent, 'GET', '/ok')).toMatchObject({ status: 200, connection: 'keep-alive' });
+      expect(await request(port, agent, 'POST', '/read', 'y'.repeat(100_000))).toMatchObject({ status: 200, connection: 'keep-alive', body: 'read 100000' });
+      // The 413 leaves most of the 2 MB unread: the server says it will close, and the next request gets a new connection.
+      expect(await request(port, agent, 'POST', '/early', 'z'.repeat(2 * 1024 * 1024))).toMatchObject({ status: 413, connection: 'close' });
+      expect(await request(port, agent, 'GET', '/ok')).toMatchObject({ status: 200, connection: 'keep-alive' });
+    } finally {
+      agent.destroy();
+    }
+  });
+});
 
 describe('drain', () => {
   it('closes idle keep-alive connections, answers a connection not used yet and a request in flight with Connection: close, and refuses new ones', async () => {
