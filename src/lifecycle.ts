@@ -3,8 +3,8 @@
  * signals, periodic upkeep, the HTTP server's timeouts and its graceful drain.
  * main.ts composes the service; this file keeps it running and stops it.
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Logger } from './observability/logger.js';
 
@@ -20,7 +20,11 @@ export interface ServeOptions {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
-  /** How long `drain` waits for in-flight requests before it cuts the remaining connections. */
+  /**
+   * The shutdown deadline, counted from `stopListening` (or `drain`): at most
+   * half of it goes to taking the connections queued before, and when it
+   * passes the remaining connections are cut.
+   */
   shutdownTimeoutMs: number;
   logger: Logger;
 }
@@ -28,38 +32,208 @@ export interface ServeOptions {
 export interface HttpServer {
   /** The address it listens on, e.g. `http://127.0.0.1:8080`. */
   readonly url: string;
-  /** Stops accepting connections and waits for in-flight requests, up to the shutdown deadline. */
+  /**
+   * Takes the connections already queued on the listening socket, then stops
+   * listening; resolves once new connections are refused. From the call on,
+   * every answer says `Connection: close`.
+   */
+  stopListening(): Promise<void>;
+  /**
+   * Stops listening (as above), closes the connections idle between two
+   * requests, and answers every request already received or still to come on
+   * an open connection, each connection closed after its answer. Resolves
+   * when the last connection has closed, or at the shutdown deadline
+   * (counted from the first call of either method), which cuts the rest.
+   */
   drain(): Promise<void>;
 }
 
-/** Serves `fetch` on a port, with the server's timeouts set. */
+/** Responses assigned to a socket and not yet flushed (see ConnectionState.track). */
+const OPEN_RESPONSES = Symbol('openResponses');
+type TrackedSocket = Socket & { [OPEN_RESPONSES]?: number };
+
+/** Serves `fetch` on a port, with the server's timeouts set and a drain for shutdown. */
 export async function serveHttp(fetch: FetchHandler, options: ServeOptions): Promise<HttpServer> {
+  const connections = new ConnectionState();
   const server = await new Promise<Server>((resolve) => {
-    const s = serve({ fetch, port: options.port, hostname: options.host }, () => resolve(s as Server));
+    const s = serve(
+      { fetch, port: options.port, hostname: options.host, serverOptions: { ServerResponse: serviceResponse(connections) } },
+      () => resolve(s as Server),
+    );
   });
+  connections.track(server);
   // A client that trickles its headers or body cannot hold a connection forever.
   server.headersTimeout = options.headersTimeoutMs;
   server.requestTimeout = options.requestTimeoutMs;
   server.keepAliveTimeout = options.keepAliveTimeoutMs;
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-  return { url, drain: () => drainServer(server, options.shutdownTimeoutMs, options.logger) };
+  const drain = createDrain(server, connections, options.shutdownTimeoutMs, options.logger);
+  return { url, stopListening: drain.stopListening, drain: drain.drain };
 }
 
-/** Stops accepting connections and waits for in-flight requests, up to a deadline. */
-function drainServer(server: Server, timeoutMs: number, logger: Logger): Promise<void> {
-  return new Promise((resolve) => {
-    const deadline = setTimeout(() => {
-      logger.warn('shutdown deadline reached; closing the remaining connections', { timeoutMs });
-      server.closeAllConnections();
-    }, timeoutMs);
-    deadline.unref();
-    server.close(() => {
-      clearTimeout(deadline);
-      resolve();
+/**
+ * Which connections are between two requests, known without Node's
+ * internals: a socket counts the responses it carries from the moment one is
+ * given the socket until it is flushed (ServerResponse's `assignSocket` and
+ * `detachSocket`, overridden in serviceResponse). A socket that has carried
+ * one and carries none now is idle; one that never carried any has not sent
+ * its first request yet, and is not idle.
+ */
+class ConnectionState {
+  draining = false;
+  readonly #sockets = new Set<TrackedSocket>();
+
+  track(server: Server): void {
+    server.on('connection', (socket: TrackedSocket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
     });
-    // Idle keep-alive connections would otherwise hold the server open until they time out.
-    server.closeIdleConnections();
+    // Node's own closeIdleConnections, which its close() calls, also destroys a connection whose
+    // answer has been ended but not yet flushed, and its client gets a reset in the middle of the
+    // body (a large batch answer to a slow reader). This one leaves such connections alone.
+    server.closeIdleConnections = () => {
+      for (const socket of this.#sockets) if (socket[OPEN_RESPONSES] === 0) socket.destroy();
+    };
+  }
+
+  /** While draining, a connection that has just flushed an answer announced as kept alive is closed, unless another request came. */
+  wentIdle(socket: TrackedSocket): void {
+    if (!this.draining) return;
+    setImmediate(() => {
+      if (socket[OPEN_RESPONSES] === 0) socket.destroy();
+    });
+  }
+}
+
+/**
+ * Node's ServerResponse with two additions.
+ *
+ * It decides at the moment its headers are written whether the connection
+ * stays open for another request. On top of Node's own reasons (HTTP/1.0,
+ * the client's `Connection: close`, …) it answers `Connection: close`, and
+ * Node closes the connection after the answer, when
+ *
+ * - the server is draining for shutdown: the client learns not to send
+ *   another request on a connection that is about to go; and
+ * - the request's body was not read to its end: an answer given early (413
+ *   on the declared length, 401, 404) leaves body bytes on the wire, and
+ *   what would read them afterwards may not get through them (@hono/node-server
+ *   drains for at most 500 ms, then closes; a body stream already started
+ *   but never read stalls it). A connection announced as kept alive and then
+ *   closed fails the client's next request on it ("other side closed"); one
+ *   announced as closing does not.
+ *
+ * Node reads `shouldKeepAlive` once, in the code that writes the headers,
+ * so the rule costs a few property reads per answer.
+ *
+ * It also counts, on its socket, the responses not yet flushed
+ * (ConnectionState).
+ */
+function serviceResponse(connections: ConnectionState): typeof ServerResponse {
+  const keepAlive = Symbol('keepAlive');
+  type Response = ServerResponse & { [keepAlive]?: boolean };
+  class ServiceResponse extends ServerResponse {
+    override assignSocket(socket: TrackedSocket): void {
+      super.assignSocket(socket);
+      socket[OPEN_RESPONSES] = (socket[OPEN_RESPONSES] ?? 0) + 1;
+    }
+
+    override detachSocket(socket: TrackedSocket): void {
+      super.detachSocket(socket);
+      socket[OPEN_RESPONSES] = (socket[OPEN_RESPONSES] ?? 1) - 1;
+      if (socket[OPEN_RESPONSES] === 0) connections.wentIdle(socket);
+    }
+  }
+  Object.defineProperty(ServiceResponse.prototype, 'shouldKeepAlive', {
+    get(this: Response): boolean {
+      return this[keepAlive] === true && !connections.draining && bodyReadToEnd(this.req);
+    },
+    set(this: Response, value: boolean) {
+      this[keepAlive] = value;
+    },
+  });
+  // A subclass with the same constructor; TypeScript cannot see that it stays generic over the request type.
+  return ServiceResponse as typeof ServerResponse;
+}
+
+/** True when the request has no body, or what it had has been read: nothing of it is left to arrive or be consumed. */
+function bodyReadToEnd(req: IncomingMessage): boolean {
+  // The usual case, a GET included: the parser has the whole message and nothing of it waits unread.
+  if (req.complete) return req.readableLength === 0;
+  // An answer started before the parser reached the end of the message: harmless only without a body.
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
+}
+
+/**
+ * The shutdown of one server, in two steps that each run once.
+ *
+ * Closing a listening socket makes the kernel reset the connections still
+ * queued on it, whose clients have already sent their requests; and Node
+ * takes one queued connection per turn of its event loop, so on a busy
+ * server (a turn that decides a batch of 1000 takes a while) a connection
+ * can wait there for seconds. So the listening socket stays open until a
+ * turn of the loop takes no new connection, which means the queue is empty,
+ * or until half the shutdown deadline has passed, so a client that keeps
+ * connecting cannot hold it open. Whatever is taken in the meantime is
+ * answered with `Connection: close`.
+ *
+ * Then Node's close() stops listening and closes the connections idle
+ * between two requests (ConnectionState's closeIdleConnections). A
+ * connection accepted but whose request Node has not read yet is not idle:
+ * it gets its answer.
+ */
+function createDrain(server: Server, connections: ConnectionState, timeoutMs: number, logger: Logger): Pick<HttpServer, 'stopListening' | 'drain'> {
+  let listening: Promise<void> | null = null;
+  let drained: Promise<void> | null = null;
+  let closed: Promise<void> | null = null;
+  let deadline: NodeJS.Timeout | undefined;
+
+  const stopListening = (): Promise<void> => {
+    listening ??= (async () => {
+      connections.draining = true;
+      deadline = setTimeout(() => {
+        logger.warn('shutdown deadline reached; closing the remaining connections', { timeoutMs });
+        server.closeAllConnections();
+      }, timeoutMs);
+      deadline.unref();
+      await acceptQueuedConnections(server, timeoutMs / 2);
+      closed = new Promise((resolve) => server.close(() => resolve()));
+    })();
+    return listening;
+  };
+
+  const drain = (): Promise<void> => {
+    drained ??= (async () => {
+      await stopListening();
+      await closed;
+      clearTimeout(deadline);
+    })();
+    return drained;
+  };
+
+  return { stopListening, drain };
+}
+
+/** Resolves after a turn of the event loop that took no new connection, or after `maxMs`. */
+function acceptQueuedConnections(server: Server, maxMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    let accepted = 0;
+    const count = () => accepted++;
+    server.on('connection', count);
+    const started = performance.now();
+    let seen = -1;
+    const check = () => {
+      if (accepted === seen || performance.now() - started >= maxMs) {
+        server.off('connection', count);
+        resolve();
+        return;
+      }
+      seen = accepted;
+      setImmediate(check);
+    };
+    setImmediate(check);
   });
 }
 
@@ -96,20 +270,29 @@ export function sweepExpiredPeriodically(store: { sweepExpired(now: number): Pro
   };
 }
 
-/** On SIGTERM or SIGINT: stops the service, then exits 0, or 1 if stopping failed. */
-export function exitOnShutdownSignal(service: { stop(): Promise<void> }, logger: Logger): void {
+/**
+ * On SIGTERM or SIGINT: stops listening, says so ("shutting down": from this
+ * line on, new connections are refused), stops the service, then exits 0, or
+ * 1 if stopping failed.
+ */
+export function exitOnShutdownSignal(service: { stopListening(): Promise<void>; stop(): Promise<void> }, logger: Logger): void {
   const shutdown = (signal: string) => {
-    logger.info('shutting down', { signal });
-    service.stop().then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (err: Error) => {
-        logger.error('shutdown failed', { error: err.message });
-        process.exit(1);
-      },
-    );
+    service
+      .stopListening()
+      .then(() => {
+        logger.info('shutting down', { signal });
+        return service.stop();
+      })
+      .then(
+        () => {
+          logger.info('stopped');
+          process.exit(0);
+        },
+        (err: Error) => {
+          logger.error('shutdown failed', { error: err.message });
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));

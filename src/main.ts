@@ -29,6 +29,8 @@ export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 export interface RunningService {
   url: string;
+  /** Stops accepting connections, once those already queued are taken (lifecycle.ts); `stop` does it too. */
+  stopListening(): Promise<void>;
   /** Stops accepting, finishes in-flight requests, closes the store. */
   stop(): Promise<void>;
 }
@@ -99,6 +101,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   let stopping: Promise<void> | null = null;
   return {
     url,
+    stopListening: () => server.stopListening(),
     stop() {
       stopping ??= (async () => {
         watcher.close();

@@ -119,11 +119,8 @@ describe('graceful shutdown (SIGTERM)', () => {
     let answered = 0;
     for (const r of all) void r.answer.then(() => answered++, () => undefined);
     await Promise.all(all.map((r) => r.sent));
-    // Give the server time to take every connection off the listen backlog and parse its headers: a
-    // connection whose request Node has not parsed yet counts as idle, and close() resets idle ones.
-    // 50 ms was too short with the whole suite running beside it (one ECONNRESET in a full run); the
-    // trickled requests stay in flight however long this takes.
-    await new Promise((r) => setTimeout(r, 250));
+    // Give the server a moment to take every connection off the listen backlog and parse its headers.
+    await new Promise((r) => setTimeout(r, 50));
     const answeredBeforeSignal = answered;
 
     first.process.kill('SIGTERM');
