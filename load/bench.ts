@@ -29,8 +29,14 @@
  *                    and runs `node dist/main.js`, as `npm start` does) or tsx
  *                    (runs src/main.ts through tsx, no build)
  *   BENCH_JSON=path  also write the results as JSON there
+ *   BENCH_BASELINE=dir  another checkout of nextbest with a built dist/ (e.g.
+ *                    a git worktree of an earlier commit): section (b) also
+ *                    measures its GET decision, seeded the same way, in the
+ *                    same run, between the service and the bare route, so a
+ *                    change on the decision path is compared on equal terms
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -68,6 +74,9 @@ const EVALUATORS: Record<EvaluatorName, MatcherFactory> = {
   'json-rules-engine': createJreMatcher,
 };
 
+/** The key of the baseline service among the services of (b). */
+const BASELINE = 'baseline' as const;
+
 const TARGETS = {
   speedup500: 100,
   httpShareOfBare: 0.6,
@@ -97,6 +106,8 @@ interface Settings {
   equivalenceProfiles: number;
   memoryProfiles: number;
   jsonPath: string | undefined;
+  /** A checkout with dist/ built, measured beside the service in (b); null: none. */
+  baseline: string | null;
 }
 
 function readSettings(env: NodeJS.ProcessEnv): Settings {
@@ -117,6 +128,10 @@ function readSettings(env: NodeJS.ProcessEnv): Settings {
     if (unknown.length > 0) throw new Error(`BENCH_ONLY takes ${SECTIONS.join(', ')} (got ${JSON.stringify(env.BENCH_ONLY)})`);
     sections = new Set(asked as Section[]);
   }
+  const baseline = env.BENCH_BASELINE?.trim() || null;
+  if (baseline !== null && !existsSync(join(baseline, 'dist', 'main.js'))) {
+    throw new Error(`BENCH_BASELINE must be a checkout of nextbest with dist/ built (no ${join(baseline, 'dist', 'main.js')}; run npm run build there)`);
+  }
   const service = env.BENCH_SERVICE?.trim() || 'dist';
   if (service !== 'dist' && service !== 'tsx') throw new Error(`BENCH_SERVICE must be dist or tsx (got ${JSON.stringify(env.BENCH_SERVICE)})`);
   const seconds = env.BENCH_DURATION ? Number(env.BENCH_DURATION) : quick ? 2 : 10;
@@ -126,6 +141,7 @@ function readSettings(env: NodeJS.ProcessEnv): Settings {
     evaluators,
     sections,
     service,
+    baseline,
     httpSeconds: seconds,
     httpWarmupSeconds: quick ? 0.5 : 2,
     connections: 50,
@@ -537,6 +553,8 @@ interface ServiceRun {
 
 interface HttpResults {
   service: Partial<Record<EvaluatorName, ServiceRun>>;
+  /** BENCH_BASELINE's build, compiled evaluator, measured the same way. */
+  baseline?: LoadRun;
   bare?: LoadRun;
   /** The bare route again, spinning as long as the service's handler took per request. */
   bareSpin?: { spinUs: number; load: LoadRun };
@@ -570,7 +588,7 @@ async function httpSection(settings: Settings, rules: GeneratedRules, now: numbe
 
     // The services (one per evaluator) are seeded side by side, each ingesting on its own core, then measured
     // one at a time while the others sit idle.
-    const services = new Map<EvaluatorName, { server: ChildServer; startLine: Record<string, unknown> }>();
+    const services = new Map<EvaluatorName | typeof BASELINE, { server: ChildServer; startLine: Record<string, unknown> }>();
     if (settings.service === 'dist') {
       progress('(b) building dist/ (npm run build)');
       await buildDist();
@@ -579,6 +597,10 @@ async function httpSection(settings: Settings, rules: GeneratedRules, now: numbe
       for (const evaluator of settings.evaluators) {
         progress(`(b) starting the service (EVALUATOR=${evaluator})`);
         services.set(evaluator, await startService(settings, rulesDir, evaluator));
+      }
+      if (settings.baseline !== null) {
+        progress(`(b) starting the baseline service (${settings.baseline})`);
+        services.set(BASELINE, await startService(settings, rulesDir, 'compiled', settings.baseline));
       }
       progress(`(b) seeding ${customers.length} customers × ${settings.touchpoints} touchpoints through the API of ${services.size} service(s)`);
       const seedStart = performance.now();
@@ -590,6 +612,14 @@ async function httpSection(settings: Settings, rules: GeneratedRules, now: numbe
       );
 
       for (const [evaluator, { server, startLine }] of services) {
+        if (evaluator === BASELINE) {
+          progress(`(b) autocannon against the baseline service: ${settings.httpWarmupSeconds} s warm-up, ${settings.httpSeconds} s measured`);
+          await withStderr(server, async () => {
+            await loadTest({ url: server.url, connections: settings.connections, durationSec: settings.httpWarmupSeconds, nextPath });
+            results.baseline = await loadTest({ url: server.url, connections: settings.connections, durationSec: settings.httpSeconds, nextPath, serverPid: server.process.pid });
+          });
+          continue;
+        }
         await withStderr(server, async () => {
           if (decisionBody === undefined) {
             decisionBody = JSON.stringify(await getJson(`${server.url}${paths[0]}`));
@@ -654,12 +684,14 @@ async function startService(
   settings: Settings,
   rulesDir: string,
   evaluator: EvaluatorName,
+  /** Another checkout to run from its dist/ (BENCH_BASELINE); absent: this one. */
+  checkout?: string,
 ): Promise<{ server: ChildServer; startLine: Record<string, unknown> }> {
   let startLine: Record<string, unknown> = {};
   const server = await startChild({
-    name: `the nextbest service (EVALUATOR=${evaluator})`,
-    args: serviceArgs(settings),
-    cwd: ROOT,
+    name: checkout ? `the baseline service in ${checkout}` : `the nextbest service (EVALUATOR=${evaluator})`,
+    args: checkout ? ['dist/main.js'] : serviceArgs(settings),
+    cwd: checkout ?? ROOT,
     env: {
       ...process.env,
       STORE: 'memory',
@@ -745,6 +777,7 @@ function printHttp(settings: Settings, rules: GeneratedRules, results: HttpResul
     const run = results.service[evaluator];
     if (run) rows.push(row(`service (EVALUATOR=${evaluator})`, run.load));
   }
+  if (results.baseline) rows.push(row(`baseline (${settings.baseline}, compiled)`, results.baseline));
   if (results.bare) rows.push(row('bare Hono, same body', results.bare));
   if (results.bareSpin) rows.push(row(`bare Hono, spinning ${results.bareSpin.spinUs} µs a request`, results.bareSpin.load));
   out(table(['Target', 'req/s', 'p50', 'p99', 'p99.9', 'max', 'server CPU/response', 'responses', 'non-2xx/errors'], rows));
@@ -757,6 +790,11 @@ function printHttp(settings: Settings, rules: GeneratedRules, results: HttpResul
     const share = bare ? run.load.requestsPerSec / bare.requestsPerSec : NaN;
     checks.push([`service/bare throughput (${evaluator})`, percent(share), `≥ ${percent(TARGETS.httpShareOfBare)}`, share >= TARGETS.httpShareOfBare ? 'yes' : 'no']);
     checks.push([`p99 at ${settings.connections} connections (${evaluator})`, duration(run.load.latency.p99), `< ${TARGETS.httpP99Ms} ms`, run.load.latency.p99 < TARGETS.httpP99Ms ? 'yes' : 'no']);
+  }
+  const compiled = results.service.compiled;
+  if (results.baseline && compiled) {
+    const change = compiled.load.requestsPerSec / results.baseline.requestsPerSec - 1;
+    checks.push(['GET throughput, service against baseline (compiled)', `${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)}%`, '≥ -5%', change >= -0.05 ? 'yes' : 'no']);
   }
   out(table(['Figure', 'measured', 'target', 'meets'], checks));
   for (const evaluator of settings.evaluators) {
