@@ -1,6 +1,7 @@
 import type { Decision, DecisionRequest, PlacementDecision } from '../domain/decision.js';
 import { InvalidInputError, type FieldError } from '../domain/errors.js';
 import { toDecisionProfile, type DecisionProfile } from '../domain/decision-profile.js';
+import type { OutcomeTotals } from '../domain/outcome-totals.js';
 import type { Profile } from '../domain/profile.js';
 import { createFacts } from '../conditions/decision-facts.js';
 import type { Placement, RulesetSnapshot } from '../ruleset/snapshot.js';
@@ -11,6 +12,8 @@ import { explainStage, resolveStage, type StageResolution } from './stage.js';
 export interface DecideOptions {
   now: number;
   decisionId: string;
+  /** Everyone's outcomes, for caps with scope "all"; absent: every such count is 0. */
+  outcomeTotals?: OutcomeTotals;
 }
 
 /**

@@ -4,7 +4,7 @@
  * stages, segments, items) is checked by src/ruleset once every file is read.
  */
 import * as z from 'zod';
-import { slugSchema } from './ids.js';
+import { itemIdSchema, slugSchema } from './ids.js';
 
 export const DEFAULT_STAGES = ['awareness', 'consideration', 'purchase', 'retention', 'advocacy'] as const;
 
@@ -33,10 +33,7 @@ export const ruleDateSchema = z
     examples: ['2026-12-01T00:00:00-05:00', '2026-12-01'],
   });
 
-export const itemIdSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9._:@-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ : @ -')
-  .meta({ description: 'The item id rules serve it by: 1-128 characters of A-Z a-z 0-9 . _ : @ -' });
+export { itemIdSchema };
 
 export interface FactCondition {
   fact: string;

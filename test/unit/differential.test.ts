@@ -20,6 +20,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/decide/decide.js';
 import type { DecisionRequest } from '../../src/domain/decision.js';
+import { NO_OUTCOMES } from '../../src/domain/decision-profile.js';
 import type { BooleanCondition, Condition, FactCondition } from '../../src/domain/rule-files.js';
 import { createCompiledMatcher, createConditionCompiler } from '../../src/conditions/compiled-matcher.js';
 import { traceCondition, type TraceEnvironment } from '../../src/conditions/trace.js';
@@ -288,7 +289,7 @@ const fact = (condition: FactCondition): FactCondition => condition;
 describe('sharp edges, each checked on json-rules-engine, compiled and tracer', () => {
   it('a customer attribute with a "toString" key of its own compares as false instead of failing the decision', async () => {
     const attributes = { score: { toString: 1 }, name: { valueOf: 'x', toString: 'y' } };
-    const profile = { customerId: 'c1', attributes, stage: null, types: [], channels: [], at: new Float64Array(0) };
+    const profile = { customerId: 'c1', attributes, stage: null, types: [], channels: [], at: new Float64Array(0), outcomes: NO_OUTCOMES };
     for (const operator of ['lessThan', 'greaterThanInclusive', 'in', 'swap:in', 'stageAtLeast']) {
       const value = operator === 'in' ? 'abc' : operator === 'swap:in' ? 'x' : operator === 'stageAtLeast' ? 'trial' : 5;
       const condition = all(fact({ fact: 'attributes', path: '$.score', operator, value }));
@@ -364,7 +365,7 @@ describe('sharp edges, each checked on json-rules-engine, compiled and tracer', 
 
 describe('paths read into strings and arrays as json-rules-engine as shipped reads them (jsonpath-plus)', () => {
   const attributes = { name: 'abc', empty: '', list: ['xy', 3], n: 5, nothing: null, o: { b: 'q' } };
-  const profile = { customerId: 'c1', attributes, stage: null, types: [], channels: [], at: new Float64Array(0) };
+  const profile = { customerId: 'c1', attributes, stage: null, types: [], channels: [], at: new Float64Array(0), outcomes: NO_OUTCOMES };
   /** The condition on the shipped engine and on nextbest's three evaluators. */
   const check = async (path: string, operator: string, value: unknown): Promise<unknown> => {
     const condition = all(fact({ fact: 'attributes', path, operator, value }));
@@ -500,7 +501,7 @@ describe('disagreements found by the properties above', () => {
     // evaluates every condition of a set), so they disagree:
     const input: FactsInput = {
       customerId: 'c1',
-      profile: { customerId: 'c1', attributes: {}, stage: null, types: ['page_view'], channels: ['web'], at: Float64Array.from([NOW - 86_400_000]) },
+      profile: { customerId: 'c1', attributes: {}, stage: null, types: ['page_view'], channels: ['web'], at: Float64Array.from([NOW - 86_400_000]), outcomes: NO_OUTCOMES },
       context: {},
       stage: 'trial',
     };

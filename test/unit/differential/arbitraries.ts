@@ -20,7 +20,7 @@
  * property access), where the other mode adds paths the validator rejects.
  */
 import fc from 'fast-check';
-import type { DecisionProfile } from '../../../src/domain/decision-profile.js';
+import { NO_OUTCOMES, type DecisionProfile } from '../../../src/domain/decision-profile.js';
 import type { JsonObject } from '../../../src/domain/json.js';
 import { DEFAULT_STAGES, type BooleanCondition, type Condition, type FactCondition } from '../../../src/domain/rule-files.js';
 import { FACT_NAMES, FACTS, type FactName } from '../../../src/conditions/fact-catalog.js';
@@ -471,6 +471,7 @@ export function decisionProfileArb(stages: readonly string[], customerId: string
         types: sorted.map((t) => t.type),
         channels: sorted.map((t) => t.channel),
         at: Float64Array.from(sorted.map((t) => t.at)),
+        outcomes: NO_OUTCOMES,
       };
     });
 }
