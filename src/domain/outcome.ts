@@ -12,7 +12,7 @@ export const OUTCOME_KINDS = ['impression', 'click', 'conversion', 'dismiss'] as
 export type OutcomeKind = (typeof OUTCOME_KINDS)[number];
 
 export const outcomeKindSchema = z
-  .enum(OUTCOME_KINDS)
+  .enum(OUTCOME_KINDS, { error: (issue) => (issue.input === undefined ? 'is required' : `must be one of ${OUTCOME_KINDS.join(', ')}`) })
   .meta({ description: 'impression (shown), click, conversion (taken: bought, redeemed, signed up) or dismiss.', examples: ['click'] });
 
 export const MAX_OUTCOMES_PER_REQUEST = 1000;

@@ -33,7 +33,9 @@ export function compileRuleset(checked: CheckedRuleset, options: CompileOptions)
       const allowed = possibleStages(rule.conditions, checked.segments, stages);
       for (const [stage, list] of rulesByStage) if (!allowed || allowed.has(stage)) list.push(rule);
     }
-    placementMap.set(p.name, { ...p, rulesByStage, matcher: createMatcher(enabled, env) });
+    // Decided here, once: a decision for a placement without capped items counts nothing.
+    const capped = [...p.rules.flatMap((rule) => rule.items), ...p.fallback].some((id) => checked.catalog.get(id)?.caps);
+    placementMap.set(p.name, { ...p, rulesByStage, matcher: createMatcher(enabled, env), capped });
   }
   return {
     version: rulesVersion(options.ruleFiles),

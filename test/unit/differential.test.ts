@@ -21,6 +21,7 @@ import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/decide/decide.js';
 import type { DecisionRequest } from '../../src/domain/decision.js';
 import { NO_OUTCOMES } from '../../src/domain/decision-profile.js';
+import { fixedOutcomeTotals } from './fixed-outcome-totals.js';
 import type { BooleanCondition, Condition, FactCondition } from '../../src/domain/rule-files.js';
 import { createCompiledMatcher, createConditionCompiler } from '../../src/conditions/compiled-matcher.js';
 import { traceCondition, type TraceEnvironment } from '../../src/conditions/trace.js';
@@ -31,6 +32,8 @@ import type { ConditionTrace } from '../../src/domain/trace.js';
 import {
   contextArb,
   CUSTOMER_IDS,
+  outcomesArb,
+  type GeneratedOutcome,
   decisionProfileArb,
   factsInputArb,
   matcherWorldArb,
@@ -165,6 +168,8 @@ describe('nextbest = json-rules-engine as shipped (jsonpath-plus paths, default 
 interface DecisionCase {
   profile: FactsInput['profile'];
   request: DecisionRequest;
+  /** Everyone's outcomes, for caps with scope "all". */
+  everyone: GeneratedOutcome[];
 }
 
 function decisionCaseArb(folder: RulesFolder): fc.Arbitrary<DecisionCase> {
@@ -177,6 +182,7 @@ function decisionCaseArb(folder: RulesFolder): fc.Arbitrary<DecisionCase> {
         context: fc.oneof(contextArb(folder.stages), contextArb(folder.stages, 'never')),
         explain: fc.constant(false),
       }),
+      everyone: outcomesArb(),
     }),
   );
 }
@@ -191,11 +197,12 @@ describe('whole decisions: compiled snapshot = json-rules-engine snapshot = expl
         async ({ folder, cases }) => {
           const compiled = buildOrThrow(folder.files, createCompiledMatcher);
           const jre = buildOrThrow(folder.files, createJreMatcher);
-          for (const { profile, request } of cases) {
-            const fast = await decide(compiled, profile, request, { now: NOW, decisionId: 'compiled' });
-            const reference = await decide(jre, profile, request, { now: NOW, decisionId: 'jre' });
+          for (const { profile, request, everyone } of cases) {
+            const outcomeTotals = fixedOutcomeTotals(everyone);
+            const fast = await decide(compiled, profile, request, { now: NOW, decisionId: 'compiled', outcomeTotals });
+            const reference = await decide(jre, profile, request, { now: NOW, decisionId: 'jre', outcomeTotals });
             expect(withoutId(fast)).toEqual(withoutId(reference));
-            const explained = await decide(compiled, profile, { ...request, explain: true }, { now: NOW, decisionId: 'explained' });
+            const explained = await decide(compiled, profile, { ...request, explain: true }, { now: NOW, decisionId: 'explained', outcomeTotals });
             expect(served(explained)).toEqual(served(reference));
           }
         },
@@ -242,7 +249,7 @@ describe('fact values do not depend on the order they are asked in (the facts me
   // The evaluators ask for parameterised facts in different orders; the memo must not make that matter.
   it('asking with other params first never changes an answer', () => {
     const query = fc.oneof(
-      ...(['touchpointCount', 'daysSinceLastTouchpoint', 'bucket'] as const).map((name) =>
+      ...(['touchpointCount', 'daysSinceLastTouchpoint', 'outcomeCount', 'bucket'] as const).map((name) =>
         fc.record({ name: fc.constant(name), params: paramsArb(name, false).map((p) => p ?? {}) }),
       ),
     );
