@@ -102,8 +102,8 @@ export async function decide(
       matches = (ruleName) => matched.has(ruleName);
     }
     const rules = placement.rulesByStage.get(stage.stage) ?? placement.rules;
-    const capped = placement.capped ? capCheck : undefined;
-    placements[placement.name] = arbitrate({ placement, rules, catalog: snapshot.catalog, matches, now: options.now, channel, capCheck: capped });
+    const placementCaps = placement.capped ? capCheck : undefined;
+    placements[placement.name] = arbitrate({ placement, rules, catalog: snapshot.catalog, matches, now: options.now, channel, capCheck: placementCaps });
   }
   return { ...header(snapshot, request, options, stage), placements };
 }

@@ -12,7 +12,7 @@ export interface CatalogItem {
   channels: ReadonlySet<string> | null;
   activeFrom: number | null;
   activeUntil: number | null;
-  /** null: never capped (the common case, checked first). */
+  /** null: no caps (most items), so arbitration has nothing to count for it. */
   caps: readonly ItemCap[] | null;
   /** Every field of the catalog entry, as served. */
   fields: Readonly<Record<string, Json>>;
