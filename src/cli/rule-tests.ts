@@ -18,6 +18,7 @@ import {
   type RuleTestExpectation,
   type RuleTestFile,
 } from '../domain/rule-tests.js';
+import { outcomesNewestFirst, type StoredOutcome } from '../domain/outcome.js';
 import { MAX_FUTURE_SKEW_MS, newestFirst, type StoredTouchpoint } from '../domain/touchpoint.js';
 import { buildRuleset, type CheckOptions } from '../ruleset/build.js';
 import { CATALOG_FILE, classifyRuleFile, type RuleSource } from '../ruleset/layout.js';
@@ -113,10 +114,12 @@ async function runCase(snapshot: RulesetSnapshot, testCase: RuleTestCase, now: n
   // A case that names something the rules do not have cannot say anything about them.
   if (problems.length > 0) return problems;
 
+  // Explained only when the case asks which items were capped: explain serves the same items, and says why not.
+  const explain = testCase.expect.capped !== undefined;
   const decision = await decide(
     snapshot,
     profile && toDecisionProfile(profile),
-    { customerId, placements: [testCase.placement], context: (testCase.context ?? {}) as JsonObject, explain: false },
+    { customerId, placements: [testCase.placement], context: (testCase.context ?? {}) as JsonObject, explain },
     { now, decisionId: 'rule-test' },
   );
   const placement = decision.placements[testCase.placement] ?? { items: [], fallback: true };
@@ -142,6 +145,19 @@ function checkReferences(snapshot: RulesetSnapshot, testCase: RuleTestCase): str
   expected.items?.forEach((id, i) => {
     if (!snapshot.catalog.has(id)) problems.push(`expect.items[${i}]: unknown item "${id}"; it is not in ${CATALOG_FILE}`);
   });
+  expected.capped?.forEach((id, i) => {
+    if (!snapshot.catalog.has(id)) problems.push(`expect.capped[${i}]: unknown item "${id}"; it is not in ${CATALOG_FILE}`);
+  });
+  testCase.customer?.outcomes?.forEach((outcome, i) => {
+    if (!snapshot.catalog.has(outcome.item)) {
+      problems.push(`customer.outcomes[${i}].item: unknown item "${outcome.item}"; it is not in ${CATALOG_FILE}`);
+    }
+    if (!snapshot.placements.has(outcome.placement)) {
+      problems.push(
+        `customer.outcomes[${i}].placement: unknown placement "${outcome.placement}"; the rules define ${[...snapshot.placements.keys()].sort().join(', ')}`,
+      );
+    }
+  });
   if (placement) {
     const ruleNames = new Set(placement.rules.map((rule) => rule.name));
     expected.rules?.forEach((name, i) => {
@@ -166,11 +182,19 @@ function toProfile(customerId: string, customer: NonNullable<RuleTestCase['custo
     }
     touchpoints.push({ id: tp.id ?? null, type: tp.type, channel: tp.channel, at, properties: (tp.properties ?? null) as JsonObject | null });
   });
+  const outcomes: StoredOutcome[] = (customer.outcomes ?? []).map((outcome, i) => {
+    const at = resolveTouchpointAt(outcome.at, now);
+    if (at > now + MAX_FUTURE_SKEW_MS) {
+      problems.push(`customer.outcomes[${i}].at: ${outcome.at} is later than the test's now (${new Date(now).toISOString()}); the service refuses outcomes more than 5 minutes in the future`);
+    }
+    return { decisionId: `rule-test-${i}`, placement: outcome.placement, item: outcome.item, rule: outcome.rule ?? null, kind: outcome.kind, at, value: null };
+  });
   return {
     customerId,
     attributes: (customer.attributes ?? {}) as JsonObject,
     stage: customer.stage ?? null,
     touchpoints: touchpoints.sort(newestFirst),
+    outcomes: outcomes.sort(outcomesNewestFirst),
     createdAt: now,
     updatedAt: now,
   };
@@ -202,7 +226,17 @@ function compare(expected: RuleTestExpectation, actual: Actual): string[] {
   if (expected.rules !== undefined && !sameList(expected.rules, rules)) {
     failures.push(`rules: expected ${list(expected.rules)}, got ${list(rules)} for items ${list(ids)}`);
   }
+  if (expected.capped !== undefined) {
+    const capped = cappedItems(placement);
+    if (!sameList(expected.capped, capped)) failures.push(`capped: expected ${list(expected.capped)}, got ${list(capped)}`);
+  }
   return failures;
+}
+
+/** The items an explained placement skipped for a cap, each once, in the order arbitration met them. */
+function cappedItems(placement: PlacementDecision): string[] {
+  const traced = [...(placement.trace ?? []).flatMap((rule) => rule.items ?? []), ...(placement.fallbackTrace ?? [])];
+  return [...new Set(traced.filter((item) => item.outcome === 'capped').map((item) => item.id))];
 }
 
 /** Why the placement served what it did, for an items failure: the fallback, or the rules. */

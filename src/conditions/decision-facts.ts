@@ -4,8 +4,8 @@
  * by their parameters, so a fact used by fifty conditions is computed once.
  */
 import type { JsonObject } from '../domain/json.js';
-import { internedId, NO_ID, type DecisionProfile } from '../domain/decision-profile.js';
-import type { BucketParams, TouchpointCountParams, TouchpointFilterParams } from './fact-catalog.js';
+import { internedId, NO_ID, NO_OUTCOMES, type DecisionProfile, type OutcomeColumns } from '../domain/decision-profile.js';
+import type { BucketParams, OutcomeCountParams, TouchpointCountParams, TouchpointFilterParams } from './fact-catalog.js';
 import type { FactSource } from './fact-source.js';
 import { bucketOf } from './bucket.js';
 
@@ -39,6 +39,7 @@ class Facts implements DecisionFacts {
   /** Memoised by the params object: compiled conditions pass the same object every time (equal params are one object), and json-rules-engine caches fact values by their params itself. */
   private counts: Map<object, number> | undefined = undefined;
   private recency: Map<object, number | null> | undefined = undefined;
+  private outcomeCounts: Map<object, number> | undefined = undefined;
   /**
    * Facts of the profile alone (buckets, the distinct types and channels, the
    * touchpoints' ids) are kept with the cached profile object across
@@ -49,6 +50,7 @@ class Facts implements DecisionFacts {
   private readonly at: Float64Array;
   private readonly types: readonly string[];
   private readonly channels_: readonly string[];
+  private readonly outcomes: OutcomeColumns;
 
   constructor(
     readonly customerId: string,
@@ -60,6 +62,7 @@ class Facts implements DecisionFacts {
     this.at = profile?.at ?? NO_TOUCHPOINTS;
     this.types = profile?.types ?? NO_NAMES;
     this.channels_ = profile?.channels ?? NO_NAMES;
+    this.outcomes = profile?.outcomes ?? NO_OUTCOMES;
     this.memo = profile?.customerId === customerId ? profileMemo(profile) : newMemo();
   }
 
@@ -93,6 +96,16 @@ class Facts implements DecisionFacts {
     return days;
   }
 
+  outcomeCount(params: OutcomeCountParams): number {
+    const counts = (this.outcomeCounts ??= new Map());
+    let count = counts.get(params);
+    if (count === undefined) {
+      count = this.countOutcomes(outcomeFilterOf(params));
+      counts.set(params, count);
+    }
+    return count;
+  }
+
   bucket(params: BucketParams): number {
     // Salt, bucket, salt, bucket…: a rule set uses a salt or two, and a Map per cached profile would weigh more.
     const buckets = (this.memo.buckets ??= []);
@@ -119,6 +132,31 @@ class Facts implements DecisionFacts {
         continue;
       }
       if (this.accepts(filter, ids, i, n)) count++;
+    }
+    return count;
+  }
+
+  /**
+   * A customer has a few outcomes, hardly thousands, and each filter names a
+   * few values: a scan comparing strings (interned, so mostly by reference) is enough.
+   */
+  private countOutcomes(filter: OutcomeFilter): number {
+    const { kinds, items, placements, at } = this.outcomes;
+    const n = at.length;
+    if (n === 0) return 0;
+    const since = filter.withinDays === undefined ? -Infinity : this.now - filter.withinDays * DAY_MS;
+    const newestFirst = (this.memo.outcomesNewestFirst ??= isNewestFirst(at));
+    let count = 0;
+    for (let i = 0; i < n; i++) {
+      const time = at[i] as number;
+      if (!(time >= since)) {
+        if (newestFirst && time < since) break;
+        continue;
+      }
+      if (filter.kinds !== null && !filter.kinds.includes(kinds[i] as string)) continue;
+      if (filter.items !== null && !filter.items.includes(items[i] as string)) continue;
+      if (filter.placements !== null && !filter.placements.includes(placements[i] as string)) continue;
+      count++;
     }
     return count;
   }
@@ -214,6 +252,8 @@ interface ProfileMemo {
   channels?: string[];
   /** Whether the touchpoint times never increase. */
   newestFirst?: boolean;
+  /** Whether the outcome times never increase. */
+  outcomesNewestFirst?: boolean;
   index?: TouchpointIndex;
 }
 
@@ -387,4 +427,28 @@ function idOf(name: unknown): number {
 function asList(value: string | readonly string[] | undefined): readonly string[] | null {
   if (value === undefined) return null;
   return typeof value === 'string' ? [value] : value;
+}
+
+/** What outcomeCount params ask, read once per params object; null takes every value. */
+interface OutcomeFilter {
+  kinds: readonly unknown[] | null;
+  items: readonly unknown[] | null;
+  placements: readonly unknown[] | null;
+  withinDays: number | undefined;
+}
+
+const outcomeFilters = new WeakMap<OutcomeCountParams, OutcomeFilter>();
+
+function outcomeFilterOf(params: OutcomeCountParams): OutcomeFilter {
+  let filter = outcomeFilters.get(params);
+  if (!filter) {
+    filter = {
+      kinds: asList(params.kind),
+      items: asList(params.item),
+      placements: asList(params.placement),
+      withinDays: params.withinDays,
+    };
+    outcomeFilters.set(params, filter);
+  }
+  return filter;
 }

@@ -3,20 +3,33 @@
  * whether their value is an object a `path` can read into.
  */
 import * as z from 'zod';
-import { slugSchema } from '../domain/ids.js';
+import { itemIdSchema, slugSchema } from '../domain/ids.js';
+import { outcomeKindSchema } from '../domain/outcome.js';
 
 const slugOrList = z.union([slugSchema, z.array(slugSchema).min(1, 'needs at least one slug')]);
+const withinDays = z.number().positive('must be a positive number of days').optional();
 
 export const touchpointFilterSchema = z.strictObject({
   type: slugOrList.optional(),
   channel: slugOrList.optional(),
 });
 
-export const touchpointCountParamsSchema = touchpointFilterSchema.extend({
-  withinDays: z.number().positive('must be a positive number of days').optional(),
-});
+export const touchpointCountParamsSchema = touchpointFilterSchema.extend({ withinDays });
 export type TouchpointCountParams = z.infer<typeof touchpointCountParamsSchema>;
 export type TouchpointFilterParams = z.infer<typeof touchpointFilterSchema>;
+
+/**
+ * Which of the customer's outcomes to count. Item ids must be in the catalog
+ * and placements defined, which src/ruleset checks once every file is read.
+ */
+export const outcomeCountParamsSchema = z.strictObject({
+  // The list first: zod tells a bad kind in a list apart from a bad single kind only this way round (src/ruleset/zod-issues.ts).
+  kind: z.union([z.array(outcomeKindSchema).min(1, 'needs at least one kind'), outcomeKindSchema]).optional(),
+  item: z.union([itemIdSchema, z.array(itemIdSchema).min(1, 'needs at least one item id')]).optional(),
+  placement: slugOrList.optional(),
+  withinDays,
+});
+export type OutcomeCountParams = z.infer<typeof outcomeCountParamsSchema>;
 
 export const bucketParamsSchema = z.strictObject({
   salt: z.string().min(1, 'must not be empty').max(256),
@@ -58,6 +71,12 @@ export const FACTS = {
   },
   touchpointTypes: { hasProperties: true, usableInStageRules: true, description: 'distinct touchpoint types seen' },
   channels: { hasProperties: true, usableInStageRules: true, description: 'distinct channels seen' },
+  outcomeCount: {
+    params: outcomeCountParamsSchema,
+    hasProperties: false,
+    usableInStageRules: true,
+    description: "number of the customer's outcomes matching kind, item, placement, withinDays",
+  },
   bucket: {
     params: bucketParamsSchema,
     paramsRequired: true,

@@ -5,7 +5,14 @@
  * take; factReader is the one place a fact's name meets the FactSource member
  * that computes it, for the compiled and the tracing evaluator alike.
  */
-import { isFactName, type BucketParams, type FactName, type TouchpointCountParams, type TouchpointFilterParams } from './fact-catalog.js';
+import {
+  isFactName,
+  type BucketParams,
+  type FactName,
+  type OutcomeCountParams,
+  type TouchpointCountParams,
+  type TouchpointFilterParams,
+} from './fact-catalog.js';
 
 /** The fact values of one decision. */
 export interface FactSource {
@@ -19,6 +26,7 @@ export interface FactSource {
   readonly stageIndex: number | undefined;
   touchpointCount(params: TouchpointCountParams): number;
   daysSinceLastTouchpoint(params: TouchpointFilterParams): number | null;
+  outcomeCount(params: OutcomeCountParams): number;
   bucket(params: BucketParams): number;
 }
 
@@ -37,6 +45,7 @@ const READERS: { readonly [F in FactName]: (params: Record<string, unknown>) => 
   // The params object is the same on every call, so the facts can memoise by its identity.
   touchpointCount: (params) => (facts) => facts.touchpointCount(params),
   daysSinceLastTouchpoint: (params) => (facts) => facts.daysSinceLastTouchpoint(params),
+  outcomeCount: (params) => (facts) => facts.outcomeCount(params),
   bucket: (params) => {
     const bucketParams = params as BucketParams;
     return (facts) => facts.bucket(bucketParams);

@@ -69,6 +69,7 @@ export function runtimeFacts(facts: FactSource): Record<string, unknown> {
     touchpointCount: (params: Parameters<FactSource['touchpointCount']>[0]) => facts.touchpointCount(params ?? {}),
     daysSinceLastTouchpoint: (params: Parameters<FactSource['daysSinceLastTouchpoint']>[0]) =>
       facts.daysSinceLastTouchpoint(params ?? {}),
+    outcomeCount: (params: Parameters<FactSource['outcomeCount']>[0]) => facts.outcomeCount(params ?? {}),
     bucket: (params: Parameters<FactSource['bucket']>[0]) => facts.bucket(params),
   };
   // Stage rules run before the stage is known; validation keeps them off these facts.

@@ -1,6 +1,7 @@
 import type { PlacementDecision, ServedItem } from '../domain/decision.js';
 import type { ItemOutcome } from '../domain/trace.js';
 import { isActive, type CatalogItem, type DecisionRule, type Placement } from '../ruleset/snapshot.js';
+import type { CapCheck, CapHit } from './caps.js';
 
 export interface ArbitrationInput {
   placement: Placement;
@@ -12,16 +13,19 @@ export interface ArbitrationInput {
   now: number;
   /** context.channel when the request gives one. */
   channel: string | undefined;
+  /** Whether an item with caps is capped; absent when no item the placement lists has caps. */
+  capCheck?: CapCheck | undefined;
 }
 
-/** Told what became of each item considered; `rule` is null for fallback items. */
-export type ItemRecorder = (rule: string | null, id: string, outcome: ItemOutcome) => void;
+/** Told what became of each item considered; `rule` is null for fallback items; `cap` the cap that stopped a capped item. */
+export type ItemRecorder = (rule: string | null, id: string, outcome: ItemOutcome, cap?: CapHit) => void;
 
 /**
  * Contract section 4: matching rules that are enabled and active, by priority
  * (ties in file order); their items in listed order, skipping duplicates,
- * inactive items and items not on the request's channel; the first maxItems.
- * With none left, the fallback items under the same filters.
+ * inactive items, items not on the request's channel and capped items
+ * (section 8); the first maxItems. With none left, the fallback items under
+ * the same filters.
  *
  * With a recorder (explain), every item of every matching rule is considered
  * and its outcome recorded; without one, work stops once the placement is full.
@@ -35,13 +39,22 @@ export function arbitrate(input: ArbitrationInput, record?: ItemRecorder): Place
   const consider = (id: string, rule: string | null): void => {
     // The item's own reason comes first: an expired item in a full placement is "inactive", not a
     // reason to raise maxItems. Only an item that would have been served is turned away for room.
-    const own = itemOutcome(input, taken, id);
+    let own = itemOutcome(input, taken, id);
+    let hit: CapHit | null = null;
+    // Last of the item's own reasons, and only for an item that would otherwise be served: counting costs the most.
+    if (own === 'served' && input.capCheck) {
+      const item = input.catalog.get(id) as CatalogItem;
+      if (item.caps !== null) {
+        hit = input.capCheck(item);
+        if (hit) own = 'capped';
+      }
+    }
     const outcome = own === 'served' && full() ? 'over-max-items' : own;
     if (outcome === 'served') {
       taken.add(id);
       items.push(serve(input.catalog.get(id) as CatalogItem, rule));
     }
-    record?.(rule, id, outcome);
+    record?.(rule, id, outcome, hit ?? undefined);
   };
 
   for (const rule of input.rules ?? placement.rules) {

@@ -1,16 +1,20 @@
 import type { Decision, DecisionRequest, PlacementDecision } from '../domain/decision.js';
 import { InvalidInputError, type FieldError } from '../domain/errors.js';
 import { toDecisionProfile, type DecisionProfile } from '../domain/decision-profile.js';
+import type { OutcomeTotals } from '../domain/outcome-totals.js';
 import type { Profile } from '../domain/profile.js';
 import { createFacts } from '../conditions/decision-facts.js';
 import type { Placement, RulesetSnapshot } from '../ruleset/snapshot.js';
 import { arbitrate } from './arbitrate.js';
+import { createCapCheck, type CapCheck } from './caps.js';
 import { explainPlacement } from './explain.js';
 import { explainStage, resolveStage, type StageResolution } from './stage.js';
 
 export interface DecideOptions {
   now: number;
   decisionId: string;
+  /** Everyone's outcomes, for caps with scope "all"; absent: every such count is 0. */
+  outcomeTotals?: OutcomeTotals;
 }
 
 /**
@@ -62,12 +66,21 @@ export async function decide(
 
   const facts = createFacts({ customerId: request.customerId, profile, context: request.context, now: options.now });
   const channel = typeof request.context.channel === 'string' ? request.context.channel : undefined;
+  // One check for the whole decision (an item offered in two placements is counted once), and none
+  // at all when no placement asked for lists a capped item.
+  let capCheck: CapCheck | undefined;
+  for (const placement of asked) {
+    if (placement.capped) {
+      capCheck = createCapCheck(facts, options.outcomeTotals, options.now);
+      break;
+    }
+  }
 
   if (request.explain) {
     const stageTrace = explainStage(snapshot, profile, facts);
     const placements: Record<string, PlacementDecision> = {};
     for (const placement of asked) {
-      placements[placement.name] = explainPlacement(snapshot, placement, facts, options.now, channel);
+      placements[placement.name] = explainPlacement(snapshot, placement, facts, options.now, channel, placement.capped ? capCheck : undefined);
     }
     return { ...header(snapshot, request, options, stageTrace), placements, stageTrace };
   }
@@ -89,7 +102,8 @@ export async function decide(
       matches = (ruleName) => matched.has(ruleName);
     }
     const rules = placement.rulesByStage.get(stage.stage) ?? placement.rules;
-    placements[placement.name] = arbitrate({ placement, rules, catalog: snapshot.catalog, matches, now: options.now, channel });
+    const placementCaps = placement.capped ? capCheck : undefined;
+    placements[placement.name] = arbitrate({ placement, rules, catalog: snapshot.catalog, matches, now: options.now, channel, capCheck: placementCaps });
   }
   return { ...header(snapshot, request, options, stage), placements };
 }

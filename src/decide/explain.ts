@@ -4,11 +4,12 @@
  * requests with `explain: true` come here; the normal path pays nothing for it.
  */
 import type { PlacementDecision } from '../domain/decision.js';
-import type { ItemTrace, RuleTrace } from '../domain/trace.js';
+import type { CapTrace, ItemTrace, RuleTrace } from '../domain/trace.js';
 import type { DecisionFacts } from '../conditions/decision-facts.js';
 import { traceCondition } from '../conditions/trace.js';
 import { isActive, type Placement, type RulesetSnapshot } from '../ruleset/snapshot.js';
 import { arbitrate } from './arbitrate.js';
+import type { CapCheck, CapHit } from './caps.js';
 
 export function explainPlacement(
   snapshot: RulesetSnapshot,
@@ -16,6 +17,7 @@ export function explainPlacement(
   facts: DecisionFacts,
   now: number,
   channel: string | undefined,
+  capCheck?: CapCheck,
 ): PlacementDecision {
   const rules: RuleTrace[] = placement.rules.map((rule) => {
     const base = { name: rule.name, priority: rule.priority };
@@ -34,13 +36,19 @@ export function explainPlacement(
 
   const matched = new Set(rules.filter((r) => r.outcome === 'matched').map((r) => r.name));
   const itemsByRule = new Map<string | null, ItemTrace[]>();
-  const decision = arbitrate({ placement, catalog: snapshot.catalog, matches: (name) => matched.has(name), now, channel }, (rule, id, outcome) => {
+  const input = { placement, catalog: snapshot.catalog, matches: (name: string) => matched.has(name), now, channel, capCheck };
+  const decision = arbitrate(input, (rule, id, outcome, hit) => {
     const list = itemsByRule.get(rule) ?? [];
-    list.push({ id, outcome });
+    list.push(hit ? { id, outcome, ...capTrace(hit) } : { id, outcome });
     itemsByRule.set(rule, list);
   });
   for (const rule of rules) {
     if (rule.outcome === 'matched') rule.items = itemsByRule.get(rule.name) ?? [];
   }
   return { ...decision, trace: rules, ...(decision.fallback ? { fallbackTrace: itemsByRule.get(null) ?? [] } : {}) };
+}
+
+function capTrace({ cap, count }: CapHit): { cap: CapTrace; count: number } {
+  const { kind, max, withinDays, scope } = cap;
+  return { cap: withinDays === null ? { kind, max, scope } : { kind, max, withinDays, scope }, count };
 }

@@ -1,11 +1,13 @@
 import type { JsonObject } from './json.js';
+import { OUTCOME_KINDS, outcomesNewestFirst, type OutcomeKind } from './outcome.js';
 import type { Profile } from './profile.js';
 
 /**
  * What a decision needs of a profile, and nothing more: the attributes, the
- * explicit stage, and the touchpoints as three parallel columns, newest first
- * (no ids, no properties: no fact reads them). This is the form the profile
- * cache keeps, so a hundred thousand cached customers fit in little memory.
+ * explicit stage, the touchpoints as three parallel columns, newest first
+ * (no ids, no properties: no fact reads them), and the outcomes likewise.
+ * This is the form the profile cache keeps, so a hundred thousand cached
+ * customers fit in little memory.
  */
 export interface DecisionProfile {
   readonly customerId: string;
@@ -18,7 +20,34 @@ export interface DecisionProfile {
   readonly channels: readonly string[];
   /** Touchpoint times in epoch milliseconds, in the same order. */
   readonly at: Float64Array;
+  /** What the customer did with what was served (caps, the outcomeCount fact); NO_OUTCOMES when nothing. */
+  readonly outcomes: OutcomeColumns;
 }
+
+/**
+ * A customer's outcomes as parallel columns, newest first: only what caps and
+ * the outcomeCount fact read (no decision ids, rules or values). Kinds, items
+ * and placements are interned strings.
+ */
+export interface OutcomeColumns {
+  readonly kinds: readonly OutcomeKind[];
+  readonly items: readonly string[];
+  readonly placements: readonly string[];
+  /** Epoch milliseconds. */
+  readonly at: Float64Array;
+}
+
+/**
+ * The columns of every customer without outcomes, shared: most customers have
+ * none, and a cached profile then costs nothing more than before outcomes.
+ */
+export const NO_OUTCOMES: OutcomeColumns = Object.freeze({
+  kinds: Object.freeze([]) as readonly OutcomeKind[],
+  items: Object.freeze([]) as readonly string[],
+  placements: Object.freeze([]) as readonly string[],
+  // An empty typed array has nothing to change, though it cannot be frozen.
+  at: new Float64Array(0),
+});
 
 /**
  * Type and channel strings repeat across every profile (a few dozen slugs);
@@ -62,5 +91,27 @@ export function toDecisionProfile(profile: Profile): DecisionProfile {
     channels[i] = intern(tp.channel);
     at[i] = tp.at;
   });
-  return { customerId: profile.customerId, attributes: profile.attributes, stage: profile.stage, types, channels, at };
+  const outcomes = toOutcomeColumns(profile.outcomes);
+  return { customerId: profile.customerId, attributes: profile.attributes, stage: profile.stage, types, channels, at, outcomes };
+}
+
+/** The kind strings themselves, so a profile's kinds are the same few instances. */
+const KIND_INSTANCES = new Map<string, OutcomeKind>(OUTCOME_KINDS.map((kind) => [kind, kind]));
+
+function toOutcomeColumns(stored: Profile['outcomes']): OutcomeColumns {
+  if (stored === undefined || stored.length === 0) return NO_OUTCOMES;
+  // Stores keep them newest first; sorting a copy costs little and makes that a guarantee.
+  const sorted = [...stored].sort(outcomesNewestFirst);
+  const count = sorted.length;
+  const kinds = new Array<OutcomeKind>(count);
+  const items = new Array<string>(count);
+  const placements = new Array<string>(count);
+  const at = new Float64Array(count);
+  sorted.forEach((outcome, i) => {
+    kinds[i] = KIND_INSTANCES.get(outcome.kind) ?? outcome.kind;
+    items[i] = intern(outcome.item);
+    placements[i] = intern(outcome.placement);
+    at[i] = outcome.at;
+  });
+  return { kinds, items, placements, at };
 }

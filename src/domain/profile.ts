@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { customerIdAnswerSchema } from './ids.js';
 import { jsonObjectSchema, timestampSchema, type JsonObject } from './json.js';
+import type { StoredOutcome } from './outcome.js';
 import { toTouchpointView, touchpointViewSchema, type StoredTouchpoint } from './touchpoint.js';
 
 /** Upper bound on a profile's attributes as JSON, so repeated patches cannot grow a profile without limit. */
@@ -13,6 +14,8 @@ export interface Profile {
   stage: string | null;
   /** Newest first, already limited by retention and the per-profile cap. */
   touchpoints: StoredTouchpoint[];
+  /** What the customer did with what was served, newest first; absent: none (stores without outcomes). */
+  outcomes?: readonly StoredOutcome[];
   createdAt: number;
   updatedAt: number;
 }

@@ -4,7 +4,8 @@
  * stages, segments, items) is checked by src/ruleset once every file is read.
  */
 import * as z from 'zod';
-import { slugSchema } from './ids.js';
+import { itemIdSchema, slugSchema } from './ids.js';
+import { outcomeKindSchema } from './outcome.js';
 
 export const DEFAULT_STAGES = ['awareness', 'consideration', 'purchase', 'retention', 'advocacy'] as const;
 
@@ -33,10 +34,7 @@ export const ruleDateSchema = z
     examples: ['2026-12-01T00:00:00-05:00', '2026-12-01'],
   });
 
-export const itemIdSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9._:@-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ : @ -')
-  .meta({ description: 'The item id rules serve it by: 1-128 characters of A-Z a-z 0-9 . _ : @ -' });
+export { itemIdSchema };
 
 export interface FactCondition {
   fact: string;
@@ -180,6 +178,32 @@ export type JourneyFile = z.infer<typeof journeyFileSchema>;
 /** Item fields the service adds to served items, so the catalog may not define them. */
 export const RESERVED_ITEM_FIELDS = ['rule'] as const;
 
+export const CAP_SCOPES = ['customer', 'all'] as const;
+export type CapScope = (typeof CAP_SCOPES)[number];
+
+export const itemCapSchema = z
+  .strictObject({
+    kind: outcomeKindSchema.meta({ description: 'The outcomes counted: impression, click, conversion or dismiss.' }),
+    max: z
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .meta({ description: 'The item is capped once the count reaches this.' }),
+    withinDays: z
+      .number()
+      .positive('must be a positive number of days')
+      .optional()
+      .meta({ description: "Count only the outcomes of the last withinDays days (by their `at`); absent: every one ever." }),
+    scope: z
+      .enum(CAP_SCOPES)
+      .optional()
+      .meta({ description: 'customer (the default): this customer\'s outcomes; all: everyone\'s.' }),
+  })
+  .meta({
+    description:
+      'Stops serving the item once the outcomes of this kind for it, in any placement, reach max: { "kind": "conversion", "max": 1 } stops offering once taken, { "kind": "impression", "max": 3, "withinDays": 7 } is a frequency cap.',
+  });
+export type ItemCapSpec = z.infer<typeof itemCapSchema>;
+
 export const catalogItemSchema = z
   .looseObject({
     id: itemIdSchema,
@@ -190,6 +214,10 @@ export const catalogItemSchema = z
       .meta({ description: "Serve the item only on these channels when the request's context.channel is given." }),
     activeFrom: ruleDateSchema.optional().meta({ description: 'Serve the item from this time on (inclusive).' }),
     activeUntil: ruleDateSchema.optional().meta({ description: 'Serve the item until this time (exclusive).' }),
+    caps: z
+      .array(itemCapSchema)
+      .optional()
+      .meta({ description: 'Skip the item once any of these caps is reached, as an inactive item is skipped.' }),
   })
   .meta({ description: 'An item: id and kind, then any fields of your own (title, url, code, ...), served as is; "rule" is reserved.' });
 export type CatalogItemSpec = z.infer<typeof catalogItemSchema>;

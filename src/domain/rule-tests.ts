@@ -13,6 +13,7 @@
  */
 import * as z from 'zod';
 import { customerIdSchema, slugSchema } from './ids.js';
+import { outcomeKindSchema } from './outcome.js';
 
 /** The customer id of a case that does not name one. */
 export const DEFAULT_TEST_CUSTOMER_ID = 'test-customer';
@@ -34,25 +35,39 @@ const clockSchema = z.iso.datetime({
   message: 'must be an ISO-8601 date-time with an offset, e.g. 2026-11-25T12:00:00Z',
 });
 
+/** When a touchpoint or outcome happened, as a test gives it. */
+const testAtSchema = z
+  .string()
+  .regex(TOUCHPOINT_AT_PATTERN, AT_MESSAGE)
+  // The pattern admits impossible dates such as 2026-02-30; zod's own check does not.
+  .refine((at) => !at.includes('T') || clockSchema.safeParse(at).success, 'is not a real date and time')
+  .optional()
+  .describe('When it happened (default: now). Relative times count back from the test\'s now: "-30m", "-12h", "-3d".');
+
 export const ruleTestTouchpointSchema = z.strictObject({
   id: z.string().min(1).max(256).optional().describe('Makes the touchpoint idempotent, as in the API: a later touchpoint with the same id is dropped.'),
   type: slugSchema.describe('page_view, email_click, cart_add, purchase, store_visit, support_ticket, ...'),
   channel: slugSchema.describe('web, app, email, store, call, ...'),
-  at: z
-    .string()
-    .regex(TOUCHPOINT_AT_PATTERN, AT_MESSAGE)
-    // The pattern admits impossible dates such as 2026-02-30; zod's own check does not.
-    .refine((at) => !at.includes('T') || clockSchema.safeParse(at).success, 'is not a real date and time')
-    .optional()
-    .describe('When it happened (default: now). Relative times count back from the test\'s now: "-30m", "-12h", "-3d".'),
+  at: testAtSchema,
   properties: jsonObject.optional(),
 });
 export type RuleTestTouchpoint = z.infer<typeof ruleTestTouchpointSchema>;
+
+/** What the customer did with an item served earlier: what caps and the outcomeCount fact count. */
+export const ruleTestOutcomeSchema = z.strictObject({
+  kind: outcomeKindSchema.describe('impression, click, conversion or dismiss.'),
+  item: z.string().min(1, 'must not be empty').describe('The id of a catalog.json item.'),
+  placement: slugSchema.describe('The placement it was served in (one the rules define).'),
+  at: testAtSchema,
+  rule: z.string().nullable().optional().describe('The rule that served it; null for a fallback item. Kept for the record: no fact reads it.'),
+});
+export type RuleTestOutcome = z.infer<typeof ruleTestOutcomeSchema>;
 
 export const ruleTestCustomerSchema = z.strictObject({
   stage: z.string().nullable().optional().describe('An explicit stage, as set through PATCH /v1/customers/{id}; null or absent: inferred.'),
   attributes: jsonObject.optional(),
   touchpoints: z.array(ruleTestTouchpointSchema).optional(),
+  outcomes: z.array(ruleTestOutcomeSchema).optional().describe('Outcomes of items served to this customer before, as POST /v1/outcomes records them.'),
 });
 export type RuleTestCustomer = z.infer<typeof ruleTestCustomerSchema>;
 
@@ -62,6 +77,10 @@ export const ruleTestExpectationSchema = z.strictObject({
   items: z.array(z.string()).optional().describe('The ids of the items served, in order.'),
   fallback: z.boolean().optional().describe('Whether the placement fell back to its fallback items.'),
   rules: z.array(z.string().nullable()).optional().describe('The rule that served each item, in order; null for a fallback item.'),
+  capped: z
+    .array(z.string())
+    .optional()
+    .describe('The ids of the items skipped because a cap was reached, in the order arbitration met them; [] for none.'),
 });
 export type RuleTestExpectation = z.infer<typeof ruleTestExpectationSchema>;
 

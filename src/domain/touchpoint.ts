@@ -7,6 +7,11 @@ export const MAX_TOUCHPOINTS_PER_REQUEST = 1000;
 /** How far in the future a touchpoint's `at` may lie (clock skew between senders). */
 export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
 
+/** When something happened, as a sender gives it: touchpoints and outcomes alike. */
+export const eventAtSchema = z.iso
+  .datetime({ offset: true, message: 'must be an ISO-8601 date-time with an offset, e.g. 2026-01-31T12:00:00Z' })
+  .meta({ description: 'When it happened, with an offset; default: now. At most 5 minutes in the future.', examples: ['2026-01-31T12:00:00Z'] });
+
 export const touchpointInputSchema = z
   .strictObject({
     id: z
@@ -17,10 +22,7 @@ export const touchpointInputSchema = z
       .meta({ description: 'Makes delivery idempotent: a second touchpoint with the same id for the same customer is not stored again.' }),
     type: slugSchema.meta({ description: 'What happened: page_view, email_open, cart_add, purchase, store_visit, support_ticket, ...', examples: ['cart_add'] }),
     channel: slugSchema.meta({ description: 'Where it happened: web, app, email, store, call, ...', examples: ['web'] }),
-    at: z.iso
-      .datetime({ offset: true, message: 'must be an ISO-8601 date-time with an offset, e.g. 2026-01-31T12:00:00Z' })
-      .optional()
-      .meta({ description: 'When it happened, with an offset; default: now. At most 5 minutes in the future.', examples: ['2026-01-31T12:00:00Z'] }),
+    at: eventAtSchema.optional(),
     properties: z
       .record(z.string(), z.json())
       .optional()

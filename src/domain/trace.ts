@@ -5,7 +5,9 @@
  */
 import * as z from 'zod';
 import { jsonObjectSchema, jsonValueSchema, timestampSchema } from './json.js';
+import { outcomeKindSchema } from './outcome.js';
 import { stageSourceSchema } from './profile.js';
+import { CAP_SCOPES } from './rule-files.js';
 
 /**
  * The trace of a condition tree, written by hand because it is recursive (a
@@ -99,21 +101,37 @@ export const conditionTraceSchema: z.ZodType<ConditionTrace> = z.union([
 
 /**
  * What happened to an item a rule (or the fallback) offered: served, or why not.
- * The item's own reason (`duplicate`, `inactive`, `channel`) comes first;
- * `over-max-items` only for an item that would have been served but the
+ * The item's own reason (`duplicate`, `inactive`, `channel`, `capped`) comes
+ * first; `over-max-items` only for an item that would have been served but the
  * placement was already full.
  */
 export const itemOutcomeSchema = z
-  .enum(['served', 'duplicate', 'inactive', 'channel', 'over-max-items'])
+  .enum(['served', 'duplicate', 'inactive', 'channel', 'capped', 'over-max-items'])
   .meta({
     description:
-      'served, or why not: already served, not active now, not for this channel; over-max-items only for an item that would otherwise have been served when the placement was full.',
+      'served, or why not: already served, not active now, not for this channel, capped (see cap and count); over-max-items only for an item that would otherwise have been served when the placement was full.',
   });
 export type ItemOutcome = z.output<typeof itemOutcomeSchema>;
+
+export const capTraceSchema = z
+  .object({
+    kind: outcomeKindSchema,
+    max: z.int().min(1),
+    withinDays: z.number().optional().meta({ description: 'Absent: every outcome ever counts.' }),
+    scope: z.enum(CAP_SCOPES),
+  })
+  .meta({ description: 'The cap of the catalog item that was reached.' });
+export type CapTrace = z.output<typeof capTraceSchema>;
 
 export const itemTraceSchema = z.object({
   id: z.string(),
   outcome: itemOutcomeSchema,
+  cap: capTraceSchema.optional().meta({ description: 'For a capped item: the cap reached.' }),
+  count: z
+    .int()
+    .min(0)
+    .optional()
+    .meta({ description: "For a capped item: the outcomes counted for the cap (this customer's, or everyone's for scope all)." }),
 });
 export type ItemTrace = z.output<typeof itemTraceSchema>;
 

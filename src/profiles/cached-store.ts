@@ -325,9 +325,9 @@ function callSafely<T>(operation: () => Promise<T>): Promise<T> {
  * cached customer.
  */
 function freezeLoaded(customerId: string, profile: DecisionProfile): DecisionProfile {
-  const { attributes, stage, types, channels, at } = profile;
+  const { attributes, stage, types, channels, at, outcomes } = profile;
   deepFreeze(attributes);
-  return freezeDecisionProfile({ customerId, attributes, stage, types, channels, at });
+  return freezeDecisionProfile({ customerId, attributes, stage, types, channels, at, outcomes });
 }
 
 /**
@@ -356,6 +356,10 @@ function withinRetention(profile: DecisionProfile, oldestKept: number): Decision
 function freezeDecisionProfile(profile: DecisionProfile): DecisionProfile {
   Object.freeze(profile.types);
   Object.freeze(profile.channels);
+  Object.freeze(profile.outcomes.kinds);
+  Object.freeze(profile.outcomes.items);
+  Object.freeze(profile.outcomes.placements);
+  Object.freeze(profile.outcomes);
   return Object.freeze(profile);
 }
 

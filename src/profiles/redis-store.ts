@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
-import { intern, type DecisionProfile } from '../domain/decision-profile.js';
+import { intern, NO_OUTCOMES, type DecisionProfile } from '../domain/decision-profile.js';
 import { InvalidInputError, ProfileDataError, StoreUnavailableError } from '../domain/errors.js';
 import type { JsonObject } from '../domain/json.js';
 import type { Profile } from '../domain/profile.js';
@@ -132,7 +132,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
       channels[n] = intern(touchpointChannel);
       at[n] = Number(timeline[2 * n + 1]);
     }
-    return { customerId, attributes: JSON.parse(attributes) as JsonObject, stage, types, channels, at };
+    // Outcomes are not stored yet; NO_OUTCOMES until they are.
+    return { customerId, attributes: JSON.parse(attributes) as JsonObject, stage, types, channels, at, outcomes: NO_OUTCOMES };
   }
 
   async function readProfile(customerId: string, now: number): Promise<Profile | null> {

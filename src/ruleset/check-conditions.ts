@@ -23,6 +23,10 @@ export interface ConditionScope {
   references?: Set<string>;
   /** Collects the facts used, so segments used by stage rules can be checked. */
   factsUsed?: Set<string>;
+  /** The catalog's item ids, for facts that name items; null or absent: not known, not checked. */
+  catalogIds?: ReadonlySet<string> | null;
+  /** The placements defined, for facts that name placements; null or absent: not known, not checked. */
+  placementNames?: ReadonlySet<string> | null;
 }
 
 export function checkCondition(condition: Condition, path: string, scope: ConditionScope): void {
@@ -99,6 +103,8 @@ function checkFactUse(
         for (const e of formatZodIssues(parsed.error.issues, params)) {
           error(e.path.replace(/^\$/, joinPath(path, 'params')), e.message);
         }
+      } else if (fact === 'outcomeCount') {
+        checkOutcomeReferences(params, joinPath(path, 'params'), scope);
       }
     }
   } else if (params !== undefined) {
@@ -113,6 +119,25 @@ function checkFactUse(
     }
   }
   return true;
+}
+
+/** The items and placements outcomeCount names must exist: a typo would count nothing, silently. */
+function checkOutcomeReferences(params: Record<string, unknown>, path: string, scope: ConditionScope): void {
+  const check = (key: 'item' | 'placement', known: ReadonlySet<string> | null | undefined, what: (name: string) => string): void => {
+    const value = params[key];
+    if (!known || value === undefined) return;
+    const names = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
+    names.forEach((name, i) => {
+      if (typeof name === 'string' && !known.has(name)) {
+        scope.errors.push({ file: scope.file, path: Array.isArray(value) ? joinPath(joinPath(path, key), i) : joinPath(path, key), message: what(name) });
+      }
+    });
+  };
+  check('item', scope.catalogIds, (id) => `unknown item "${id}"; it is not in catalog.json`);
+  check('placement', scope.placementNames, (name) => {
+    const known = [...(scope.placementNames ?? [])].sort();
+    return `unknown placement "${name}"; the rules define ${known.map((n) => `"${n}"`).join(', ') || 'none'}`;
+  });
 }
 
 function checkFactReference(value: Record<string, unknown>, path: string, scope: ConditionScope): void {

@@ -12,6 +12,7 @@ import {
   segmentNameSchema,
   type BooleanCondition,
   type CatalogFile,
+  type ItemCapSpec,
   type JourneyFile,
   type PlacementFile,
   type RuleError,
@@ -19,9 +20,9 @@ import {
 } from '../domain/rule-files.js';
 import { FACTS, isFactName } from '../conditions/fact-catalog.js';
 import { checkCondition, type ConditionScope } from './check-conditions.js';
-import { CATALOG_FILE, JOURNEY_FILE } from './layout.js';
+import { CATALOG_FILE, classifyRuleFile, JOURNEY_FILE } from './layout.js';
 import type { Parsed, ParsedRuleFiles } from './parse.js';
-import type { CatalogItem, DecisionRule, Placement, StageRule } from './snapshot.js';
+import type { CatalogItem, DecisionRule, ItemCap, Placement, StageRule } from './snapshot.js';
 
 /** Rules whose references all hold, ready to compile (when no error was found). */
 export interface CheckedRuleset {
@@ -49,10 +50,24 @@ export function checkRuleFiles(parsed: ParsedRuleFiles, now: number, errors: Rul
   // Without the stages of a journey.json that could not be read, stage names in conditions cannot be checked.
   const knownStages = parsed.journeyUnreadable ? null : stageIndex;
   const catalog = checkCatalog(parsed.catalog, now, errors, warnings);
-  const segments = checkSegments(parsed.segments, parsed.segmentNames, knownStages, errors);
-  const stageRules = journey ? checkStageRules(journey, stageIndex, segments, errors) : [];
-  const placements = checkPlacements(parsed.placements, knownStages, segments, parsed.catalogIds, now, errors, warnings);
+  const named = namedElsewhere(parsed);
+  const segments = checkSegments(parsed.segments, parsed.segmentNames, knownStages, errors, named);
+  const stageRules = journey ? checkStageRules(journey, stageIndex, segments, errors, named) : [];
+  const placements = checkPlacements(parsed.placements, knownStages, segments, parsed.catalogIds, now, errors, warnings, named);
   return { stages, stageIndex, catalog, segments: segments.conditions, stageRules, placements };
+}
+
+/** Item ids and placement names conditions may refer to (outcomeCount's params); null where unknown. */
+interface NamedElsewhere {
+  catalogIds: ReadonlySet<string> | null;
+  placementNames: ReadonlySet<string> | null;
+}
+
+function namedElsewhere(parsed: ParsedRuleFiles): NamedElsewhere {
+  // A placement file that could not be read names a placement nobody knows; then none is reported unknown.
+  const placementFiles = parsed.ruleFiles.filter((source) => classifyRuleFile(source.file) === 'placement').length;
+  const placementNames = placementFiles === parsed.placements.length ? new Set(parsed.placements.map((p) => p.data.placement)) : null;
+  return { catalogIds: parsed.catalogIds, placementNames };
 }
 
 function parseDate(value: string | undefined): number | null {
@@ -105,11 +120,33 @@ function checkCatalog(
       kind: item.kind,
       channels: item.channels ? new Set(item.channels) : null,
       ...window,
+      caps: compileCaps(item.id, item.caps),
+      // What a served item shows: every field of the entry but its caps, which are the service's policy, not content.
       // Frozen when compiled: these rules may yet be copied to another thread, which would drop the freeze.
-      fields: { ...(item as Record<string, Json>) },
+      fields: servedFields(item as Record<string, Json>),
     });
   });
   return items;
+}
+
+function servedFields(entry: Record<string, Json>): Record<string, Json> {
+  const fields = { ...entry };
+  delete fields.caps;
+  return fields;
+}
+
+function compileCaps(id: string, caps: readonly ItemCapSpec[] | undefined): ItemCap[] | null {
+  if (!caps || caps.length === 0) return null;
+  return caps.map((cap) => {
+    const withinDays = cap.withinDays ?? null;
+    return {
+      kind: cap.kind,
+      max: cap.max,
+      withinDays,
+      scope: cap.scope ?? 'customer',
+      customerCount: withinDays === null ? { kind: cap.kind, item: id } : { kind: cap.kind, item: id, withinDays },
+    };
+  });
 }
 
 interface SegmentCheck {
@@ -125,6 +162,7 @@ function checkSegments(
   allNames: ReadonlySet<string> | null,
   stageIndex: ReadonlyMap<string, number> | null,
   errors: RuleError[],
+  named: NamedElsewhere,
 ): SegmentCheck {
   const conditions = new Map<string, BooleanCondition>();
   const factsUsed = new Map<string, Set<string>>();
@@ -145,6 +183,7 @@ function checkSegments(
       errors,
       references: new Set(),
       factsUsed: new Set(),
+      ...named,
     };
     checkCondition(condition, path, scope);
     references.set(name, scope.references as Set<string>);
@@ -182,6 +221,7 @@ function checkStageRules(
   stageIndex: ReadonlyMap<string, number>,
   segments: SegmentCheck,
   errors: RuleError[],
+  named: NamedElsewhere,
 ): StageRule[] {
   const { file } = journey;
   const names = new Set<string>();
@@ -194,7 +234,7 @@ function checkStageRules(
     if (!stageIndex.has(stage)) {
       errors.push({ file, path: `${path}.event.params.stage`, message: `unknown stage "${stage}"; stages are ${[...stageIndex.keys()].join(', ')}` });
     }
-    const scope: ConditionScope = { file, inStageRule: true, stageIndex, segmentNames: segments.names, errors, references: new Set() };
+    const scope: ConditionScope = { file, inStageRule: true, stageIndex, segmentNames: segments.names, errors, references: new Set(), ...named };
     checkCondition(rule.conditions, joinPath(path, 'conditions'), scope);
     for (const ref of scope.references ?? []) {
       const stageFacts = [...(segments.factsUsed.get(ref) ?? [])].filter((f) => isFactName(f) && !FACTS[f].usableInStageRules);
@@ -208,7 +248,7 @@ function checkStageRules(
 }
 
 /** A placement as checked, before compile adds its matcher and its rules by stage. */
-export type PlacementDraft = Omit<Placement, 'matcher' | 'rulesByStage'>;
+export type PlacementDraft = Omit<Placement, 'matcher' | 'rulesByStage' | 'capped'>;
 
 function checkPlacements(
   placements: readonly Parsed<PlacementFile>[],
@@ -218,6 +258,7 @@ function checkPlacements(
   now: number,
   errors: RuleError[],
   warnings: RuleError[],
+  named: NamedElsewhere,
 ): PlacementDraft[] {
   const seen = new Map<string, string>();
   const drafts: PlacementDraft[] = [];
@@ -248,6 +289,7 @@ function checkPlacements(
         stageIndex,
         segmentNames: segments.names,
         errors,
+        ...named,
       });
       rules.push({
         name: rule.name,

@@ -83,8 +83,10 @@ function* compileSteps(parts: CheckedParts, options: CompileOptions): Generator<
       const allowed = possibleStages(rule.conditions, segments, stages);
       for (const [stage, list] of rulesByStage) if (!allowed || allowed.has(stage)) list.push(rule);
     }
+    // Decided here, once: a decision for a placement without capped items counts nothing.
+    const capped = [...draft.rules.flatMap((rule) => rule.items), ...draft.fallback].some((id) => base.catalog.get(id)?.caps);
     yield;
-    placements.set(draft.name, { ...draft, rulesByStage, matcher: createMatcher(enabled, env) });
+    placements.set(draft.name, { ...draft, rulesByStage, matcher: createMatcher(enabled, env), capped });
   }
   return {
     version: options.version,

@@ -1,5 +1,7 @@
 import type { Json } from '../domain/json.js';
-import type { BooleanCondition, RuleError } from '../domain/rule-files.js';
+import type { OutcomeKind } from '../domain/outcome.js';
+import type { BooleanCondition, CapScope, RuleError } from '../domain/rule-files.js';
+import type { OutcomeCountParams } from '../conditions/fact-catalog.js';
 import type { TraceEnvironment } from '../conditions/trace.js';
 import type { RuleMatcher } from '../conditions/matcher.js';
 
@@ -10,8 +12,23 @@ export interface CatalogItem {
   channels: ReadonlySet<string> | null;
   activeFrom: number | null;
   activeUntil: number | null;
+  /** null: no caps (most items), so arbitration has nothing to count for it. */
+  caps: readonly ItemCap[] | null;
   /** Every field of the catalog entry, as served. */
   fields: Readonly<Record<string, Json>>;
+}
+
+export interface ItemCap {
+  kind: OutcomeKind;
+  max: number;
+  /** null: every outcome ever. */
+  withinDays: number | null;
+  scope: CapScope;
+  /**
+   * The outcomeCount params that give this customer's count (scope
+   * "customer"): one object per cap, so a decision's facts count it once.
+   */
+  customerCount: OutcomeCountParams;
 }
 
 export interface DecisionRule {
@@ -37,6 +54,8 @@ export interface Placement {
   rulesByStage: ReadonlyMap<string, readonly DecisionRule[]>;
   /** Matches the enabled rules. */
   matcher: RuleMatcher;
+  /** Whether any item its rules or fallback list has caps: without, decisions count nothing. */
+  capped: boolean;
 }
 
 export interface StageRule {

@@ -16,6 +16,9 @@ import type { DecisionRequest } from '../../src/domain/decision.js';
 import type { JsonObject } from '../../src/domain/json.js';
 import type { Profile } from '../../src/domain/profile.js';
 import type { StoredTouchpoint } from '../../src/domain/touchpoint.js';
+import { OUTCOME_KINDS, type StoredOutcome } from '../../src/domain/outcome.js';
+import { itemOutcomeSchema } from '../../src/domain/trace.js';
+import { fixedOutcomeTotals } from './fixed-outcome-totals.js';
 import { buildRuleset } from '../../src/ruleset/build.js';
 import { createJreMatcher } from '../../src/conditions/jre-matcher.js';
 
@@ -32,6 +35,24 @@ const touchpointSchema = z.strictObject({
   properties: jsonObject.optional(),
 });
 
+/** An outcome of the customer's, relative times as for touchpoints. */
+const outcomeSchema = z.strictObject({
+  kind: z.enum(OUTCOME_KINDS),
+  item: z.string(),
+  placement: z.string(),
+  at: z.string(),
+  rule: z.string().nullable().optional(),
+});
+
+/** An outcome of anyone's, counted by caps with scope "all" through the OutcomeTotals the case gives decide. */
+const everyonesOutcomeSchema = z.strictObject({
+  kind: z.enum(OUTCOME_KINDS),
+  item: z.string(),
+  at: z.string(),
+  /** How many such outcomes (default 1). */
+  times: z.int().min(1).optional(),
+});
+
 const expectedPlacementSchema = z.strictObject({
   items: z.array(z.strictObject({ id: z.string(), rule: z.string().nullable() })),
   fallback: z.boolean(),
@@ -45,7 +66,12 @@ const expectedPlacementSchema = z.strictObject({
       z.strictObject({
         rule: z.string().nullable(),
         id: z.string(),
-        outcome: z.enum(['served', 'duplicate', 'inactive', 'channel', 'over-max-items']),
+        outcome: itemOutcomeSchema,
+        /** For a capped item: the cap reached and the count, as explain names them. */
+        cap: z
+          .strictObject({ kind: z.enum(OUTCOME_KINDS), max: z.int(), withinDays: z.number().optional(), scope: z.enum(['customer', 'all']) })
+          .optional(),
+        count: z.int().optional(),
       }),
     )
     .optional(),
@@ -59,8 +85,11 @@ const caseSchema = z.strictObject({
       attributes: jsonObject.default({}),
       stage: z.string().nullable().default(null),
       touchpoints: z.array(touchpointSchema).default([]),
+      outcomes: z.array(outcomeSchema).default([]),
     })
     .nullable(),
+  /** Everyone's outcomes for caps with scope "all"; absent: decide is given no OutcomeTotals (every such count 0). */
+  everyone: z.array(everyonesOutcomeSchema).optional(),
   request: z.strictObject({
     customerId: z.string(),
     placements: z.array(z.string()).min(1),
@@ -109,11 +138,21 @@ function toProfile(golden: GoldenCase, now: number): Profile | null {
       properties: (tp.properties ?? null) as JsonObject | null,
     }))
     .sort((a, b) => b.at - a.at);
+  const outcomes: StoredOutcome[] = golden.profile.outcomes.map((o, i) => ({
+    decisionId: `golden-${i}`,
+    placement: o.placement,
+    item: o.item,
+    rule: o.rule ?? null,
+    kind: o.kind,
+    at: resolveAt(o.at, now),
+    value: null,
+  }));
   return {
     customerId: golden.request.customerId,
     attributes: golden.profile.attributes as JsonObject,
     stage: golden.profile.stage,
     touchpoints,
+    outcomes,
     createdAt: now - 365 * UNIT_MS.d,
     updatedAt: now,
   };
@@ -182,7 +221,14 @@ for (const { file, fixture } of fixtures) {
         explain: golden.explain,
       };
       const profile = toProfile(golden, now);
-      const decision = await decide(snapshot, profile && toDecisionProfile(profile), request, { now, decisionId: 'golden' });
+      const outcomeTotals =
+        golden.everyone &&
+        fixedOutcomeTotals(golden.everyone.flatMap((o) => Array.from({ length: o.times ?? 1 }, () => ({ item: o.item, kind: o.kind, at: resolveAt(o.at, now) }))));
+      const decision = await decide(snapshot, profile && toDecisionProfile(profile), request, {
+        now,
+        decisionId: 'golden',
+        ...(outcomeTotals ? { outcomeTotals } : {}),
+      });
       if (golden.explain) {
         for (const placement of Object.values(decision.placements)) {
           const served = placement.items.map((item) => item.rule);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { intern, toDecisionProfile } from '../../src/domain/decision-profile.js';
+import { intern, NO_OUTCOMES, toDecisionProfile } from '../../src/domain/decision-profile.js';
+import type { StoredOutcome } from '../../src/domain/outcome.js';
 import type { Profile } from '../../src/domain/profile.js';
 import type { StoredTouchpoint } from '../../src/domain/touchpoint.js';
 
@@ -35,7 +36,7 @@ describe('toDecisionProfile', () => {
     expect(decision.customerId).toBe('c1');
     expect(decision.attributes).toEqual({ tier: 'gold', prefs: { email: true } });
     expect(decision.stage).toBe('purchase');
-    expect(Object.keys(decision).sort()).toEqual(['at', 'attributes', 'channels', 'customerId', 'stage', 'types']);
+    expect(Object.keys(decision).sort()).toEqual(['at', 'attributes', 'channels', 'customerId', 'outcomes', 'stage', 'types']);
     expect(toDecisionProfile(profile([], { stage: null })).stage).toBeNull();
   });
 
@@ -63,5 +64,46 @@ describe('toDecisionProfile', () => {
     expect(decision.channels).toEqual([]);
     expect(decision.at).toBeInstanceOf(Float64Array);
     expect(decision.at).toHaveLength(0);
+  });
+});
+
+function outcome(kind: StoredOutcome['kind'], item: string, placement: string, at: number): StoredOutcome {
+  return { decisionId: `d-${at}`, placement, item, rule: 'some-rule', kind, at, value: kind === 'conversion' ? 19.9 : null };
+}
+
+describe('toDecisionProfile: outcomes', () => {
+  it('keeps the outcomes as parallel columns, newest first whatever the order given', () => {
+    const decision = toDecisionProfile(
+      profile([], {
+        outcomes: [
+          outcome('click', 'hero-a', 'home-hero', T0 - 2000),
+          outcome('impression', 'hero-a', 'home-hero', T0 - 3000),
+          outcome('conversion', 'offer-x', 'email-offers', T0),
+        ],
+      }),
+    );
+    expect(decision.outcomes.kinds).toEqual(['conversion', 'click', 'impression']);
+    expect(decision.outcomes.items).toEqual(['offer-x', 'hero-a', 'hero-a']);
+    expect(decision.outcomes.placements).toEqual(['email-offers', 'home-hero', 'home-hero']);
+    expect(decision.outcomes.at).toBeInstanceOf(Float64Array);
+    expect([...decision.outcomes.at]).toEqual([T0, T0 - 2000, T0 - 3000]);
+    expect(Object.keys(decision.outcomes).sort()).toEqual(['at', 'items', 'kinds', 'placements']);
+  });
+
+  it('shares one empty value between every customer without outcomes (no allocation per profile)', () => {
+    expect(toDecisionProfile(profile([])).outcomes).toBe(NO_OUTCOMES);
+    expect(toDecisionProfile(profile([], { outcomes: [] })).outcomes).toBe(NO_OUTCOMES);
+    expect(NO_OUTCOMES.kinds).toEqual([]);
+    expect(NO_OUTCOMES.at).toHaveLength(0);
+    expect(Object.isFrozen(NO_OUTCOMES)).toBe(true);
+    expect(Object.isFrozen(NO_OUTCOMES.items)).toBe(true);
+  });
+
+  it('interns items and placements, and keeps kinds as the shared kind strings', () => {
+    const first = toDecisionProfile(profile([], { outcomes: [outcome(freshCopy('click') as 'click', freshCopy('interned-item'), freshCopy('interned_place'), T0)] }));
+    const second = toDecisionProfile(profile([], { outcomes: [outcome(freshCopy('click') as 'click', freshCopy('interned-item'), freshCopy('interned_place'), T0)] }));
+    expect(second.outcomes.items[0]).toBe(first.outcomes.items[0]);
+    expect(second.outcomes.placements[0]).toBe(first.outcomes.placements[0]);
+    expect(second.outcomes.kinds[0]).toBe(first.outcomes.kinds[0]);
   });
 });

@@ -20,6 +20,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/decide/decide.js';
 import type { DecisionRequest } from '../../src/domain/decision.js';
+import { NO_OUTCOMES } from '../../src/domain/decision-profile.js';
+import { fixedOutcomeTotals } from './fixed-outcome-totals.js';
 import type { BooleanCondition, Condition, FactCondition } from '../../src/domain/rule-files.js';
 import { createCompiledMatcher, createConditionCompiler } from '../../src/conditions/compiled-matcher.js';
 import { traceCondition, type TraceEnvironment } from '../../src/conditions/trace.js';
@@ -30,6 +32,8 @@ import type { ConditionTrace } from '../../src/domain/trace.js';
 import {
   contextArb,
   CUSTOMER_IDS,
+  outcomesArb,
+  type GeneratedOutcome,
   decisionProfileArb,
   factsInputArb,
   matcherWorldArb,
@@ -164,6 +168,8 @@ describe('nextbest = json-rules-engine as shipped (jsonpath-plus paths, default 
 interface DecisionCase {
   profile: FactsInput['profile'];
   request: DecisionRequest;
+  /** Everyone's outcomes, for caps with scope "all". */
+  everyone: GeneratedOutcome[];
 }
 
 function decisionCaseArb(folder: RulesFolder): fc.Arbitrary<DecisionCase> {
@@ -176,6 +182,7 @@ function decisionCaseArb(folder: RulesFolder): fc.Arbitrary<DecisionCase> {
         context: fc.oneof(contextArb(folder.stages), contextArb(folder.stages, 'never')),
         explain: fc.constant(false),
       }),
+      everyone: outcomesArb(),
     }),
   );
 }
@@ -190,11 +197,12 @@ describe('whole decisions: compiled snapshot = json-rules-engine snapshot = expl
         async ({ folder, cases }) => {
           const compiled = buildOrThrow(folder.files, createCompiledMatcher);
           const jre = buildOrThrow(folder.files, createJreMatcher);
-          for (const { profile, request } of cases) {
-            const fast = await decide(compiled, profile, request, { now: NOW, decisionId: 'compiled' });
-            const reference = await decide(jre, profile, request, { now: NOW, decisionId: 'jre' });
+          for (const { profile, request, everyone } of cases) {
+            const outcomeTotals = fixedOutcomeTotals(everyone);
+            const fast = await decide(compiled, profile, request, { now: NOW, decisionId: 'compiled', outcomeTotals });
+            const reference = await decide(jre, profile, request, { now: NOW, decisionId: 'jre', outcomeTotals });
             expect(withoutId(fast)).toEqual(withoutId(reference));
-            const explained = await decide(compiled, profile, { ...request, explain: true }, { now: NOW, decisionId: 'explained' });
+            const explained = await decide(compiled, profile, { ...request, explain: true }, { now: NOW, decisionId: 'explained', outcomeTotals });
             expect(served(explained)).toEqual(served(reference));
           }
         },
@@ -241,7 +249,7 @@ describe('fact values do not depend on the order they are asked in (the facts me
   // The evaluators ask for parameterised facts in different orders; the memo must not make that matter.
   it('asking with other params first never changes an answer', () => {
     const query = fc.oneof(
-      ...(['touchpointCount', 'daysSinceLastTouchpoint', 'bucket'] as const).map((name) =>
+      ...(['touchpointCount', 'daysSinceLastTouchpoint', 'outcomeCount', 'bucket'] as const).map((name) =>
         fc.record({ name: fc.constant(name), params: paramsArb(name, false).map((p) => p ?? {}) }),
       ),
     );
@@ -288,7 +296,7 @@ const fact = (condition: FactCondition): FactCondition => condition;
 describe('sharp edges, each checked on json-rules-engine, compiled and tracer', () => {
   it('a customer attribute with a "toString" key of its own compares as false instead of failing the decision', async () => {
     const attributes = { score: { toString: 1 }, name: { valueOf: 'x', toString: 'y' } };
-    const profile = { customerId: 'c1', attributes, stage: null, types: [], channels: [], at: new Float64Array(0) };
+    const profile = { customerId: 'c1', attributes, stage: null, types: [], channels: [], at: new Float64Array(0), outcomes: NO_OUTCOMES };
     for (const operator of ['lessThan', 'greaterThanInclusive', 'in', 'swap:in', 'stageAtLeast']) {
       const value = operator === 'in' ? 'abc' : operator === 'swap:in' ? 'x' : operator === 'stageAtLeast' ? 'trial' : 5;
       const condition = all(fact({ fact: 'attributes', path: '$.score', operator, value }));
@@ -364,7 +372,7 @@ describe('sharp edges, each checked on json-rules-engine, compiled and tracer', 
 
 describe('paths read into strings and arrays as json-rules-engine as shipped reads them (jsonpath-plus)', () => {
   const attributes = { name: 'abc', empty: '', list: ['xy', 3], n: 5, nothing: null, o: { b: 'q' } };
-  const profile = { customerId: 'c1', attributes, stage: null, types: [], channels: [], at: new Float64Array(0) };
+  const profile = { customerId: 'c1', attributes, stage: null, types: [], channels: [], at: new Float64Array(0), outcomes: NO_OUTCOMES };
   /** The condition on the shipped engine and on nextbest's three evaluators. */
   const check = async (path: string, operator: string, value: unknown): Promise<unknown> => {
     const condition = all(fact({ fact: 'attributes', path, operator, value }));
@@ -500,7 +508,7 @@ describe('disagreements found by the properties above', () => {
     // evaluates every condition of a set), so they disagree:
     const input: FactsInput = {
       customerId: 'c1',
-      profile: { customerId: 'c1', attributes: {}, stage: null, types: ['page_view'], channels: ['web'], at: Float64Array.from([NOW - 86_400_000]) },
+      profile: { customerId: 'c1', attributes: {}, stage: null, types: ['page_view'], channels: ['web'], at: Float64Array.from([NOW - 86_400_000]), outcomes: NO_OUTCOMES },
       context: {},
       stage: 'trial',
     };

@@ -8,7 +8,8 @@ import { toDecisionProfile, type DecisionProfile } from '../../src/domain/decisi
 import { createFacts } from '../../src/conditions/decision-facts.js';
 import type { Profile } from '../../src/domain/profile.js';
 import type { StoredTouchpoint } from '../../src/domain/touchpoint.js';
-import type { TouchpointCountParams, TouchpointFilterParams } from '../../src/conditions/fact-catalog.js';
+import type { OutcomeCountParams, TouchpointCountParams, TouchpointFilterParams } from '../../src/conditions/fact-catalog.js';
+import type { StoredOutcome } from '../../src/domain/outcome.js';
 
 const NOW = Date.parse('2026-05-10T12:00:00Z');
 const HOUR = 3_600_000;
@@ -251,5 +252,64 @@ describe('createFacts: memoisation by parameters', () => {
     const later = createFacts({ customerId: 'c-1', profile: profile(HISTORY), context: {}, now: NOW + DAY });
     expect(later.touchpointCount({ withinDays: 3 })).toBe(2);
     expect(later.daysSinceLastTouchpoint({})).toBe(2.5);
+  });
+});
+
+describe('createFacts: outcomeCount', () => {
+  function oc(kind: StoredOutcome['kind'], item: string, placement: string, ago: number): StoredOutcome {
+    return { decisionId: `d-${ago}`, placement, item, rule: null, kind, at: NOW - ago, value: null };
+  }
+  const OUTCOMES = [
+    oc('impression', 'hero-a', 'home-hero', 1 * HOUR),
+    oc('click', 'hero-a', 'home-hero', 2 * HOUR),
+    oc('impression', 'hero-a', 'home-hero', 3 * DAY),
+    oc('impression', 'offer-x', 'email-offers', 7 * DAY),
+    oc('conversion', 'offer-x', 'email-offers', 20 * DAY),
+    oc('impression', 'hero-a', 'app-hero', 30 * DAY),
+  ];
+  const withOutcomes = (outcomes: StoredOutcome[]) =>
+    createFacts({
+      customerId: 'c-1',
+      profile: toDecisionProfile({ customerId: 'c-1', attributes: {}, stage: null, touchpoints: [], outcomes, createdAt: NOW - DAY, updatedAt: NOW }),
+      context: {},
+      now: NOW,
+    });
+
+  it.each<[OutcomeCountParams, number]>([
+    [{}, 6],
+    [{ kind: 'impression' }, 4],
+    [{ kind: ['click', 'conversion'] }, 2],
+    [{ item: 'hero-a' }, 4],
+    [{ item: ['hero-a', 'offer-x'], kind: 'impression' }, 4],
+    [{ placement: 'email-offers' }, 2],
+    [{ placement: ['home-hero', 'app-hero'], kind: 'impression' }, 3],
+    [{ kind: 'impression', withinDays: 7 }, 3],
+    [{ kind: 'impression', withinDays: 6.9 }, 2],
+    [{ item: 'hero-a', kind: 'impression', placement: 'home-hero', withinDays: 1 }, 1],
+    [{ kind: 'dismiss' }, 0],
+    [{ item: 'nothing' }, 0],
+  ])('%j counts %d', (params, expected) => {
+    expect(withOutcomes(OUTCOMES).outcomeCount(params)).toBe(expected);
+    // In whatever order the store kept them.
+    expect(withOutcomes([...OUTCOMES].reverse()).outcomeCount(params)).toBe(expected);
+  });
+
+  it('is 0 for a customer without outcomes or never seen', () => {
+    expect(factsOf(HISTORY).outcomeCount({})).toBe(0);
+    expect(factsOf(null).outcomeCount({ kind: 'click' })).toBe(0);
+  });
+
+  it('counts an outcome exactly withinDays old as within, and the touchpoints not at all', () => {
+    const facts = withOutcomes([oc('click', 'hero-a', 'home-hero', 7 * DAY)]);
+    expect(facts.outcomeCount({ withinDays: 7 })).toBe(1);
+    expect(facts.touchpointCount({})).toBe(0);
+  });
+
+  it('memoises by params object, keeping different params apart', () => {
+    const facts = withOutcomes(OUTCOMES);
+    const clicks = { kind: 'click' as const };
+    const impressions = { kind: 'impression' as const };
+    expect([facts.outcomeCount(clicks), facts.outcomeCount(impressions), facts.outcomeCount(clicks)]).toEqual([1, 4, 1]);
+    expect(facts.touchpointCount(clicks as TouchpointCountParams)).toBe(0);
   });
 });

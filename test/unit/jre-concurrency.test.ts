@@ -72,6 +72,7 @@ function asyncFacts(i: number): FactSource {
     // json-rules-engine awaits fact values, so a Promise is a valid dynamic fact value.
     touchpointCount: (params) => later(types.has(String(params.type)) ? 1 : 0) as unknown as number,
     daysSinceLastTouchpoint: () => later(days) as unknown as number,
+    outcomeCount: () => 0,
     bucket: () => 0,
   };
 }

@@ -410,3 +410,140 @@ describe('rules with errors', () => {
     expect(report.files[0]?.errors).toEqual([{ file: 'tests/t.json', path: '$.cases', message: 'must be an array, not the string "none"' }]);
   });
 });
+
+describe('outcomes and caps', () => {
+  const CAPPED_RULES: Record<string, unknown> = {
+    'catalog.json': {
+      items: [
+        { id: 'hero-new', kind: 'content', caps: [{ kind: 'impression', max: 2, withinDays: 7 }] },
+        { id: 'hero-welcome', kind: 'content', caps: [{ kind: 'dismiss', max: 1 }] },
+        { id: 'hero-plain', kind: 'content' },
+        { id: 'offer-once', kind: 'offer', caps: [{ kind: 'conversion', max: 1 }] },
+      ],
+    },
+    'placements/home-hero.json': {
+      placement: 'home-hero',
+      fallback: ['hero-welcome', 'hero-plain'],
+      rules: [
+        {
+          name: 'never-clicked',
+          conditions: { all: [{ fact: 'outcomeCount', params: { kind: 'click', placement: 'home-hero' }, operator: 'equal', value: 0 }] },
+          event: { type: 'serve', params: { items: ['hero-new'] } },
+        },
+      ],
+    },
+    'placements/email.json': {
+      placement: 'email',
+      rules: [{ name: 'once', conditions: { all: [] }, event: { type: 'serve', params: { items: ['offer-once'] } } }],
+    },
+  };
+  const failuresWith = async (testCase: Record<string, unknown>): Promise<string[]> => {
+    const report = await run({ 'tests/t.json': { cases: [testCase] } }, CAPPED_RULES);
+    expect(report.ruleErrors).toEqual([]);
+    expect(report.files[0]?.errors).toEqual([]);
+    return report.files[0]?.cases[0]?.failures ?? ['the case did not run'];
+  };
+
+  it('gives the customer outcomes, with relative times, that caps and outcomeCount count', async () => {
+    const impressions = [
+      { kind: 'impression', item: 'hero-new', placement: 'home-hero', at: '-1d', rule: 'never-clicked' },
+      { kind: 'impression', item: 'hero-new', placement: 'home-hero', at: '-6d' },
+    ];
+    expect(await failuresWith({ name: 'fresh', placement: 'home-hero', expect: { items: ['hero-new'], capped: [] } })).toEqual([]);
+    expect(
+      await failuresWith({
+        name: 'seen twice this week',
+        customer: { outcomes: impressions },
+        placement: 'home-hero',
+        expect: { items: ['hero-welcome'], fallback: true, capped: ['hero-new'] },
+      }),
+    ).toEqual([]);
+    expect(
+      await failuresWith({
+        name: 'seen twice, once long ago',
+        customer: { outcomes: [impressions[0], { ...impressions[1], at: '-8d' }] },
+        placement: 'home-hero',
+        expect: { items: ['hero-new'] },
+      }),
+    ).toEqual([]);
+    expect(
+      await failuresWith({
+        name: 'clicked: the rule no longer matches; the dismissed welcome is capped',
+        customer: {
+          outcomes: [
+            { kind: 'click', item: 'hero-new', placement: 'home-hero', at: '-30d' },
+            { kind: 'dismiss', item: 'hero-welcome', placement: 'home-hero', at: '2026-01-01T00:00:00Z', rule: null },
+          ],
+        },
+        placement: 'home-hero',
+        expect: { items: ['hero-plain'], rules: [null], capped: ['hero-welcome'] },
+      }),
+    ).toEqual([]);
+    expect(
+      await failuresWith({
+        name: 'taken',
+        customer: { outcomes: [{ kind: 'conversion', item: 'offer-once', placement: 'email' }] },
+        placement: 'email',
+        expect: { items: [], capped: ['offer-once'] },
+      }),
+    ).toEqual([]);
+  });
+
+  it('says which items were capped when that is not what the case expects', async () => {
+    const failures = await failuresWith({
+      name: 'expects a cap that is not reached',
+      customer: { outcomes: [{ kind: 'impression', item: 'hero-new', placement: 'home-hero', at: '-1d' }] },
+      placement: 'home-hero',
+      expect: { capped: ['hero-new'] },
+    });
+    expect(failures).toEqual(['capped: expected ["hero-new"], got []']);
+  });
+
+  it('refuses outcomes of items and placements the rules do not have, or later than the case clock', async () => {
+    const failures = await failuresWith({
+      name: 'typos',
+      customer: {
+        outcomes: [
+          { kind: 'click', item: 'hero-nwe', placement: 'home-hero', at: '-1d' },
+          { kind: 'click', item: 'hero-new', placement: 'homehero', at: '-1d' },
+          { kind: 'click', item: 'hero-new', placement: 'home-hero', at: '2026-03-11T00:00:00Z' },
+        ],
+      },
+      placement: 'home-hero',
+      expect: { capped: ['hero-nwe'] },
+    });
+    expect(failures).toEqual([
+      'expect.capped[0]: unknown item "hero-nwe"; it is not in catalog.json',
+      'customer.outcomes[0].item: unknown item "hero-nwe"; it is not in catalog.json',
+      'customer.outcomes[1].placement: unknown placement "homehero"; the rules define email, home-hero',
+      expect.stringMatching(/^customer\.outcomes\[2\]\.at: 2026-03-11T00:00:00Z is later than the test's now/),
+    ]);
+  });
+
+  it('checks an outcome as it checks a touchpoint: kind, at, unknown keys', async () => {
+    const report = await run(
+      {
+        'tests/t.json': {
+          cases: [
+            {
+              name: 'bad outcomes',
+              customer: { outcomes: [{ kind: 'view', item: 'hero-new', placement: 'home-hero', at: 'yesterday', value: 3 }, { kind: 'click', item: 'hero-new' }] },
+              placement: 'home-hero',
+              expect: {},
+            },
+          ],
+        },
+      },
+      CAPPED_RULES,
+    );
+    expect(report.files[0]?.errors.map((e) => `${e.path}: ${e.message}`)).toEqual(
+      expect.arrayContaining([
+        '$.cases[0].customer.outcomes[0].kind: must be one of impression, click, conversion, dismiss',
+        expect.stringMatching(/^\$\.cases\[0\]\.customer\.outcomes\[0\]\.at: must be "now", a time before/),
+        '$.cases[0].customer.outcomes[0].value: unknown key',
+        '$.cases[0].customer.outcomes[1].placement: is required',
+      ]),
+    );
+    expect(report.files[0]?.errors).toHaveLength(4);
+  });
+});

@@ -663,6 +663,85 @@ const rows: Row[] = [
     ],
   },
 
+  // outcomeCount: kinds, items and placements that exist
+  {
+    name: 'outcomeCount with a kind that is not an outcome kind',
+    files: withCondition(fact('outcomeCount', 'equal', 0, { params: { kind: 'purchase' } })),
+    errors: [{ file: HOME, path: `${COND}.params.kind`, message: 'impression, click, conversion, dismiss' }],
+  },
+  {
+    name: 'outcomeCount with a bad kind in a list',
+    files: withCondition(fact('outcomeCount', 'equal', 0, { params: { kind: ['click', 'open'] } })),
+    errors: [{ file: HOME, path: `${COND}.params.kind[1]`, message: 'impression, click, conversion, dismiss' }],
+  },
+  {
+    name: 'outcomeCount with an item that is not in the catalog',
+    files: withCondition(fact('outcomeCount', 'equal', 0, { params: { item: 'zz' } })),
+    errors: [{ file: HOME, path: `${COND}.params.item`, message: 'unknown item "zz"' }],
+  },
+  {
+    name: 'outcomeCount with an unknown item in a list, in a segment',
+    files: folder({ 'segments.json': { segments: { clicked: { all: [fact('outcomeCount', 'greaterThan', 0, { params: { item: ['a', 'zz'] } })] } } } }),
+    errors: [{ file: 'segments.json', path: '$.segments.clicked.all[0].params.item[1]', message: 'unknown item "zz"' }],
+  },
+  {
+    name: 'outcomeCount with a placement the rules do not define, in a stage rule',
+    files: folder({ 'journey.json': { rules: [stageRule('s1', { all: [fact('outcomeCount', 'greaterThan', 0, { params: { placement: 'nowhere' } })] })] } }),
+    errors: [{ file: 'journey.json', path: '$.rules[0].conditions.all[0].params.placement', message: 'unknown placement "nowhere"; the rules define "home"' }],
+  },
+  {
+    name: 'outcomeCount with withinDays 0 and an unknown param',
+    files: withCondition(fact('outcomeCount', 'equal', 0, { params: { withinDays: 0, rule: 'r1' } })),
+    errors: [
+      { file: HOME, path: `${COND}.params.withinDays`, message: 'positive' },
+      { file: HOME, path: `${COND}.params.rule`, message: 'unknown key' },
+    ],
+  },
+  {
+    name: 'outcomeCount in a fact reference with an unknown item',
+    files: withCondition(fact('touchpointCount', 'greaterThan', { fact: 'outcomeCount', params: { item: 'zz' } })),
+    errors: [{ file: HOME, path: `${COND}.value.params.item`, message: 'unknown item "zz"' }],
+  },
+
+  // caps on catalog items
+  {
+    name: 'a cap with an unknown key',
+    files: folder({ 'catalog.json': { items: [{ id: 'a', kind: 'content', caps: [{ kind: 'click', max: 1, per: 'day' }] }, ITEMS[1]] } }),
+    errors: [{ file: 'catalog.json', path: '$.items[0].caps[0].per', message: 'unknown key' }],
+  },
+  {
+    name: 'a cap with a kind that is not an outcome kind',
+    files: folder({ 'catalog.json': { items: [{ id: 'a', kind: 'content', caps: [{ kind: 'view', max: 1 }] }, ITEMS[1]] } }),
+    errors: [{ file: 'catalog.json', path: '$.items[0].caps[0].kind', message: 'impression, click, conversion, dismiss' }],
+  },
+  {
+    name: 'a cap with max 0, a fractional max, and no kind',
+    files: folder({ 'catalog.json': { items: [{ id: 'a', kind: 'content', caps: [{ kind: 'click', max: 0 }, { kind: 'click', max: 1.5 }, { max: 2 }] }, ITEMS[1]] } }),
+    errors: [
+      { file: 'catalog.json', path: '$.items[0].caps[0].max', message: 'at least 1' },
+      { file: 'catalog.json', path: '$.items[0].caps[1].max', message: 'whole number' },
+      { file: 'catalog.json', path: '$.items[0].caps[2].kind', message: 'required' },
+    ],
+  },
+  {
+    name: 'a cap with withinDays 0 or negative, and an unknown scope',
+    files: folder({
+      'catalog.json': {
+        items: [{ id: 'a', kind: 'content', caps: [{ kind: 'impression', max: 3, withinDays: 0 }, { kind: 'impression', max: 3, withinDays: -7, scope: 'everyone' }] }, ITEMS[1]],
+      },
+    }),
+    errors: [
+      { file: 'catalog.json', path: '$.items[0].caps[0].withinDays', message: 'positive' },
+      { file: 'catalog.json', path: '$.items[0].caps[1].withinDays', message: 'positive' },
+      { file: 'catalog.json', path: '$.items[0].caps[1].scope' },
+    ],
+  },
+  {
+    name: 'caps that are not a list',
+    files: folder({ 'catalog.json': { items: [{ id: 'a', kind: 'content', caps: { kind: 'click', max: 1 } }, ITEMS[1]] } }),
+    errors: [{ file: 'catalog.json', path: '$.items[0].caps', message: 'array' }],
+  },
+
   // prototype keys
   {
     name: '"__proto__" as a catalog item field',
@@ -849,6 +928,9 @@ describe('rule validation: the whole folder', () => {
       fact('customerId', 'swap:in', ['a']),
       fact('touchpointTypes', 'not:someFact:in', ['refund']),
       fact('bucket', 'lessThan', 50, { params: { salt: 'exp' } }),
+      fact('outcomeCount', 'equal', 0),
+      fact('outcomeCount', 'lessThan', 2, { params: { kind: 'impression', placement: 'home', withinDays: 7 } }),
+      fact('outcomeCount', 'equal', 0, { params: { kind: ['click', 'conversion'], item: ['a', 'b'], placement: ['home'] } }),
       fact('attributes', 'greaterThan', { fact: 'touchpointCount', params: { type: 'purchase' } }, { path: '$.orders' }),
     ];
     const result = buildRuleset(sources(withPlacement({ rules: [serve('r1', { all: conditions })] })), { now: NOW });

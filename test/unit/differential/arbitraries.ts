@@ -20,10 +20,11 @@
  * property access), where the other mode adds paths the validator rejects.
  */
 import fc from 'fast-check';
-import type { DecisionProfile } from '../../../src/domain/decision-profile.js';
+import { NO_OUTCOMES, type DecisionProfile } from '../../../src/domain/decision-profile.js';
 import type { JsonObject } from '../../../src/domain/json.js';
 import { DEFAULT_STAGES, type BooleanCondition, type Condition, type FactCondition } from '../../../src/domain/rule-files.js';
 import { FACT_NAMES, FACTS, type FactName } from '../../../src/conditions/fact-catalog.js';
+import { OUTCOME_KINDS, type OutcomeKind } from '../../../src/domain/outcome.js';
 import { BASE_OPERATOR_NAMES, DECORATOR_NAMES, type BaseOperatorName, type DecoratorName } from '../../../src/conditions/operators.js';
 
 export const NOW = Date.parse('2026-05-10T12:00:00Z');
@@ -32,6 +33,9 @@ export const DAY = 24 * 60 * 60 * 1000;
 export const TYPES = ['page_view', 'email_open', 'purchase', 'signup'] as const;
 export const CHANNELS = ['web', 'app', 'email', 'store'] as const;
 export const CUSTOMER_IDS = ['c1', 'c2', 'cust-42', '5', 'x@y.z'] as const;
+/** Items and placements outcomes name: those of a generated rules folder (i0.., p0..), and some no folder has. */
+export const OUTCOME_ITEMS = ['i0', 'i1', 'i2', 'i3', 'zz'] as const;
+export const OUTCOME_PLACEMENTS = ['p0', 'p1', 'p2', 'elsewhere'] as const;
 /** Whole days some touchpoints are exactly this old: the `withinDays` boundaries. */
 export const WITHIN_DAYS = [1, 7, 30, 90] as const;
 const STAGE_POOL = ['lead', 'trial', 'paid', 'churned', 'vip', 'awareness', 'purchase'] as const;
@@ -163,6 +167,9 @@ export interface ConditionOptions {
   valid: boolean;
   /** 'plain': paths only from VALID_PATHS and STRING_PATHS, even when `valid` is false. */
   paths?: 'any' | 'plain';
+  /** The item ids and placements outcomeCount may name (those a rules folder defines); default: OUTCOME_ITEMS, OUTCOME_PLACEMENTS. */
+  itemIds?: readonly string[];
+  placementNames?: readonly string[];
 }
 
 const slugOrList = <T extends string>(pool: readonly T[]): fc.Arbitrary<T | T[]> =>
@@ -184,8 +191,33 @@ function withinDaysArb(valid: boolean): fc.Arbitrary<number | null> {
   return valid ? good : fc.oneof({ arbitrary: good, weight: 4 }, fc.constantFrom(0, -1, null));
 }
 
-export function paramsArb(fact: FactName, valid: boolean): fc.Arbitrary<Record<string, unknown> | undefined> {
+function outcomeCountParamsArb(valid: boolean, names: Pick<ConditionOptions, 'itemIds' | 'placementNames'>): fc.Arbitrary<Record<string, unknown>> {
+  const items = names.itemIds ?? OUTCOME_ITEMS;
+  const placements = names.placementNames ?? OUTCOME_PLACEMENTS;
+  const kinds = valid
+    ? slugOrList<string>(OUTCOME_KINDS)
+    : fc.oneof({ arbitrary: slugOrList<string>(OUTCOME_KINDS), weight: 4 }, fc.constantFrom<unknown>([], 'purchase', 'click,dismiss'));
+  const filter = fc.record(
+    { kind: kinds, item: slugOrList(items), placement: slugOrList(placements), withinDays: withinDaysArb(valid) },
+    OPTIONAL_KEYS,
+  );
+  const repeated = fc.constantFrom<Record<string, unknown>>(
+    {},
+    { kind: 'impression' },
+    { kind: 'impression', item: items[0] as string, withinDays: 7 },
+    { placement: placements[0] as string, kind: ['click', 'conversion'] },
+  );
+  return fc.oneof({ arbitrary: filter, weight: 3 }, repeated);
+}
+
+export function paramsArb(
+  fact: FactName,
+  valid: boolean,
+  names: Pick<ConditionOptions, 'itemIds' | 'placementNames'> = {},
+): fc.Arbitrary<Record<string, unknown> | undefined> {
   switch (fact) {
+    case 'outcomeCount':
+      return fc.option(outcomeCountParamsArb(valid, names), { nil: undefined });
     case 'touchpointCount': {
       const params = fc.tuple(touchpointFilterArb(valid), fc.option(withinDaysArb(valid), { nil: undefined })).map(([filter, withinDays]) =>
         withinDays === undefined ? filter : { ...filter, withinDays },
@@ -237,7 +269,7 @@ function factUseArb(o: ConditionOptions): fc.Arbitrary<FactUse> {
   return fc
     .constantFrom(...factNames(o))
     .chain((fact) =>
-      fc.tuple(fc.constant(fact), paramsArb(fact, o.valid), pathArb(fact, o)).map(([f, params, path]) => ({
+      fc.tuple(fc.constant(fact), paramsArb(fact, o.valid, o), pathArb(fact, o)).map(([f, params, path]) => ({
         fact: f,
         ...(params !== undefined ? { params } : {}),
         ...(path !== undefined ? { path } : {}),
@@ -454,16 +486,34 @@ export function touchpointsArb(): fc.Arbitrary<{ type: string; channel: string; 
   );
 }
 
-/** A DecisionProfile (touchpoints newest first); `stage` null, listed, or unlisted. */
+const outcomeArb = fc.record({
+  kind: fc.constantFrom<OutcomeKind>(...OUTCOME_KINDS),
+  item: fc.constantFrom<string>(...OUTCOME_ITEMS),
+  placement: fc.constantFrom<string>(...OUTCOME_PLACEMENTS),
+  at: touchpointAtArb,
+});
+export type GeneratedOutcome = { kind: OutcomeKind; item: string; placement: string; at: number };
+
+export function outcomesArb(): fc.Arbitrary<GeneratedOutcome[]> {
+  return fc.oneof(
+    { arbitrary: fc.constant<GeneratedOutcome[]>([]), weight: 2 },
+    { arbitrary: fc.array(outcomeArb, { minLength: 1, maxLength: 6 }), weight: 3 },
+    { arbitrary: fc.array(outcomeArb, { minLength: 1, maxLength: 40 }), weight: 1 },
+  );
+}
+
+/** A DecisionProfile (touchpoints and outcomes newest first); `stage` null, listed, or unlisted. */
 export function decisionProfileArb(stages: readonly string[], customerId: string): fc.Arbitrary<DecisionProfile> {
   return fc
     .record({
       attributes: attributesArb(stages),
       stage: fc.oneof({ arbitrary: fc.constant(null), weight: 3 }, fc.constantFrom<string | null>(...stages, 'nowhere')),
       touchpoints: touchpointsArb(),
+      outcomes: outcomesArb(),
     })
-    .map(({ attributes, stage, touchpoints }) => {
+    .map(({ attributes, stage, touchpoints, outcomes }) => {
       const sorted = [...touchpoints].sort((a, b) => b.at - a.at);
+      const newest = [...outcomes].sort((a, b) => b.at - a.at);
       return {
         customerId,
         attributes,
@@ -471,6 +521,15 @@ export function decisionProfileArb(stages: readonly string[], customerId: string
         types: sorted.map((t) => t.type),
         channels: sorted.map((t) => t.channel),
         at: Float64Array.from(sorted.map((t) => t.at)),
+        outcomes:
+          newest.length === 0
+            ? NO_OUTCOMES
+            : {
+                kinds: newest.map((o) => o.kind),
+                items: newest.map((o) => o.item),
+                placements: newest.map((o) => o.placement),
+                at: Float64Array.from(newest.map((o) => o.at)),
+              },
       };
     });
 }
@@ -553,6 +612,17 @@ const windowArb: fc.Arbitrary<{ activeFrom?: string; activeUntil?: string }> = f
   .record({ activeFrom: isoArb(-10, 5), activeUntil: isoArb(-5, 10) }, { requiredKeys: [] })
   .filter((w) => w.activeFrom === undefined || w.activeUntil === undefined || Date.parse(w.activeFrom) < Date.parse(w.activeUntil));
 
+/** A cap on an item: low maxima, so the generated outcomes reach them often. */
+const capArb = fc.record(
+  {
+    kind: fc.constantFrom<OutcomeKind>(...OUTCOME_KINDS),
+    max: fc.integer({ min: 1, max: 3 }),
+    withinDays: fc.constantFrom(0.5, 1, 7, 30, 365),
+    scope: fc.constantFrom('customer', 'all'),
+  },
+  { requiredKeys: ['kind', 'max'], noNullPrototype: true },
+);
+
 const catalogItemArb = (id: string): fc.Arbitrary<Record<string, unknown>> =>
   fc
     .record(
@@ -561,6 +631,7 @@ const catalogItemArb = (id: string): fc.Arbitrary<Record<string, unknown>> =>
         channels: fc.uniqueArray(fc.constantFrom(...CHANNELS), { maxLength: 3 }),
         title: fc.constantFrom('Hello', 'Sale'),
         window: fc.oneof({ arbitrary: fc.constant({}), weight: 2 }, windowArb),
+        caps: fc.array(capArb, { maxLength: 2 }),
       },
       { requiredKeys: ['kind', 'window'] },
     )
@@ -577,11 +648,13 @@ export function rulesFolderArb(): fc.Arbitrary<RulesFolder> {
     .record({
       journey: fc.oneof({ arbitrary: stagesArb.map((stages) => ({ stages })), weight: 4 }, fc.constant(null)),
       itemCount: fc.integer({ min: 2, max: 8 }),
+      placementCount: fc.integer({ min: 1, max: 3 }),
     })
-    .chain(({ journey, itemCount }) => {
+    .chain(({ journey, itemCount, placementCount }) => {
       const stages = journey ? journey.stages : [...DEFAULT_STAGES];
       const itemIds = Array.from({ length: itemCount }, (_, i) => `i${i}`);
-      const o = { stages, valid: true, stageFacts: true };
+      const placementNames = Array.from({ length: placementCount }, (_, i) => `p${i}`);
+      const o = { stages, valid: true, stageFacts: true, itemIds, placementNames };
       return segmentsArb(o, 4).chain((segments) => {
         const stageFree = segments.filter((s) => s.stageFree).map((s) => s.name);
         const stageRoot = conditionArbs({ ...o, stageFacts: false, segmentNames: stageFree }, 3).root;
@@ -619,7 +692,7 @@ export function rulesFolderArb(): fc.Arbitrary<RulesFolder> {
           .record({
             items: fc.tuple(...itemIds.map(catalogItemArb)),
             stageRules: stageRulesArb,
-            placements: fc.array(placementArb, { minLength: 1, maxLength: 3 }),
+            placements: fc.tuple(...placementNames.map(() => placementArb)),
           })
           .map(({ items, stageRules, placements }): RulesFolder => {
             const files: RulesFolder['files'] = [];
@@ -639,7 +712,7 @@ export function rulesFolderArb(): fc.Arbitrary<RulesFolder> {
             }
             json('catalog.json', { items });
             if (segments.length > 0) json('segments.json', { segments: Object.fromEntries(segments.map((s) => [s.name, s.condition])) });
-            const names = placements.map((_, i) => `p${i}`);
+            const names = placementNames;
             placements.forEach((p, i) => {
               json(`placements/${names[i]}.json`, {
                 placement: names[i],
