@@ -1,7 +1,7 @@
 import type { DecisionProfile } from '../domain/decision-profile.js';
 import type { StageSource } from '../domain/profile.js';
 import type { StageRuleTrace, StageTrace } from '../domain/trace.js';
-import { createFacts, type DecisionFacts } from '../conditions/decision-facts.js';
+import type { DecisionFacts } from '../conditions/decision-facts.js';
 import { traceCondition } from '../conditions/trace.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
 

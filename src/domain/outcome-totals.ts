@@ -15,6 +15,3 @@ export interface OutcomeTotals {
    */
   count(item: string, kind: OutcomeKind, withinDays: number | null, now: number): number;
 }
-
-/** Totals of a service that has recorded no outcome: every count is 0. */
-export const NO_OUTCOME_TOTALS: OutcomeTotals = Object.freeze({ count: () => 0 });

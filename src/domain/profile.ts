@@ -20,10 +20,6 @@ export interface Profile {
   updatedAt: number;
 }
 
-export function newProfile(customerId: string, now: number): Profile {
-  return { customerId, attributes: {}, stage: null, touchpoints: [], createdAt: now, updatedAt: now };
-}
-
 export const profilePatchSchema = z
   .strictObject({
     attributes: z

@@ -25,6 +25,7 @@ import { PROBLEM_TYPES, toProblem, validationProblem, type Problem } from './pro
 import { checkRawJson, parseJsonBody, parseWith, readJson, rejectForbiddenKeys, rejectMalformedQuery } from './request-body.js';
 import type { Context } from 'hono';
 import { jsonAnswer } from './request-log.js';
+import type { DegradedReason } from './degraded-warning.js';
 import { defineRoute } from './route.js';
 
 const BATCH_LOAD_CHUNK = 100;
@@ -239,13 +240,6 @@ export const decisionRoutes = [
     },
   }),
 ];
-
-/**
- * Why a decision was made as for a new visitor: the store is unavailable, or
- * it answered but the customer's stored data could not be read. Sent in the
- * `X-Nextbest-Degraded` header; the decision's JSON says `degraded: true`.
- */
-export type DegradedReason = 'store-unavailable' | 'profile-unreadable';
 
 const DEGRADED_HEADER = 'X-Nextbest-Degraded';
 

@@ -1,5 +1,11 @@
 import type { Logger } from '../observability/logger.js';
-import type { DegradedReason } from './decisions.js';
+
+/**
+ * Why a decision was made as for a new visitor: the store is unavailable, or
+ * it answered but the customer's stored data could not be read. Sent in the
+ * `X-Nextbest-Degraded` header; the decision's JSON says `degraded: true`.
+ */
+export type DegradedReason = 'store-unavailable' | 'profile-unreadable';
 
 /** Says that `customers` were decided as new visitors because their profiles could not be read (`reason`, `err`). */
 export type DegradedWarner = (err: Error, reason: DegradedReason, customers: number) => void;

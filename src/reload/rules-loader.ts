@@ -2,16 +2,13 @@
  * Where a reload reads and checks the rules folder: in a worker thread, so a
  * large folder never stalls requests (and /healthz) while it loads. The
  * registry compiles the result on the event loop, in slices.
- *
- * The port has two adapters: the worker, which the service uses, and the
- * same work on the calling thread, for tests that want no thread.
  */
 import { deserialize } from 'node:v8';
-import { threadId, Worker } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import type { RuleError } from '../domain/rule-files.js';
 import type { CheckedBase, PlacementDraft } from '../ruleset/check.js';
 import type { CheckedParts } from '../ruleset/compile.js';
-import { checkRulesDir, type CheckRulesDirRequest } from './check-rules-dir.js';
+import type { CheckRulesDirRequest } from './check-rules-dir.js';
 
 export type LoadedRules =
   | { status: 'unchanged' }
@@ -30,22 +27,6 @@ export type LoadedRules =
 
 export interface RulesLoader {
   load(request: CheckRulesDirRequest): Promise<LoadedRules>;
-}
-
-/** Reads and checks on the calling thread. */
-export function createInThreadLoader(): RulesLoader {
-  return {
-    async load(request) {
-      const result = await checkRulesDir(request);
-      if (result.status === 'unchanged') return result;
-      const { checked, ...rest } = result;
-      const parts: CheckedParts | null = checked && {
-        base: () => checked,
-        placements: checked.placements.map((draft) => () => draft),
-      };
-      return { ...rest, parts, threadId };
-    },
-  };
 }
 
 /** A request to the worker, and its answer (check-worker.ts). */
