@@ -50,6 +50,8 @@ export interface StoredOutcome {
   item: string;
   /** The rule that served the item; null for a fallback item. */
   rule: string | null;
+  /** The placement's ranking arm in that decision (optimized or priority order); null when it had none. */
+  arm: 'optimized' | 'priority' | null;
   kind: OutcomeKind;
   at: number;
   value: number | null;
