@@ -6,7 +6,7 @@ import type { Profile } from '../domain/profile.js';
 import type { StoredTouchpoint } from '../domain/touchpoint.js';
 import { cloneJson } from './clone-json.js';
 import { patchAttributes } from './patch-attributes.js';
-import { DAY_MS, type AppendResult, type OutcomeAppendResult, type OutcomeDayCount, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
+import { countByKind, DAY_MS, type AppendResult, type OutcomeAppendResult, type OutcomeDayCount, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
 
 /** A stored touchpoint with its insertion number, which breaks ties between equal `at` (later first). */
 interface Entry {
@@ -139,7 +139,7 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
       record.outcomes = added.reverse().concat(record.outcomes).sort(outcomesNewestFirst);
     }
     record.updatedAt = now;
-    return { accepted: added.length, duplicates: outcomes.length - added.length };
+    return { accepted: added.length, duplicates: outcomes.length - added.length, acceptedByKind: countByKind(added) };
   }
 
   function outcomeTotals(items: readonly string[], now: number): OutcomeDayCount[] {

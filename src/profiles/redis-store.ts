@@ -17,7 +17,7 @@ import {
   SWEEP_OUTCOMES_SCRIPT,
   SWEEP_SCRIPT,
 } from './redis-scripts.js';
-import { DAY_MS, type AppendResult, type OutcomeAppendResult, type OutcomeDayCount, type ChangeFeed, type ChangeListener, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
+import { countByKind, DAY_MS, type AppendResult, type OutcomeAppendResult, type OutcomeDayCount, type ChangeFeed, type ChangeListener, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
 
 export interface RedisStoreOptions extends StoreLimits {
   /** redis://[user:password@]host:port[/db] or rediss:// for TLS; with `cluster`, a comma-separated list of seed nodes. */
@@ -227,8 +227,9 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
       args.push(outcomeMember(outcome), String(outcome.at), JSON.stringify([outcome.rule, outcome.arm, outcome.value]));
     }
     const stored = (await scripts.nbAppendOutcomes(...args)) as number[];
-    await addToTotals(stored.map((n) => outcomes[n] as StoredOutcome), 1, now);
-    return { accepted: stored.length, duplicates: outcomes.length - stored.length };
+    const added = stored.map((n) => outcomes[n] as StoredOutcome);
+    await addToTotals(added, 1, now);
+    return { accepted: added.length, duplicates: outcomes.length - added.length, acceptedByKind: countByKind(added) };
   }
 
   /**

@@ -10,7 +10,7 @@ import type { StoredTouchpoint } from '../domain/touchpoint.js';
 import { patchAttributes } from './patch-attributes.js';
 import { recordFileIdentity } from './sqlite-file-identity.js';
 import { createGroupCommitQueue } from './sqlite-group-commit.js';
-import { DAY_MS, type AppendResult, type OutcomeAppendResult, type OutcomeDayCount, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
+import { countByKind, DAY_MS, type AppendResult, type OutcomeAppendResult, type OutcomeDayCount, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
 
 export interface SqliteStoreOptions extends StoreLimits {
   /** The database file; its folder is created when missing. */
@@ -196,9 +196,9 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     statements.touchProfile.run(customerId, now, now);
     // Expired rows go first so that an outcome that has aged out can be stored again.
     statements.deleteExpiredOutcomesOf.run(customerId, cutoff(now));
-    let accepted = 0;
+    const added: StoredOutcome[] = [];
     for (const outcome of outcomes) {
-      accepted += statements.insertOutcome.run({
+      const changes = statements.insertOutcome.run({
         customerId,
         decisionId: outcome.decisionId,
         placement: outcome.placement,
@@ -209,8 +209,9 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
         at: outcome.at,
         value: outcome.value,
       }).changes;
+      if (changes > 0) added.push(outcome);
     }
-    return { accepted, duplicates: outcomes.length - accepted };
+    return { accepted: added.length, duplicates: outcomes.length - added.length, acceptedByKind: countByKind(added) };
   }
 
   function outcomeTotals(items: readonly string[], now: number): OutcomeDayCount[] {

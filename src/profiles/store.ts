@@ -23,6 +23,15 @@ export interface OutcomeAppendResult {
   accepted: number;
   /** Outcomes skipped: one of the same decision, placement, item and kind was already stored for the customer. */
   duplicates: number;
+  /** The accepted ones per kind (nextbest_outcomes_total{kind}). */
+  acceptedByKind: Partial<Record<OutcomeKind, number>>;
+}
+
+/** Counts outcomes per kind. */
+export function countByKind(outcomes: ReadonlyArray<{ kind: OutcomeKind }>): Partial<Record<OutcomeKind, number>> {
+  const counts: Partial<Record<OutcomeKind, number>> = {};
+  for (const { kind } of outcomes) counts[kind] = (counts[kind] ?? 0) + 1;
+  return counts;
 }
 
 /** How many outcomes of one kind for one item, of every customer, have an `at` on one UTC day. */
