@@ -64,6 +64,7 @@ import { runMemoryMeasurement, type MemoryOutcome } from './bench/cache-memory.j
 import { generateProfiles } from './bench/profiles.js';
 import { ingestSection } from './bench/ingest.js';
 import { decisionIdSection } from './bench/decision-id.js';
+import { outcomesSection } from './bench/outcomes.js';
 import { redisSection } from './bench/redis.js';
 import { bytes, duration, heading, percent, rate, ratio, table, type Cell } from './bench/report.js';
 import { generateRules, type GeneratedRules } from './bench/rules.js';
@@ -243,6 +244,24 @@ async function main(): Promise<void> {
         seconds: settings.httpSeconds,
         warmupSeconds: settings.httpWarmupSeconds,
         target: TARGETS.ingestPerSec,
+      },
+      rules,
+      now,
+      progress,
+      out,
+    );
+  }
+  if (run.has('outcomes')) {
+    await ensureDist('outcomes');
+    results.outcomes = await outcomesSection(
+      {
+        root: ROOT,
+        serviceArgs: serviceArgs(settings),
+        customers: settings.quick ? 200 : 2000,
+        touchpoints: settings.touchpoints,
+        connections: settings.connections,
+        seconds: settings.httpSeconds,
+        warmupSeconds: settings.httpWarmupSeconds,
       },
       rules,
       now,
