@@ -115,6 +115,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     storeTimeoutMs: config.storeTimeoutMs,
     logLevel: config.logLevel,
     auth: describeApiKeys(config),
+    // How decision ids are signed; never the keys themselves.
+    decisionIdKeys: config.decisionIdKeys ? `${config.decisionIdKeys.length} configured (DECISION_ID_KEYS)` : 'shared through the store',
   });
 
   let stopping: Promise<void> | null = null;
