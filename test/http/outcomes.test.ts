@@ -137,3 +137,42 @@ describe('POST /v1/outcomes refuses', () => {
     expect(res.status).toBe(503);
   });
 });
+
+describe('outcome metrics and logs', () => {
+  it('counts stored outcomes by kind and refused ones by reason, and logs each refused batch', async () => {
+    const { createApp } = await import('../../src/http/app.js');
+    const { createMetrics } = await import('../../src/observability/metrics.js');
+    const { createProfileStore } = await import('../../src/main.js');
+    const { createRuleRegistry } = await import('../../src/reload/registry.js');
+    const { FIXTURE_RULES_DIR, fixedClock } = await import('./harness.js');
+    const clock = fixedClock();
+    const logged: Array<{ level: string; msg: string; fields: unknown }> = [];
+    const record = (level: string) => (msg: string, fields?: unknown) => void logged.push({ level, msg, fields });
+    const logger = { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error'), unredacted: () => undefined };
+    const registry = createRuleRegistry({ dir: FIXTURE_RULES_DIR, logger, now: clock.now });
+    await registry.reload();
+    const store = createProfileStore({ store: 'memory', sqlitePath: '', retentionDays: 365, maxTouchpointsPerProfile: 100, cacheMax: 10, now: clock.now });
+    const metrics = createMetrics({ processMetrics: false });
+    const app = createApp({ rules: registry, store, logger, now: clock.now, metrics });
+    const post = (path: string, body: unknown) => app.request(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    try {
+      const decision = await json(await post('/v1/decisions', { customerId: 'c-1', placements: ['home-hero'] }));
+      const item = decision.placements['home-hero'].items[0].id;
+      const good = { decisionId: decision.decisionId, customerId: 'c-1', placement: 'home-hero', item };
+      expect((await post('/v1/outcomes', { outcomes: [{ ...good, kind: 'impression' }, { ...good, kind: 'click' }, { ...good, kind: 'click' }] })).status).toBe(202);
+      expect((await post('/v1/outcomes', { outcomes: [{ ...good, kind: 'click', customerId: 'c-2' }, { ...good, kind: 'click', decisionId: 'forged' }] })).status).toBe(400);
+      expect((await post('/v1/outcomes', { ...good, kind: 'nope' })).status).toBe(400);
+      const text = await metrics.render();
+      expect(text).toContain('nextbest_outcomes_total{kind="impression"} 1');
+      expect(text).toContain('nextbest_outcomes_total{kind="click"} 1');
+      expect(text).toContain('nextbest_outcomes_rejected_total{reason="other-customer"} 1');
+      expect(text).toContain('nextbest_outcomes_rejected_total{reason="forged"} 1');
+      expect(text).toContain('nextbest_outcomes_rejected_total{reason="invalid"} 1');
+      const refusals = logged.filter((l) => l.msg === 'outcomes refused');
+      expect(refusals.map((l) => l.level)).toEqual(['warn', 'info']);
+      expect(refusals[0]?.fields).toEqual({ outcomes: 2, 'other-customer': 1, forged: 1 });
+    } finally {
+      await store.close();
+    }
+  });
+});
