@@ -308,7 +308,13 @@ async function decideCounted(
   degraded?: DegradedReason,
 ): Promise<Decision> {
   const started = performance.now();
-  const decision = await decide(snapshot, profile, request, { now, decisionId: deps.newId() });
+  const decision = await decide(snapshot, profile, request, {
+    now,
+    // Set below, once the placements are decided: the id is signed over what they served.
+    decisionId: '',
+    ...(deps.outcomeTotals ? { outcomeTotals: deps.outcomeTotals } : {}),
+  });
+  decision.decisionId = deps.signer.sign(request.customerId, decision.placements, now);
   if (degraded) {
     decision.degraded = true;
     degradedBecause.set(decision, degraded);

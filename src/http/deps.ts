@@ -1,5 +1,7 @@
 import type { ApiKey } from '../config.js';
 import type { Logger } from '../observability/logger.js';
+import type { OutcomeTotals } from '../domain/outcome-totals.js';
+import { createDecisionSigner, createKeyring, generateDecisionKey, type DecisionSigner } from '../outcomes/decision-id.js';
 import type { ProfileStore } from '../profiles/store.js';
 import type { RulesStatus } from '../reload/registry.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
@@ -26,6 +28,10 @@ export interface AppDeps {
   corsOrigins?: readonly string[];
   /** Prometheus metrics (observability/metrics.ts): fed by the routes and served at GET /metrics; absent: neither. */
   metrics?: Metrics;
+  /** Signs decision ids and verifies those outcomes bring back; absent: a key of this process only. */
+  signer?: DecisionSigner;
+  /** Everyone's outcome counts, for caps with scope "all"; absent: they count nothing. */
+  outcomeTotals?: OutcomeTotals | null;
 }
 
 export interface ResolvedDeps extends Required<AppDeps> {
@@ -43,7 +49,9 @@ export function resolveDeps(deps: AppDeps): ResolvedDeps {
     apiKeys: null,
     corsOrigins: [],
     metrics: noMetrics,
+    outcomeTotals: null,
     ...deps,
+    signer: deps.signer ?? createDecisionSigner(createKeyring([generateDecisionKey()])),
     warnDegraded: degradedWarner(deps.logger),
     snapshot(): RulesetSnapshot {
       const current = deps.rules.current;

@@ -14,6 +14,7 @@ import * as decisions from '../domain/decision.js';
 import { batchDecisionRequestSchema, decisionRequestSchema } from '../domain/decision.js';
 import { CUSTOMER_ID_PATTERN } from '../domain/ids.js';
 import { jsonValueSchema } from '../domain/json.js';
+import { outcomeAppendResultSchema, outcomeBatchSchema, outcomeInputSchema, outcomeViewSchema } from '../domain/outcome.js';
 import { profilePatchSchema, profileViewSchema } from '../domain/profile.js';
 import * as answers from '../domain/responses.js';
 import { touchpointBatchSchema, touchpointInputSchema, touchpointViewSchema } from '../domain/touchpoint.js';
@@ -37,6 +38,8 @@ const JSON_TYPE = 'application/json';
 const REQUEST_SCHEMAS = {
   TouchpointInput: touchpointInputSchema,
   TouchpointBatch: touchpointBatchSchema,
+  OutcomeInput: outcomeInputSchema,
+  OutcomeBatch: outcomeBatchSchema,
   ProfilePatch: profilePatchSchema,
   DecisionRequest: decisionRequestSchema,
   BatchDecisionRequest: batchDecisionRequestSchema,
@@ -53,6 +56,8 @@ const RESPONSE_SCHEMAS = {
   ServiceIndex: answers.serviceIndexSchema,
   AppendResult: answers.appendResultSchema,
   TouchpointView: touchpointViewSchema,
+  OutcomeAppendResult: outcomeAppendResultSchema,
+  OutcomeView: outcomeViewSchema,
   ProfileView: profileViewSchema,
   FactConditionTrace: traces.factConditionTraceSchema,
   ConditionTrace: traces.conditionTraceSchema,
@@ -147,6 +152,7 @@ function buildDocument(routes: readonly RouteDef[]): OpenApiObject {
     tags: [
       { name: 'customers', description: 'Profiles: attributes, journey stage, touchpoints.' },
       { name: 'decisions', description: 'Next-best content and offers, one customer or many at once.' },
+      { name: 'outcomes', description: 'What customers did with what decisions served: impressions, clicks, conversions, dismissals.' },
       { name: 'rules', description: 'The rules serving.' },
       { name: 'operations', description: 'Liveness, readiness, metrics and this documentation. Open to all.' },
     ],
