@@ -60,7 +60,7 @@ function countingBody(makeLine: (n: number) => string, count = Infinity, linesPe
   return { stream, state };
 }
 
-const post = (h: Harness, body: BodyInit, headers: Record<string, string> = {}) =>
+const post = (h: Harness, body: string | Uint8Array | ReadableStream<Uint8Array>, headers: Record<string, string> = {}) =>
   Promise.resolve(h.app.request('/v1/decisions/stream', { method: 'POST', body, headers: { 'Content-Type': 'application/x-ndjson', ...headers }, duplex: 'half' } as RequestInit));
 
 /** Lets the event loop turn `turns` times: long enough for a runaway producer to show, with no clock involved. */
