@@ -278,7 +278,7 @@ async function runOffers(options: OffersOptions): Promise<number> {
     const cause = inputFailure ?? err;
     if (!(cause instanceof OffersError || cause instanceof InputError)) throw cause;
     meter.finish(`nextbest offers: ${cause.message}`);
-    if (options.out !== '-') process.stderr.write(`${formatCount(tally.recipients)} recipients done; run again with --resume to continue\n`);
+    if (output && options.out !== '-') process.stderr.write(`${formatCount(tally.recipients)} recipients done; run again with --resume to continue\n`);
     return 1;
   } finally {
     process.off('SIGINT', onSignal);
