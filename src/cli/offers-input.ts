@@ -71,9 +71,7 @@ function sniff(chunk: Buffer): InputFormat {
 const CUSTOMER_ID = 'customerId';
 
 async function* csvRecipients(chunks: AsyncIterable<Buffer>, placements: readonly string[]): AsyncGenerator<Recipient> {
-  const parser = Readable.from(chunks).pipe(
-    parse({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true, record_delimiter: ['\r\n', '\n'] }),
-  );
+  const parser = Readable.from(lineFeedsOnly(chunks)).pipe(parse({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true, record_delimiter: '\n' }));
   const placementsJson = JSON.stringify(placements);
   let columns: string[] | null = null;
   let idColumn = -1;
@@ -111,6 +109,24 @@ async function* csvRecipients(chunks: AsyncIterable<Buffer>, placements: readonl
     throw new InputError(`the CSV cannot be read${at ? ` at line ${at}` : ''}: ${(err as Error).message}`);
   }
   if (columns === null) throw new InputError('the CSV is empty: it needs a header line with a customerId column');
+}
+
+/**
+ * CRLF as LF, so a file that mixes them (an export edited by hand) reads
+ * alike, and line numbers count right: csv-parse given both delimiters
+ * miscounts lines after a blank CRLF line. A CRLF inside a quoted field
+ * becomes LF too.
+ */
+async function* lineFeedsOnly(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let heldCr = false;
+  for await (const chunk of chunks) {
+    let bytes: Buffer = heldCr ? Buffer.concat([Buffer.from([0x0d]), chunk]) : chunk;
+    heldCr = bytes.length > 0 && bytes[bytes.length - 1] === 0x0d;
+    if (heldCr) bytes = bytes.subarray(0, -1);
+    if (bytes.includes(0x0d)) bytes = Buffer.from(bytes.toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
+    if (bytes.length > 0) yield bytes;
+  }
+  if (heldCr) yield Buffer.from([0x0d]);
 }
 
 function countLineBreaks(text: string): number {

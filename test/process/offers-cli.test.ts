@@ -49,10 +49,10 @@ describe('nextbest offers', () => {
           'customerId,device,note\r\n' + // 1
             'c-gold,mobile,"gold, with a comma"\r\n' + // 2
             '\r\n' + // 3: blank
-            'c-new,"desk\ntop","two\nlines"\n' + // 4-5
-            'c-short,mobile\n' + // 6: too few fields
-            '"a*b",mobile,x\n' + // 7: bad id
-            '"c-""q",,\n', // 8: a quote in the id (invalid) and empty cells
+            'c-new,"desk\ntop","two\r\nlines"\n' + // 4-6
+            'c-short,mobile\n' + // 7: too few fields
+            '"a*b",mobile,x\n' + // 8: bad id
+            '"c-""q",,\n', // 9: a quote in the id (invalid) and empty cells
         ),
       ]),
     );
@@ -81,9 +81,9 @@ describe('nextbest offers', () => {
     expect(at(mobile, 'title')).toBe('Get the app');
     expect(at(mobile, 'url')).toBe('');
     expect(errorLines(errors)).toEqual([
-      { line: 6, customerId: 'c-short', status: 400, title: 'Invalid CSV row', detail: expect.stringContaining('2 fields') },
-      { line: 7, customerId: 'a*b', status: 400, title: 'Invalid request', detail: expect.stringContaining('$.customerId') },
-      { line: 8, customerId: 'c-"q', status: 400, title: 'Invalid request', detail: expect.stringContaining('$.customerId') },
+      { line: 7, customerId: 'c-short', status: 400, title: 'Invalid CSV row', detail: expect.stringContaining('2 fields') },
+      { line: 8, customerId: 'a*b', status: 400, title: 'Invalid request', detail: expect.stringContaining('$.customerId') },
+      { line: 9, customerId: 'c-"q', status: 400, title: 'Invalid request', detail: expect.stringContaining('$.customerId') },
     ]);
     expect(existsSync(`${out}.progress`)).toBe(false);
   });
