@@ -15,8 +15,6 @@
  * request, so a stream and a batch decide alike; the whole stream uses the
  * rules snapshot current when it began.
  */
-import type { IncomingMessage } from 'node:http';
-import { Readable } from 'node:stream';
 import type { Context } from 'hono';
 import { decisionRequestSchema, type DecisionRequest } from '../domain/decision.js';
 import { ITEM_FIELDS_HEADER, MAX_STREAM_LINE_BYTES, NDJSON_TYPE } from '../domain/decision-stream.js';
@@ -118,20 +116,15 @@ interface BodySource extends AsyncIterable<Buffer> {
 }
 
 /**
- * On @hono/node-server the Node request itself (measured faster than the web
- * stream made from it: no ReadableStream, no copy per chunk); otherwise, as in
- * `app.request()`, the Request's web stream.
+ * The Request's web stream, which @hono/node-server makes from the Node
+ * request. Reading the Node request directly (`c.env.incoming`) was measured
+ * against it, streaming 200,000 lines to this route six times each on a busy
+ * 2-core VM: 14-24k lines/s directly, 19-57k through the web stream, and the
+ * spread between runs of either was larger than any difference. So the one
+ * path that `app.request()` (tests, `nextbest offers` in local mode) also
+ * takes.
  */
 function bodySource(c: Context): BodySource {
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  if (incoming instanceof Readable) {
-    return {
-      [Symbol.asyncIterator]: () => incoming[Symbol.asyncIterator]() as AsyncIterator<Buffer>,
-      cancel: () => {
-        if (!incoming.readableEnded) incoming.destroy();
-      },
-    };
-  }
   const web = c.req.raw.body;
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   let cancelled = false;
