@@ -144,7 +144,7 @@ async function seed(path: string, customers: number, touchpoints: number, now: n
 }
 
 /** Sends `count` lines in one stream, as fast as the service reads them, and counts the answers; samples the server's RSS meanwhile. */
-async function streamLines(server: ChildServer, count: number, request: (n: number) => string): Promise<StreamRun> {
+export async function streamLines(server: ChildServer, count: number, request: (n: number) => string): Promise<StreamRun> {
   const pid = server.process.pid as number;
   const rssBefore = await rssOf(pid);
   let rssMax = rssBefore;
