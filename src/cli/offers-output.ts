@@ -22,13 +22,13 @@ export interface AnsweredDecision {
 export interface OutputEncoder {
   /** What the file starts with. */
   header(): string;
-  /** The text for decisions, each given as its JSON text and parsed. */
-  rows(decisions: ReadonlyArray<{ text: string; decision: AnsweredDecision }>): string;
+  /** The text for decisions, each given as its JSON text and parsed, and how many rows it holds. */
+  rows(decisions: ReadonlyArray<{ text: string; decision: AnsweredDecision }>): { text: string; count: number };
 }
 
 export function outputEncoder(format: OutputFormat, itemFields: readonly string[]): OutputEncoder {
   if (format === 'ndjson') {
-    return { header: () => '', rows: (decisions) => decisions.map((d) => `${d.text}\n`).join('') };
+    return { header: () => '', rows: (decisions) => ({ text: decisions.map((d) => `${d.text}\n`).join(''), count: decisions.length }) };
   }
   return {
     header: () => stringify([[...CSV_COLUMNS, ...itemFields]]),
@@ -43,7 +43,7 @@ export function outputEncoder(format: OutputFormat, itemFields: readonly string[
           });
         }
       }
-      return rows.length > 0 ? stringify(rows) : '';
+      return { text: rows.length > 0 ? stringify(rows) : '', count: rows.length };
     },
   };
 }

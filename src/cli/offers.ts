@@ -257,9 +257,8 @@ async function runOffers(options: OffersOptions): Promise<number> {
       }
       lines.length = 0;
       if (decisions.length > 0) {
-        const text = encoder.rows(decisions);
-        if (options.format === 'csv') tally.rows += countLines(text);
-        else tally.rows += decisions.length;
+        const { text, count } = encoder.rows(decisions);
+        tally.rows += count;
         output.write(text);
       }
       meter.update(tally.recipients);
@@ -319,13 +318,6 @@ function readAnswer(text: string, format: OutputFormat): Answer {
     kind: 'problem',
     failure: { status: Number(value.status), title: String(value.title ?? 'Failed'), detail: String(value.detail ?? '') },
   };
-}
-
-function countLines(text: string): number {
-  let count = 0;
-  // csv-stringify ends each record with \n; a line break inside a quoted field is \n too, so count records another way when one is there.
-  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) count++;
-  return count;
 }
 
 /** Where a resumed run starts, after checking it is the same run; null when there is nothing to resume (a fresh start). */

@@ -21,7 +21,8 @@ const decision: AnsweredDecision = {
 describe('the offers CSV', () => {
   it('writes the fixed columns, then the item fields; one row per item with its position; lists and objects as JSON; quotes what needs it', () => {
     const encoder = outputEncoder('csv', ['kind', 'title', 'channels', 'terms', 'code']);
-    const rows = parse(encoder.header() + encoder.rows([{ text: '', decision }])) as string[][];
+    expect(encoder.rows([{ text: '', decision }]).count).toBe(2);
+    const rows = parse(encoder.header() + encoder.rows([{ text: '', decision }]).text) as string[][];
     expect(rows).toEqual([
       ['customerId', 'placement', 'position', 'item', 'rule', 'fallback', 'decisionId', 'kind', 'title', 'channels', 'terms', 'code'],
       ['c-1', 'email-offers', '1', 'a', 'r-1', 'false', 'd-1', 'offer', 'Say "hi", now\nplease', '["email","web"]', '{"days":3}', ''],
@@ -30,7 +31,7 @@ describe('the offers CSV', () => {
   });
 
   it('writes NDJSON decisions as they came', () => {
-    expect(outputEncoder('ndjson', []).rows([{ text: '{"x":1}', decision }])).toBe('{"x":1}\n');
+    expect(outputEncoder('ndjson', []).rows([{ text: '{"x":1}', decision }])).toEqual({ text: '{"x":1}\n', count: 1 });
   });
 });
 
