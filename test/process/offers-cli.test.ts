@@ -137,7 +137,7 @@ describe('nextbest offers', () => {
     let url: string;
     beforeAll(async () => {
       // On the same SQLite file: the offers command reads it while the service runs.
-      service = start('src/main.ts', [], { ...ENV, PORT: '0', HOST: '127.0.0.1', API_KEYS: 'sender:decide' });
+      service = start('src/main.ts', [], { ...ENV, PORT: '0', HOST: '127.0.0.1', API_KEYS: 'sender:decide,tracker:ingest' });
       url = await listening(service);
     });
     afterAll(async () => {
@@ -158,6 +158,21 @@ describe('nextbest offers', () => {
       const refused = await run(CLI, ['offers', ...placements, '--in', input, '--out', file('refused.csv'), '--url', url, '--api-key', 'wrong'], ENV);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain('answered 401');
+    });
+
+    it('makes decisions whose ids the service accepts outcomes for, in local mode and through --url', async () => {
+      const input = file('outcomes.csv', 'customerId,device\nc-gold,mobile\n');
+      for (const [name, extra] of [['local-ids.csv', []], ['remote-ids.csv', ['--url', url, '--api-key', 'sender']]] as const) {
+        const out = file(name);
+        const result = await run(CLI, ['offers', '-p', 'home-hero', '--in', input, '--out', out, ...extra], ENV);
+        expect(result.code, result.stderr).toBe(0);
+        const [, row] = csvRows(out);
+        const at = (column: string) => (row as string[])[COLUMNS.indexOf(column)];
+        const outcome = { decisionId: at('decisionId'), customerId: 'c-gold', placement: 'home-hero', item: at('item'), kind: 'impression' };
+        const res = await fetch(`${url}/v1/outcomes`, { method: 'POST', headers: { 'x-api-key': 'tracker', 'content-type': 'application/json' }, body: JSON.stringify(outcome) });
+        expect(res.status, `${name}: ${await res.clone().text()}`).toBe(202);
+        expect(await res.json()).toEqual({ accepted: 1, duplicates: 0 });
+      }
     });
   });
 
