@@ -17,6 +17,12 @@ export interface AppendResult {
   expired: number;
 }
 
+export interface DecisionProfilePage {
+  profiles: DecisionProfile[];
+  /** Where the next page starts; null when the scan is complete. */
+  cursor: string | null;
+}
+
 export interface ProfileChange {
   /** A JSON merge patch (RFC 7386) applied to the attributes. */
   attributes?: JsonObject;
@@ -50,6 +56,15 @@ export interface ProfileStore {
   appendTouchpoints(customerId: string, touchpoints: readonly StoredTouchpoint[], now: number): Promise<AppendResult>;
   /** Applies a change (creating the profile) and returns the profile after it. */
   patch(customerId: string, change: ProfileChange, now: number): Promise<Profile>;
+  /**
+   * One page of every stored profile, as decision profiles (reports that read
+   * every customer: the journey map). Start with a null cursor and pass back
+   * the cursor of each page until it is null. `limit` is a hint: a page may
+   * hold a few more or fewer, even none before the end. A profile stored for
+   * the whole scan is returned at least once; Redis may return one twice
+   * (SCAN's guarantee), so callers that count keep the ids they have seen.
+   */
+  scanDecisionProfiles(cursor: string | null, limit: number): Promise<DecisionProfilePage>;
   /** Removes every trace of the customer; false if there was none. */
   delete(customerId: string): Promise<boolean>;
   /** Drops touchpoints older than retention across all profiles; returns how many. */
@@ -70,6 +85,7 @@ export const PROFILE_STORE_METHODS = methodList<ProfileStore>()([
   'getManyForDecision',
   'appendTouchpoints',
   'patch',
+  'scanDecisionProfiles',
   'delete',
   'sweepExpired',
   'ping',
