@@ -69,6 +69,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     apiKeys: config.apiKeys,
     corsOrigins: config.corsOrigins,
     maxBodyBytes: config.maxBodyBytes,
+    journeyMaxAgeMs: config.journeyMaxAgeMs,
   });
   const server = await serveHttp(app.fetch, {
     port: config.port,

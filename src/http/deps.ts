@@ -26,6 +26,8 @@ export interface AppDeps {
   corsOrigins?: readonly string[];
   /** Prometheus metrics (observability/metrics.ts): fed by the routes and served at GET /metrics; absent: neither. */
   metrics?: Metrics;
+  /** A journey map older than this is recomputed in the background when next asked for (reports/journey-job.ts). */
+  journeyMaxAgeMs?: number;
 }
 
 export interface ResolvedDeps extends Required<AppDeps> {
@@ -43,6 +45,7 @@ export function resolveDeps(deps: AppDeps): ResolvedDeps {
     apiKeys: null,
     corsOrigins: [],
     metrics: noMetrics,
+    journeyMaxAgeMs: 60_000,
     ...deps,
     warnDegraded: degradedWarner(deps.logger),
     snapshot(): RulesetSnapshot {

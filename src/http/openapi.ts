@@ -10,6 +10,7 @@
  * every answer to the schema documented here.
  */
 import * as z from 'zod';
+import { journeyReportSchema } from '../domain/journey.js';
 import * as decisions from '../domain/decision.js';
 import { batchDecisionRequestSchema, decisionRequestSchema } from '../domain/decision.js';
 import { CUSTOMER_ID_PATTERN } from '../domain/ids.js';
@@ -70,6 +71,7 @@ const RESPONSE_SCHEMAS = {
   BatchDecisionResults: decisions.batchDecisionResultsSchema,
   RuleError: answers.ruleErrorSchema,
   RulesStatus: answers.rulesStatusSchema,
+  JourneyReport: journeyReportSchema,
 } satisfies Record<string, z.ZodType>;
 
 const COMPONENT_DESCRIPTIONS: Record<string, string> = {
@@ -148,6 +150,7 @@ function buildDocument(routes: readonly RouteDef[]): OpenApiObject {
       { name: 'customers', description: 'Profiles: attributes, journey stage, touchpoints.' },
       { name: 'decisions', description: 'Next-best content and offers, one customer or many at once.' },
       { name: 'rules', description: 'The rules serving.' },
+      { name: 'reports', description: 'What the service did, over all customers: the journey map.' },
       { name: 'operations', description: 'Liveness, readiness, metrics and this documentation. Open to all.' },
     ],
     paths: buildPaths(routes),

@@ -9,6 +9,7 @@ import { decisionRoutes } from './decisions.js';
 import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
 import { indexRoute } from './index-route.js';
+import { journeyRoutes } from './journey.js';
 import { metricsRoute } from './metrics-route.js';
 import { openApiDocument, openApiDocumentRoute } from './openapi.js';
 import type { RouteDef } from './route.js';
@@ -24,6 +25,7 @@ export const ROUTES: readonly RouteDef[] = [
   ...customerRoutes,
   ...decisionRoutes,
   ...rulesRoutes,
+  ...journeyRoutes,
 ];
 
 /** The OpenAPI document of the table; built once. */
