@@ -44,6 +44,7 @@ export const journeyRoutes = [
       ],
       responses: {
         200: { description: 'The journey map.', json: journeyReportSchema },
+        503: 'NotReady',
         400: { description: 'A bad `days`.', problems: { days: { type: '/problems/validation-error', title: 'Invalid request', status: 400, detail: 'days: must be an integer from 1 to 365', errors: [{ path: 'days', message: 'must be an integer from 1 to 365' }] } } },
       },
     },

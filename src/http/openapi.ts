@@ -11,6 +11,7 @@
  */
 import * as z from 'zod';
 import { journeyReportSchema } from '../domain/journey.js';
+import { simulationAnswerSchema, simulationRequestSchema } from '../domain/simulation.js';
 import * as decisions from '../domain/decision.js';
 import { batchDecisionRequestSchema, decisionRequestSchema } from '../domain/decision.js';
 import { CUSTOMER_ID_PATTERN } from '../domain/ids.js';
@@ -41,6 +42,7 @@ const REQUEST_SCHEMAS = {
   ProfilePatch: profilePatchSchema,
   DecisionRequest: decisionRequestSchema,
   BatchDecisionRequest: batchDecisionRequestSchema,
+  SimulationRequest: simulationRequestSchema,
 } satisfies Record<string, z.ZodType>;
 
 /** Answers, generated as output schemas: what the service sends. */
@@ -72,6 +74,7 @@ const RESPONSE_SCHEMAS = {
   RuleError: answers.ruleErrorSchema,
   RulesStatus: answers.rulesStatusSchema,
   JourneyReport: journeyReportSchema,
+  SimulationAnswer: simulationAnswerSchema,
 } satisfies Record<string, z.ZodType>;
 
 const COMPONENT_DESCRIPTIONS: Record<string, string> = {

@@ -14,6 +14,7 @@ import { metricsRoute } from './metrics-route.js';
 import { openApiDocument, openApiDocumentRoute } from './openapi.js';
 import type { RouteDef } from './route.js';
 import { rulesRoutes } from './rules.js';
+import { simulateRoutes } from './simulate.js';
 
 export const ROUTES: readonly RouteDef[] = [
   indexRoute,
@@ -26,6 +27,7 @@ export const ROUTES: readonly RouteDef[] = [
   ...decisionRoutes,
   ...rulesRoutes,
   ...journeyRoutes,
+  ...simulateRoutes,
 ];
 
 /** The OpenAPI document of the table; built once. */
