@@ -4,6 +4,7 @@
  * the OpenAPI document lists them in this order. A new route is a new entry.
  */
 import type { Scope } from '../config.js';
+import { consoleRoutes } from './console.js';
 import { customerRoutes } from './customers.js';
 import { decisionRoutes } from './decisions.js';
 import { docsRoutes } from './docs.js';
@@ -23,6 +24,7 @@ export const ROUTES: readonly RouteDef[] = [
   // The document of this very table, read when first served.
   openApiDocumentRoute(() => ROUTES),
   ...docsRoutes,
+  ...consoleRoutes,
   ...customerRoutes,
   ...decisionRoutes,
   ...rulesRoutes,
