@@ -23,6 +23,7 @@ export const CONSOLE_PAGE = `<!DOCTYPE html>
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <meta name="referrer" content="no-referrer">
     <title>nextbest console</title>
+    <link rel="icon" href="data:,">
     <link rel="stylesheet" href="console/assets/console.css">
     <script type="importmap">${IMPORT_MAP}</script>
     <script src="console/assets/chart.umd.min.js" defer></script>

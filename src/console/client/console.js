@@ -402,7 +402,7 @@ function PlacementReport({ placement, from, to, onAuth }) {
   const { loading, answer, error } = useApi(() => api('GET', path), [path], onAuth);
   if (loading) return html`<${Loading} />`;
   if (error) return html`<${Problem} text=${error} />`;
-  if (answer.status === 501 || (answer.status === 404 && !answer.body?.detail?.includes('placement'))) {
+  if (answer.status === 501 || (answer.status === 404 && /^no route/.test(answer.body?.detail ?? ''))) {
     return html`<p class="notice" role="status">Placement reports are not served by this version of the service yet (it answered ${answer.status}).</p>`;
   }
   if (!answer.ok) return html`<${Problem} text=${problemText(answer)} />`;
@@ -461,7 +461,7 @@ function JourneyMap({ map }) {
   return html`<div>
     <p class="muted">${map.customers} customers · computed ${fmtTime(map.asOf)} · rules <code>${map.rulesVersion}</code></p>
     <div class="stages">${map.stages.map((s, i) => html`<div class="stage" style=${`border-top-color:${colour(i)}`}>
-      <strong>${s.stage}</strong><span class="big">${pct(s.share)}</span><span class="muted">${s.customers} now · ${s.customersThen} ${map.days} d ago</span>
+      <strong>${s.stage}</strong><span class="big">${pct(s.share)}</span><span class="muted">${s.customers} now · ${s.customersThen} then</span>
     </div>`)}</div>
     <div class="columns">
       <article class="card"><h3>Stages, now and ${map.days} days ago</h3>
