@@ -22,7 +22,8 @@
  *   BENCH_ONLY       comma-separated sections to run: decide (a), http (b, and
  *                    the batch over HTTP), batch (c, in-process), memory (d),
  *                    redis (e: the service on the Redis store), ingest (f:
- *                    touchpoint POSTs on SQLite); default all
+ *                    touchpoint POSTs on SQLite), journey (g: the journey map
+ *                    over 100,000 customers in SQLite); default all
  *   BENCH_REDIS_URL  the Redis for (e), default redis://127.0.0.1:6379; its
  *                    keys go under a prefix of their own and are deleted
  *   BENCH_SERVICE    dist (default: builds dist/ with `npm run build`'s tsc
@@ -59,6 +60,7 @@ import { getJson, loadTest, meanTimings, seedCustomers, serverTimings, timeBatch
 import { runMemoryMeasurement, type MemoryOutcome } from './bench/cache-memory.js';
 import { generateProfiles } from './bench/profiles.js';
 import { ingestSection } from './bench/ingest.js';
+import { journeySection } from './bench/journey.js';
 import { redisSection } from './bench/redis.js';
 import { bytes, duration, heading, percent, rate, ratio, table, type Cell } from './bench/report.js';
 import { generateRules, type GeneratedRules } from './bench/rules.js';
@@ -67,8 +69,8 @@ import { collectGarbage, Samples, timeBoxed, timeBoxedWith, type Summary } from 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 type EvaluatorName = 'compiled' | 'json-rules-engine';
-type Section = 'decide' | 'http' | 'batch' | 'memory' | 'redis' | 'ingest';
-const SECTIONS: readonly Section[] = ['decide', 'http', 'batch', 'memory', 'redis', 'ingest'];
+type Section = 'decide' | 'http' | 'batch' | 'memory' | 'redis' | 'ingest' | 'journey';
+const SECTIONS: readonly Section[] = ['decide', 'http', 'batch', 'memory', 'redis', 'ingest', 'journey'];
 const EVALUATORS: Record<EvaluatorName, MatcherFactory> = {
   compiled: createCompiledMatcher,
   'json-rules-engine': createJreMatcher,
@@ -244,6 +246,9 @@ async function main(): Promise<void> {
       progress,
       out,
     );
+  }
+  if (run.has('journey')) {
+    results.journey = await journeySection({ customers: settings.quick ? 5000 : 100_000, touchpoints: 20, now }, reference, progress, out);
   }
   out();
   out(`Load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (the benchmark itself keeps ~2 busy while it runs).`);

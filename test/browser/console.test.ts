@@ -79,7 +79,7 @@ describe('the console in Chromium', () => {
     await page.getByRole('link', { name: 'Rules', exact: true }).click();
     await page.getByRole('heading', { name: 'Rules overview' }).waitFor();
     // Nothing wider than the screen but the tables, which scroll in their own box.
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = (await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
     expect(overflow).toBeLessThanOrEqual(0);
     await page.setViewportSize({ width: 1280, height: 800 });
   }, TIMEOUT);
@@ -125,7 +125,7 @@ describe('the console with API_KEYS', () => {
     await page.getByRole('heading', { name: 'Rules overview' }).waitFor();
     expect(keyHeaders).toContain('Bearer admin-key-1');
     expect(urls.filter((u) => u.includes('key-1'))).toEqual([]);
-    expect(await page.evaluate(() => window.location.href)).not.toContain('key');
+    expect(page.url()).not.toContain('key');
     expect(watched.foreign).toEqual([]);
     // The first call without a key (401) and the refused key (403) are the only failed loads the browser reports.
     expect(watched.errors.filter((e) => !/status of (401|403) .*\/v1\/rules/.test(e))).toEqual([]);

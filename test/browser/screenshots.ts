@@ -42,7 +42,7 @@ try {
 
   await page.goto(`${service.url}/console#/journey`);
   await page.getByText(/customers · computed/).waitFor();
-  await page.waitForFunction(() => document.querySelectorAll('canvas').length === 2);
+  await page.waitForFunction("document.querySelectorAll('canvas').length === 2");
   await shot('journey');
 
   await page.setViewportSize({ width: 390, height: 844 });
