@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { toDecisionProfile, type DecisionProfile } from '../domain/decision-profile.js';
+import { intern, NO_OUTCOMES, toDecisionProfile, type DecisionProfile } from '../domain/decision-profile.js';
 import { StoreUnavailableError } from '../domain/errors.js';
 import type { JsonObject } from '../domain/json.js';
 import type { Profile } from '../domain/profile.js';
@@ -134,22 +134,27 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     if (rows.length === 0) return { profiles: [], cursor: null };
     const first = (rows[0] as ScanProfileRow)[0];
     const last = (rows[rows.length - 1] as ScanProfileRow)[0];
-    const byCustomer = new Map<string, StoredTouchpoint[]>();
-    for (const [customerId, type, channel, at] of statements.scanTouchpoints.iterate(first, last, cutoff(now))) {
-      let list = byCustomer.get(customerId);
-      if (!list) byCustomer.set(customerId, (list = []));
-      list.push({ id: null, type, channel, at, properties: null });
+    // Straight into the decision columns (as toDecisionProfile builds them): a scan reads millions of touchpoints.
+    const byCustomer = new Map<string, { types: string[]; channels: string[]; at: number[] }>();
+    for (const [customerId, type, channel, at] of statements.scanTouchpoints.all(first, last, cutoff(now))) {
+      let columns = byCustomer.get(customerId);
+      if (!columns) byCustomer.set(customerId, (columns = { types: [], channels: [], at: [] }));
+      columns.types.push(intern(type));
+      columns.channels.push(intern(channel));
+      columns.at.push(at);
     }
-    const profiles = rows.map(([customerId, attributes, stage]) =>
-      toDecisionProfile({
+    const profiles = rows.map(([customerId, attributes, stage]): DecisionProfile => {
+      const columns = byCustomer.get(customerId);
+      return {
         customerId,
         attributes: JSON.parse(attributes) as JsonObject,
         stage,
-        touchpoints: byCustomer.get(customerId) ?? [],
-        createdAt: 0,
-        updatedAt: 0,
-      }),
-    );
+        types: columns?.types ?? [],
+        channels: columns?.channels ?? [],
+        at: Float64Array.from(columns?.at ?? []),
+        outcomes: NO_OUTCOMES,
+      };
+    });
     return { profiles, cursor: rows.length < limit ? null : last };
   }
 
