@@ -272,8 +272,8 @@ describe('the OpenAPI document', () => {
     try {
       const registered = new Set(
         t.app.routes
-          // Middleware (auth, CORS, logging, body limits) is not a route of its own; the assets (and `/docs/`, sent to `/docs`) belong to /docs.
-          .filter((r) => r.method !== 'ALL' && !r.path.includes('*') && !r.path.startsWith('/docs/'))
+          // Middleware (auth, CORS, logging, body limits) is not a route of its own; the assets (and `/docs/`, sent to `/docs`) belong to /docs, the console's to /console.
+          .filter((r) => r.method !== 'ALL' && !r.path.includes('*') && !r.path.startsWith('/docs/') && !r.path.startsWith('/console/'))
           .map((r) => `${r.method} ${r.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`),
       );
       const documented = new Set([...operations.values()].map((o) => `${o.method} ${o.path}`));
@@ -512,6 +512,7 @@ describe('real answers match the document', () => {
       { operationId: 'getMetrics', status: 200, why: 'scrape' },
       { operationId: 'getOpenApiDocument', status: 200, why: 'the document' },
       { operationId: 'getApiReference', status: 200, why: 'the page' },
+      { operationId: 'getConsole', status: 200, why: 'the console' },
       ...requestExamples('appendTouchpoints').map(([name, body]) => ({ operationId: 'appendTouchpoints', status: 202, why: `example ${name}`, body })),
       { operationId: 'appendTouchpoints', status: 202, why: 'a duplicate id', body: firstExample('appendTouchpoints') },
       { operationId: 'appendTouchpoints', status: 202, why: 'a purchase, without id or time', body: { type: 'purchase', channel: 'store' }, url: urlOf('appendTouchpoints', 'c-buyer') },
