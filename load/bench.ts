@@ -29,8 +29,9 @@
  *                    verifying decision ids in process), outcomes (outcome
  *                    batches over HTTP on SQLite, and the GET decision with
  *                    caps on the served items against the same without),
- *                    sends (g: the decision stream and nextbest offers);
- *                    default all
+ *                    sends (g: the decision stream and nextbest offers),
+ *                    journey (h: the journey map over 100,000 customers in
+ *                    SQLite); default all
  *   BENCH_CPU_PROF=dir  (g) also writes V8 CPU profiles of the service and of
  *                    the offers run there
  *   BENCH_REDIS_URL  the Redis for (e), default redis://127.0.0.1:6379; its
@@ -71,6 +72,7 @@ import { generateProfiles } from './bench/profiles.js';
 import { ingestSection } from './bench/ingest.js';
 import { decisionIdSection } from './bench/decision-id.js';
 import { outcomesSection } from './bench/outcomes.js';
+import { journeySection } from './bench/journey.js';
 import { redisSection } from './bench/redis.js';
 import { sendsSection } from './bench/sends.js';
 import { bytes, duration, heading, percent, rate, ratio, table, type Cell } from './bench/report.js';
@@ -80,8 +82,8 @@ import { collectGarbage, Samples, timeBoxed, timeBoxedWith, type Summary } from 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 type EvaluatorName = 'compiled' | 'json-rules-engine';
-type Section = 'decide' | 'http' | 'batch' | 'memory' | 'redis' | 'ingest' | 'decision-id' | 'outcomes' | 'sends';
-const SECTIONS: readonly Section[] = ['decide', 'http', 'batch', 'memory', 'redis', 'ingest', 'decision-id', 'outcomes', 'sends'];
+type Section = 'decide' | 'http' | 'batch' | 'memory' | 'redis' | 'ingest' | 'decision-id' | 'outcomes' | 'sends' | 'journey';
+const SECTIONS: readonly Section[] = ['decide', 'http', 'batch', 'memory', 'redis', 'ingest', 'decision-id', 'outcomes', 'sends', 'journey'];
 const EVALUATORS: Record<EvaluatorName, MatcherFactory> = {
   compiled: createCompiledMatcher,
   'json-rules-engine': createJreMatcher,
@@ -300,6 +302,9 @@ async function main(): Promise<void> {
     );
   }
   if (run.has('decision-id')) results.decisionId = decisionIdSection(out, settings.quick ? 20_000 : 200_000);
+  if (run.has('journey')) {
+    results.journey = await journeySection({ customers: settings.quick ? 5000 : 100_000, touchpoints: 20, now }, reference, progress, out);
+  }
   out();
   out(`Load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (the benchmark itself keeps ~2 busy while it runs).`);
 

@@ -137,6 +137,7 @@ function generatingStore(touchpointsPerProfile: number, now: number): ProfileSto
     async getManyForDecision(ids) {
       return new Map(ids.map((id) => [id, decisionProfile(id)]));
     },
+    scanDecisionProfiles: unused,
     appendTouchpoints: unused,
     appendOutcomes: unused,
     outcomeTotals: unused,

@@ -64,6 +64,7 @@ const envSchema = z.object({
   HEADERS_TIMEOUT_MS: int(1000, 600_000).default(10_000),
   KEEP_ALIVE_TIMEOUT_MS: int(0, 600_000).default(5_000),
   STORE_TIMEOUT_MS: int(10, 60_000).default(1000),
+  JOURNEY_MAX_AGE_SECONDS: int(0, 86_400).default(60),
 });
 
 /** Variables whose values are never repeated in an error message. */
@@ -136,6 +137,8 @@ export interface Config {
   keepAliveTimeoutMs: number;
   /** How long a profile store call may take before it counts as the store failing. */
   storeTimeoutMs: number;
+  /** A journey map older than this is recomputed in the background when next asked for. */
+  journeyMaxAgeMs: number;
 }
 
 export type Evaluator = 'compiled' | 'json-rules-engine';
@@ -188,6 +191,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
     keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
     storeTimeoutMs: e.STORE_TIMEOUT_MS,
+    journeyMaxAgeMs: e.JOURNEY_MAX_AGE_SECONDS * 1000,
   });
 }
 

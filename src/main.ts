@@ -88,6 +88,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     maxBodyBytes: config.maxBodyBytes,
     signer: createDecisionSigner(keyring.keyring),
     outcomeTotals,
+    journeyMaxAgeMs: config.journeyMaxAgeMs,
   });
   const server = await serveHttp(app.fetch, {
     port: config.port,

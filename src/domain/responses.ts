@@ -88,6 +88,37 @@ export const rulesStatusSchema = z.object({
   errors: z.array(ruleErrorSchema).meta({ description: 'The errors of the latest failed load; empty after a good one.' }),
   warnings: z.array(ruleErrorSchema).meta({ description: 'Warnings of the latest good load.' }),
   reloads: z.object({ success: z.int().min(0), failure: z.int().min(0) }).meta({ description: 'Loads since start-up, by result.' }),
+  placementRules: z
+    .array(
+      z.object({
+        placement: z.string(),
+        file: z.string(),
+        maxItems: z.int().min(1),
+        fallback: z.array(z.string()),
+        rules: z.array(
+          z.object({
+            name: z.string(),
+            priority: z.int(),
+            enabled: z.boolean(),
+            activeFrom: timestampSchema.nullable(),
+            activeUntil: timestampSchema.nullable(),
+            items: z.array(z.string()),
+            caps: z
+              .array(
+                z.object({
+                  item: z.string(),
+                  kind: z.string(),
+                  max: z.int().min(1),
+                  withinDays: z.number().nullable(),
+                  scope: z.string(),
+                }),
+              )
+              .meta({ description: 'The caps of the catalog items the rule serves.' }),
+          }),
+        ),
+      }),
+    )
+    .meta({ description: 'Each placement of the rules serving with its rules, highest priority first (the console shows them); empty before the first good load.' }),
 });
 
 export type ProblemAnswer = z.infer<typeof problemSchema>;

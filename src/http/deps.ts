@@ -32,6 +32,8 @@ export interface AppDeps {
   signer?: DecisionSigner;
   /** Everyone's outcome counts, for caps with scope "all"; absent: they count nothing. */
   outcomeTotals?: OutcomeTotals | null;
+  /** A journey map older than this is recomputed in the background when next asked for (reports/journey-job.ts). */
+  journeyMaxAgeMs?: number;
 }
 
 export interface ResolvedDeps extends Required<AppDeps> {
@@ -50,6 +52,7 @@ export function resolveDeps(deps: AppDeps): ResolvedDeps {
     corsOrigins: [],
     metrics: noMetrics,
     outcomeTotals: null,
+    journeyMaxAgeMs: 60_000,
     ...deps,
     signer: deps.signer ?? createDecisionSigner(createKeyring([generateDecisionKey()])),
     warnDegraded: degradedWarner(deps.logger),

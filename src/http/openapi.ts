@@ -10,6 +10,8 @@
  * every answer to the schema documented here.
  */
 import * as z from 'zod';
+import { journeyReportSchema } from '../domain/journey.js';
+import { simulationAnswerSchema, simulationRequestSchema } from '../domain/simulation.js';
 import * as decisions from '../domain/decision.js';
 import { batchDecisionRequestSchema, decisionRequestSchema } from '../domain/decision.js';
 import { streamProblemSchema } from '../domain/decision-stream.js';
@@ -44,6 +46,7 @@ const REQUEST_SCHEMAS = {
   ProfilePatch: profilePatchSchema,
   DecisionRequest: decisionRequestSchema,
   BatchDecisionRequest: batchDecisionRequestSchema,
+  SimulationRequest: simulationRequestSchema,
 } satisfies Record<string, z.ZodType>;
 
 /** Answers, generated as output schemas: what the service sends. */
@@ -77,6 +80,8 @@ const RESPONSE_SCHEMAS = {
   StreamProblem: streamProblemSchema,
   RuleError: answers.ruleErrorSchema,
   RulesStatus: answers.rulesStatusSchema,
+  JourneyReport: journeyReportSchema,
+  SimulationAnswer: simulationAnswerSchema,
 } satisfies Record<string, z.ZodType>;
 
 const COMPONENT_DESCRIPTIONS: Record<string, string> = {
@@ -156,6 +161,7 @@ function buildDocument(routes: readonly RouteDef[]): OpenApiObject {
       { name: 'decisions', description: 'Next-best content and offers, one customer or many at once.' },
       { name: 'outcomes', description: 'What customers did with what decisions served: impressions, clicks, conversions, dismissals.' },
       { name: 'rules', description: 'The rules serving.' },
+      { name: 'reports', description: 'What the service did, over all customers: the journey map.' },
       { name: 'operations', description: 'Liveness, readiness, metrics and this documentation. Open to all.' },
     ],
     paths: buildPaths(routes),

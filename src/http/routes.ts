@@ -4,17 +4,20 @@
  * the OpenAPI document lists them in this order. A new route is a new entry.
  */
 import type { Scope } from '../config.js';
+import { consoleRoutes } from './console.js';
 import { customerRoutes } from './customers.js';
 import { decisionStreamRoute } from './decision-stream.js';
 import { decisionRoutes } from './decisions.js';
 import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
 import { indexRoute } from './index-route.js';
+import { journeyRoutes } from './journey.js';
 import { metricsRoute } from './metrics-route.js';
 import { openApiDocument, openApiDocumentRoute } from './openapi.js';
 import { outcomeRoutes } from './outcomes.js';
 import type { RouteDef } from './route.js';
 import { rulesRoutes } from './rules.js';
+import { simulateRoutes } from './simulate.js';
 
 export const ROUTES: readonly RouteDef[] = [
   indexRoute,
@@ -23,11 +26,14 @@ export const ROUTES: readonly RouteDef[] = [
   // The document of this very table, read when first served.
   openApiDocumentRoute(() => ROUTES),
   ...docsRoutes,
+  ...consoleRoutes,
   ...customerRoutes,
   ...decisionRoutes,
   ...outcomeRoutes,
   decisionStreamRoute,
   ...rulesRoutes,
+  ...journeyRoutes,
+  ...simulateRoutes,
 ];
 
 /** The OpenAPI document of the table; built once. */

@@ -1,5 +1,6 @@
 /** GET /v1/rules: the rules serving and how loading went. */
 import { rulesStatusSchema } from '../domain/responses.js';
+import type { RulesetSnapshot } from '../ruleset/snapshot.js';
 import { defineRoute } from './route.js';
 
 export const rulesRoutes = [
@@ -16,6 +17,7 @@ export const rulesRoutes = [
         errors: status.errors,
         warnings: status.warnings,
         reloads: status.reloads,
+        placementRules: placementRules(deps.rules.current),
       });
     },
     doc: {
@@ -28,3 +30,26 @@ export const rulesRoutes = [
     },
   }),
 ];
+
+/** Each placement with its rules as the marketers wrote them, for the console's rules overview. */
+function placementRules(snapshot: RulesetSnapshot | null) {
+  if (!snapshot) return [];
+  const time = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return [...snapshot.placements.values()].map((placement) => ({
+    placement: placement.name,
+    file: placement.file,
+    maxItems: placement.maxItems,
+    fallback: [...placement.fallback],
+    rules: placement.rules.map((rule) => ({
+      name: rule.name,
+      priority: rule.priority,
+      enabled: rule.enabled,
+      activeFrom: time(rule.activeFrom),
+      activeUntil: time(rule.activeUntil),
+      items: [...rule.items],
+      caps: rule.items.flatMap((item) =>
+        (snapshot.catalog.get(item)?.caps ?? []).map((cap) => ({ item, kind: cap.kind, max: cap.max, withinDays: cap.withinDays, scope: cap.scope })),
+      ),
+    })),
+  }));
+}

@@ -265,6 +265,10 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
       });
       return found;
     },
+    // A scan reads through: it would only push every hot profile out of the cache.
+    scanDecisionProfiles(cursor, limit) {
+      return inner.scanDecisionProfiles(cursor, limit);
+    },
     appendTouchpoints(customerId, touchpoints, now) {
       return write(customerId, () => inner.appendTouchpoints(customerId, touchpoints, now));
     },

@@ -236,6 +236,15 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
       ensureOpen();
       return patch(customerId, change, now);
     },
+    async scanDecisionProfiles(cursor, limit) {
+      ensureOpen();
+      // Ids in order, the cursor the last id returned: deletes and inserts during a scan move nothing.
+      const ids = [...records.keys()].filter((id) => cursor === null || id > cursor).sort();
+      const page = ids.slice(0, Math.max(1, limit));
+      const now = clock();
+      const profiles = page.map((id) => toDecision(records.get(id) as StoredProfile, now));
+      return { profiles, cursor: page.length < ids.length ? (page[page.length - 1] as string) : null };
+    },
     async delete(customerId) {
       ensureOpen();
       return records.delete(customerId);

@@ -17,7 +17,7 @@ import {
   SWEEP_OUTCOMES_SCRIPT,
   SWEEP_SCRIPT,
 } from './redis-scripts.js';
-import { countByKind, DAY_MS, type AppendResult, type OutcomeAppendResult, type OutcomeDayCount, type ChangeFeed, type ChangeListener, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
+import { countByKind, DAY_MS, type AppendResult, type DecisionProfilePage, type OutcomeAppendResult, type OutcomeDayCount, type ChangeFeed, type ChangeListener, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
 
 export interface RedisStoreOptions extends StoreLimits {
   /** redis://[user:password@]host:port[/db] or rediss:// for TLS; with `cluster`, a comma-separated list of seed nodes. */
@@ -333,6 +333,30 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
     throw new StoreUnavailableError(`the attributes of ${customerId} kept changing during ${PATCH_ATTEMPTS} attempts to patch them`);
   }
 
+  /**
+   * One SCAN step over the profile hashes, then their decision profiles. On a
+   * Cluster each master is scanned in turn (a key lives on one master), so the
+   * cursor is `<master index>:<SCAN cursor>`, the masters ordered by address.
+   */
+  async function scanPage(cursor: string | null, limit: number): Promise<DecisionProfilePage> {
+    const nodes = client instanceof Cluster ? [...client.nodes('master')].sort(byAddress) : [client];
+    const match = /^(\d+):(\d+)$/.exec(cursor ?? '0:0');
+    if (!match) throw new InvalidInputError(`not a scan cursor: "${cursor}"`, [{ path: '$.cursor', message: 'not a cursor this store made' }]);
+    let nodeIndex = Number(match[1]);
+    const node = nodes[nodeIndex];
+    if (!node) return { profiles: [], cursor: null };
+    const [next, found] = await node.scan(match[2] as string, 'MATCH', `${escapeGlob(prefix)}{*}:p`, 'COUNT', limit);
+    const ids = found.map((key) => customerIdOfProfileKey(key, prefix)).filter((id): id is string => id !== null);
+    const now = clock();
+    const read = await readEach(ids, (id) => readDecision(id, now));
+    let nextCursor: string | null = `${nodeIndex}:${next}`;
+    if (next === '0') {
+      nodeIndex++;
+      nextCursor = nodeIndex < nodes.length ? `${nodeIndex}:0` : null;
+    }
+    return { profiles: [...read.values()], cursor: nextCursor };
+  }
+
   async function sweep(now: number): Promise<number> {
     const oldestKept = cutoff(now);
     const nodes = client instanceof Cluster ? client.nodes('master') : [client];
@@ -400,6 +424,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
         await addToTotals(gone, -1, clock());
         return removed > 0;
       }),
+    scanDecisionProfiles: (cursor, limit) => run('scanDecisionProfiles', () => scanPage(cursor, Math.max(1, limit))),
     sweepExpired: (now) => run('sweepExpired', () => sweep(now)),
     ping: () =>
       run('ping', async () => {
@@ -523,6 +548,21 @@ function toOutcomeColumns(members: readonly string[]): OutcomeColumns {
     at[n] = Number(members[2 * n + 1]);
   }
   return { kinds, items, placements, at };
+}
+
+function customerIdOfProfileKey(key: string, prefix: string): string | null {
+  if (!key.startsWith(`${prefix}{`) || !key.endsWith('}:p')) return null;
+  return key.slice(prefix.length + 1, -3);
+}
+
+function byAddress(a: Redis, b: Redis): number {
+  const address = (node: Redis) => `${node.options.host ?? ''}:${String(node.options.port ?? '').padStart(5, '0')}`;
+  return address(a) < address(b) ? -1 : address(a) > address(b) ? 1 : 0;
+}
+
+function customerIdOfTimeline(key: string, prefix: string): string | null {
+  if (!key.startsWith(`${prefix}{`) || !key.endsWith('}:t')) return null;
+  return key.slice(prefix.length + 1, -3);
 }
 
 function escapeGlob(text: string): string {

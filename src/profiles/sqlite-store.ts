@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { toDecisionProfile, type DecisionProfile } from '../domain/decision-profile.js';
+import { intern, NO_OUTCOMES, toDecisionProfile, type DecisionProfile } from '../domain/decision-profile.js';
 import { StoreUnavailableError } from '../domain/errors.js';
 import type { JsonObject } from '../domain/json.js';
 import type { OutcomeKind, StoredOutcome } from '../domain/outcome.js';
@@ -10,7 +10,7 @@ import type { StoredTouchpoint } from '../domain/touchpoint.js';
 import { patchAttributes } from './patch-attributes.js';
 import { recordFileIdentity } from './sqlite-file-identity.js';
 import { createGroupCommitQueue } from './sqlite-group-commit.js';
-import { countByKind, DAY_MS, type AppendResult, type OutcomeAppendResult, type OutcomeDayCount, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
+import { countByKind, DAY_MS, type AppendResult, type DecisionProfilePage, type OutcomeAppendResult, type OutcomeDayCount, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
 
 export interface SqliteStoreOptions extends StoreLimits {
   /** The database file; its folder is created when missing. */
@@ -110,6 +110,9 @@ type TouchpointRow = [id: string | null, type: string, channel: string, at: numb
 
 type OutcomeRow = [decisionId: string, placement: string, item: string, rule: string | null, arm: string | null, kind: string, at: number, value: number | null];
 type DecisionOutcomeRow = [kind: string, item: string, placement: string, at: number];
+type ScanProfileRow = [customerId: string, attributes: string, stage: string | null];
+type ScanTouchpointRow = [customerId: string, type: string, channel: string, at: number];
+type ScanOutcomeRow = [customerId: string, kind: string, item: string, placement: string, at: number];
 
 /** The columns a decision reads: no ids, and no properties to parse. */
 type DecisionTouchpointRow = [type: string, channel: string, at: number];
@@ -158,6 +161,51 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     if (!row) return null;
     const oldestKept = cutoff(now);
     return { ...toProfile(row, statements.selectTouchpoints.all(customerId, oldestKept)), outcomes: statements.selectOutcomes.all(customerId, oldestKept).map(toOutcome) };
+  }
+
+  /**
+   * Profiles after the cursor (the last id of the previous page) in id order,
+   * and their touchpoints in one range read over the (customer_id, at) index
+   * rather than one query a customer: a hundred thousand customers in seconds.
+   */
+  function scanPage(cursor: string | null, limit: number, now: number): DecisionProfilePage {
+    const rows = statements.scanProfiles.all(cursor ?? '', limit);
+    if (rows.length === 0) return { profiles: [], cursor: null };
+    const first = (rows[0] as ScanProfileRow)[0];
+    const last = (rows[rows.length - 1] as ScanProfileRow)[0];
+    // Straight into the decision columns (as toDecisionProfile builds them): a scan reads millions of touchpoints.
+    const byCustomer = new Map<string, { types: string[]; channels: string[]; at: number[] }>();
+    for (const [customerId, type, channel, at] of statements.scanTouchpoints.all(first, last, cutoff(now))) {
+      let columns = byCustomer.get(customerId);
+      if (!columns) byCustomer.set(customerId, (columns = { types: [], channels: [], at: [] }));
+      columns.types.push(intern(type));
+      columns.channels.push(intern(channel));
+      columns.at.push(at);
+    }
+    // Outcomes too: the journey map's stage "then" may read the outcomeCount fact.
+    const outcomesOf = new Map<string, { kinds: OutcomeKind[]; items: string[]; placements: string[]; at: number[] }>();
+    for (const [customerId, kind, item, placement, at] of statements.scanOutcomes.all(first, last, cutoff(now))) {
+      let columns = outcomesOf.get(customerId);
+      if (!columns) outcomesOf.set(customerId, (columns = { kinds: [], items: [], placements: [], at: [] }));
+      columns.kinds.push(kind as OutcomeKind);
+      columns.items.push(intern(item));
+      columns.placements.push(intern(placement));
+      columns.at.push(at);
+    }
+    const profiles = rows.map(([customerId, attributes, stage]): DecisionProfile => {
+      const columns = byCustomer.get(customerId);
+      const outcomes = outcomesOf.get(customerId);
+      return {
+        customerId,
+        attributes: JSON.parse(attributes) as JsonObject,
+        stage,
+        types: columns?.types ?? [],
+        channels: columns?.channels ?? [],
+        at: Float64Array.from(columns?.at ?? []),
+        outcomes: outcomes ? { ...outcomes, at: Float64Array.from(outcomes.at) } : NO_OUTCOMES,
+      };
+    });
+    return { profiles, cursor: rows.length < limit ? null : last };
   }
 
   function readDecisionProfile(customerId: string, now: number): DecisionProfile | null {
@@ -290,6 +338,9 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     async getManyForDecision(customerIds) {
       return guard(() => readDecisionMany(customerIds, clock()));
     },
+    async scanDecisionProfiles(cursor, limit) {
+      return guard(() => scanPage(cursor, Math.max(1, limit), clock()));
+    },
     async appendTouchpoints(customerId, touchpoints, now) {
       return write(() => append(customerId, touchpoints, now));
     },
@@ -386,6 +437,21 @@ function prepareStatements(db: Database.Database) {
     selectDecisionTouchpoints: db
       .prepare<[string, number], DecisionTouchpointRow>(
         'SELECT type, channel, at FROM touchpoints WHERE customer_id = ? AND at >= ? ORDER BY at DESC, seq DESC',
+      )
+      .raw(true),
+    scanProfiles: db
+      .prepare<[string, number], ScanProfileRow>('SELECT customer_id, attributes, stage FROM profiles WHERE customer_id > ? ORDER BY customer_id LIMIT ?')
+      .raw(true),
+    scanTouchpoints: db
+      .prepare<[string, string, number], ScanTouchpointRow>(
+        `SELECT customer_id, type, channel, at FROM touchpoints WHERE customer_id >= ? AND customer_id <= ? AND at >= ?
+         ORDER BY customer_id, at DESC, seq DESC`,
+      )
+      .raw(true),
+    scanOutcomes: db
+      .prepare<[string, string, number], ScanOutcomeRow>(
+        `SELECT customer_id, kind, item, placement, at FROM outcomes WHERE customer_id >= ? AND customer_id <= ? AND at >= ?
+         ORDER BY customer_id, at DESC, seq DESC`,
       )
       .raw(true),
     touchProfile: db.prepare<[string, number, number]>(

@@ -43,6 +43,12 @@ export interface OutcomeDayCount {
   count: number;
 }
 
+export interface DecisionProfilePage {
+  profiles: DecisionProfile[];
+  /** Where the next page starts; null when the scan is complete. */
+  cursor: string | null;
+}
+
 export interface ProfileChange {
   /** A JSON merge patch (RFC 7386) applied to the attributes. */
   attributes?: JsonObject;
@@ -92,6 +98,15 @@ export interface ProfileStore {
   sharedSecret(name: string, candidate: string): Promise<string>;
   /** Applies a change (creating the profile) and returns the profile after it. */
   patch(customerId: string, change: ProfileChange, now: number): Promise<Profile>;
+  /**
+   * One page of every stored profile, as decision profiles (reports that read
+   * every customer: the journey map). Start with a null cursor and pass back
+   * the cursor of each page until it is null. `limit` is a hint: a page may
+   * hold a few more or fewer, even none before the end. A profile stored for
+   * the whole scan is returned at least once; Redis may return one twice
+   * (SCAN's guarantee), so callers that count keep the ids they have seen.
+   */
+  scanDecisionProfiles(cursor: string | null, limit: number): Promise<DecisionProfilePage>;
   /** Removes every trace of the customer; false if there was none. */
   delete(customerId: string): Promise<boolean>;
   /** Drops touchpoints and outcomes older than retention across all profiles; returns how many. */
@@ -115,6 +130,7 @@ export const PROFILE_STORE_METHODS = methodList<ProfileStore>()([
   'outcomeTotals',
   'sharedSecret',
   'patch',
+  'scanDecisionProfiles',
   'delete',
   'sweepExpired',
   'ping',

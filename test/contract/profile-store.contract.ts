@@ -549,6 +549,54 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
       });
     });
 
+    describe('scanDecisionProfiles', () => {
+      async function scanAll(store: ProfileStore, limit: number): Promise<DecisionProfile[]> {
+        const seen = new Map<string, DecisionProfile>();
+        let cursor: string | null = null;
+        let pages = 0;
+        do {
+          const page = await store.scanDecisionProfiles(cursor, limit);
+          for (const profile of page.profiles) seen.set(profile.customerId, profile);
+          cursor = page.cursor;
+          pages++;
+          expect(pages).toBeLessThan(1000);
+        } while (cursor !== null);
+        return [...seen.values()];
+      }
+
+      it('ends at once on an empty store', async () => {
+        const store = await open();
+        expect(await scanAll(store, 10)).toEqual([]);
+      });
+
+      it('returns every stored profile across pages, as its decision read', async () => {
+        const store = await open();
+        const ids = Array.from({ length: 23 }, (_, n) => `scan-${String(n).padStart(2, '0')}`);
+        for (const [n, id] of ids.entries()) {
+          if (n % 3 === 0) await store.patch(id, { attributes: { n }, stage: n % 2 === 0 ? 'purchase' : null }, now);
+          else await store.appendTouchpoints(id, [touchpoint({ type: 'cart_add', at: T0 - n * MINUTE }), touchpoint({ at: T0 - 2 * n * MINUTE })], now);
+          // Outcomes too: the journey map's stage rules may count them.
+          if (n % 4 === 1) await store.appendOutcomes(id, [outcome({ decisionId: `d-${n}`, at: T0 - n * MINUTE }), outcome({ decisionId: `d-${n}`, kind: 'click', at: T0 - n * MINUTE + 1 })], now);
+        }
+        const scanned = await scanAll(store, 5);
+        expect(scanned.map((p) => p.customerId).sort()).toEqual(ids);
+        for (const profile of scanned) {
+          expect(profile).toEqual(await store.getForDecision(profile.customerId));
+        }
+      });
+
+      it('leaves out deleted profiles and touchpoints past retention', async () => {
+        const store = await open();
+        await store.appendTouchpoints('keep', [touchpoint({ type: 'old', at: T0 - 10 * DAY_MS }), touchpoint({ type: 'new' })], now);
+        await store.appendTouchpoints('gone', [touchpoint()], now);
+        await store.delete('gone');
+        now = T0 + 25 * DAY_MS;
+        const scanned = await scanAll(store, 100);
+        expect(scanned.map((p) => p.customerId)).toEqual(['keep']);
+        expect(scanned[0]?.types).toEqual(['new']);
+      });
+    });
+
     describe('isolation of stored state', () => {
       it('is not changed through objects passed in', async () => {
         const store = await open();

@@ -299,6 +299,8 @@ describe('API keys: the scope table', () => {
       'DELETE /v1/customers/:id': 'profiles',
       'GET /v1/rules': 'admin',
       'POST /v1/outcomes': 'ingest',
+      'GET /v1/reports/journey': 'admin',
+      'POST /v1/simulate': 'admin',
     });
     expect(new Set(ROUTE_SCOPES.map((r) => r.scope))).toEqual(new Set(SCOPES));
   });

@@ -53,6 +53,7 @@ function createGatedStore() {
       calls.getManyForDecision.push([...customerIds]);
       return held(backing.getManyForDecision(customerIds));
     },
+    scanDecisionProfiles: (cursor, limit) => backing.scanDecisionProfiles(cursor, limit),
     appendTouchpoints: (customerId, touchpoints, at) => backing.appendTouchpoints(customerId, touchpoints, at),
     appendOutcomes: (customerId, outcomes, at) => backing.appendOutcomes(customerId, outcomes, at),
     outcomeTotals: (items, at) => backing.outcomeTotals(items, at),

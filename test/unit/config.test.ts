@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       headersTimeoutMs: 10000,
       keepAliveTimeoutMs: 5000,
       storeTimeoutMs: 1000,
+      journeyMaxAgeMs: 60_000,
     });
   });
 
