@@ -54,7 +54,7 @@ export const serviceIndexSchema = z.object({
   version: z.string().meta({ examples: ['0.1.0'] }),
   links: z
     .record(z.string(), z.string())
-    .meta({ description: 'Where to go from here, relative to this service: the API reference, the OpenAPI document, the probes and metrics.' }),
+    .meta({ description: 'Where to go from here, relative to this service: the API reference, the console, the OpenAPI document, the probes and metrics.' }),
 });
 
 export const readySchema = z.object({

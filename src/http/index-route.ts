@@ -6,6 +6,7 @@ import { defineRoute } from './route.js';
 /** Relative links, so they hold behind a path prefix too. */
 const LINKS = {
   docs: 'docs',
+  console: 'console',
   openapi: 'openapi.json',
   health: 'healthz',
   ready: 'readyz',
@@ -23,7 +24,7 @@ export const indexRoute = defineRoute({
   doc: {
     operationId: 'getIndex',
     summary: 'This service',
-    description: 'Names the service and its version, and links to the API reference (`docs`), this document, the probes and the metrics.',
+    description: 'Names the service and its version, and links to the API reference (`docs`), the marketers’ console (`console`), this document, the probes and the metrics.',
     tag: 'operations',
     responses: {
       200: { description: 'The service and its links.', json: serviceIndexSchema, example: { service: 'nextbest', version: '0.1.0', links: LINKS } },

@@ -810,7 +810,7 @@ describe('GET /', () => {
       const body = (await res.json()) as { service: string; version: string; links: Record<string, string> };
       expect(body.service).toBe('nextbest');
       expect(body.version).toBe((JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version);
-      expect(body.links).toMatchObject({ docs: 'docs', openapi: 'openapi.json' });
+      expect(body.links).toMatchObject({ docs: 'docs', console: 'console', openapi: 'openapi.json' });
       for (const link of Object.values(body.links)) expect((await t.app.request(`/${link}`)).status, link).toBe(200);
     } finally {
       await t.close();
