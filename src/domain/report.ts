@@ -31,6 +31,12 @@ export interface ReportCounters {
   value: number;
 }
 
+/** An item's goal events and impressions over a window, all rules and arms: what optimize learns from. */
+export interface GoalCounts {
+  goals: number;
+  impressions: number;
+}
+
 export const rateSchema = z
   .object({
     rate: z.number().meta({ description: 'The observed rate (events ÷ impressions).', examples: [0.042] }),

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { OutcomeKind } from '../domain/outcome.js';
-import type { OptimizeGoal, RankingArm, ReportCounters } from '../domain/report.js';
+import type { GoalCounts, OptimizeGoal, RankingArm, ReportCounters } from '../domain/report.js';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -43,11 +43,7 @@ export interface ReportDayRow extends ReportCounters {
   day: string;
 }
 
-/** An item's goal events and impressions over a window, all rules and arms, for optimize. */
-export interface GoalCounts {
-  goals: number;
-  impressions: number;
-}
+export type { GoalCounts };
 
 export interface ReportStore {
   readonly kind: string;
