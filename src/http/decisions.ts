@@ -308,12 +308,14 @@ async function decideCounted(
   degraded?: DegradedReason,
 ): Promise<Decision> {
   const started = performance.now();
-  const decision = await decide(snapshot, profile, request, { now, decisionId: deps.newId() });
+  const { reports } = deps;
+  const decision = await decide(snapshot, profile, request, { now, decisionId: deps.newId(), random: deps.random, goalStats: reports.goalStats.get });
   if (degraded) {
     decision.degraded = true;
     degradedBecause.set(decision, degraded);
   }
   deps.metrics.recordDecision(decision, (performance.now() - started) / 1000);
+  reports.served.count(decision, now);
   return decision;
 }
 

@@ -1,6 +1,9 @@
 import type { ApiKey } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import type { ProfileStore } from '../profiles/store.js';
+import { DEFAULT_REPORT_RETENTION_DAYS } from '../reports/report-store.js';
+import { createMemoryReportStore } from '../reports/memory-report-store.js';
+import { createReports, type Reports } from '../reports/reports.js';
 import type { RulesStatus } from '../reload/registry.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
 import { degradedWarner, type DegradedWarner } from './degraded-warning.js';
@@ -26,6 +29,10 @@ export interface AppDeps {
   corsOrigins?: readonly string[];
   /** Prometheus metrics (observability/metrics.ts): fed by the routes and served at GET /metrics; absent: neither. */
   metrics?: Metrics;
+  /** Report aggregates, served counts and optimize's statistics; absent: kept in memory. */
+  reports?: Reports;
+  /** The random source decisions of optimized placements draw from; default Math.random. */
+  random?: () => number;
 }
 
 export interface ResolvedDeps extends Required<AppDeps> {
@@ -43,7 +50,15 @@ export function resolveDeps(deps: AppDeps): ResolvedDeps {
     apiKeys: null,
     corsOrigins: [],
     metrics: noMetrics,
+    random: Math.random,
     ...deps,
+    reports:
+      deps.reports ??
+      createReports({
+        store: createMemoryReportStore({ retentionDays: DEFAULT_REPORT_RETENTION_DAYS, ...(deps.now ? { now: deps.now } : {}) }),
+        rules: () => deps.rules.current,
+        ...(deps.now ? { now: deps.now } : {}),
+      }),
     warnDegraded: degradedWarner(deps.logger),
     snapshot(): RulesetSnapshot {
       const current = deps.rules.current;

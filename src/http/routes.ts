@@ -12,6 +12,7 @@ import { indexRoute } from './index-route.js';
 import { metricsRoute } from './metrics-route.js';
 import { openApiDocument, openApiDocumentRoute } from './openapi.js';
 import type { RouteDef } from './route.js';
+import { reportRoutes } from './reports.js';
 import { rulesRoutes } from './rules.js';
 
 export const ROUTES: readonly RouteDef[] = [
@@ -24,6 +25,7 @@ export const ROUTES: readonly RouteDef[] = [
   ...customerRoutes,
   ...decisionRoutes,
   ...rulesRoutes,
+  ...reportRoutes,
 ];
 
 /** The OpenAPI document of the table; built once. */

@@ -295,6 +295,7 @@ describe('API keys: the scope table', () => {
       'GET /v1/customers/:id': 'profiles',
       'DELETE /v1/customers/:id': 'profiles',
       'GET /v1/rules': 'admin',
+      'GET /v1/reports/placements/:placement': 'admin',
     });
     expect(new Set(ROUTE_SCOPES.map((r) => r.scope))).toEqual(new Set(SCOPES));
   });
