@@ -12,7 +12,10 @@
  *   (d) the profile cache's memory, through load/memory.ts;
  *   (e) the service on Redis (load/bench/redis.ts);
  *   (f) ingestion on SQLite, durable: single-touchpoint POSTs from 50
- *       connections (load/bench/ingest.ts).
+ *       connections (load/bench/ingest.ts);
+ *   (g) optimized ranking: a simulation that shows it learns (counts, not
+ *       timings), its cost per decision, and a 400-day report
+ *       (load/bench/optimize.ts).
  *
  * A benchmark, not a test: it prints figures beside the targets and never
  * fails on them. Environment:
@@ -22,7 +25,7 @@
  *   BENCH_ONLY       comma-separated sections to run: decide (a), http (b, and
  *                    the batch over HTTP), batch (c, in-process), memory (d),
  *                    redis (e: the service on the Redis store), ingest (f:
- *                    touchpoint POSTs on SQLite); default all
+ *                    touchpoint POSTs on SQLite), optimize (g); default all
  *   BENCH_REDIS_URL  the Redis for (e), default redis://127.0.0.1:6379; its
  *                    keys go under a prefix of their own and are deleted
  *   BENCH_SERVICE    dist (default: builds dist/ with `npm run build`'s tsc
@@ -59,6 +62,7 @@ import { getJson, loadTest, meanTimings, seedCustomers, serverTimings, timeBatch
 import { runMemoryMeasurement, type MemoryOutcome } from './bench/cache-memory.js';
 import { generateProfiles } from './bench/profiles.js';
 import { ingestSection } from './bench/ingest.js';
+import { optimizeSection } from './bench/optimize.js';
 import { redisSection } from './bench/redis.js';
 import { bytes, duration, heading, percent, rate, ratio, table, type Cell } from './bench/report.js';
 import { generateRules, type GeneratedRules } from './bench/rules.js';
@@ -67,8 +71,8 @@ import { collectGarbage, Samples, timeBoxed, timeBoxedWith, type Summary } from 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 type EvaluatorName = 'compiled' | 'json-rules-engine';
-type Section = 'decide' | 'http' | 'batch' | 'memory' | 'redis' | 'ingest';
-const SECTIONS: readonly Section[] = ['decide', 'http', 'batch', 'memory', 'redis', 'ingest'];
+type Section = 'decide' | 'http' | 'batch' | 'memory' | 'redis' | 'ingest' | 'optimize';
+const SECTIONS: readonly Section[] = ['decide', 'http', 'batch', 'memory', 'redis', 'ingest', 'optimize'];
 const EVALUATORS: Record<EvaluatorName, MatcherFactory> = {
   compiled: createCompiledMatcher,
   'json-rules-engine': createJreMatcher,
@@ -192,6 +196,7 @@ async function main(): Promise<void> {
   const compact = pool.map(toDecisionProfile);
 
   const run = settings.sections;
+  if (run.has('optimize')) results.optimize = await optimizeSection({ budgetMs: settings.scenarioMs, warmupMs: settings.warmupMs }, progress, out);
   if (run.has('decide')) results.inProcess = await inProcessSection(settings, rules, snapshots, compact, pool, now);
   const http: HttpResults = run.has('http') ? await httpSection(settings, rules, now) : { service: {} };
   if (run.has('http')) results.http = http;

@@ -18,9 +18,15 @@ import {
   type ServedCount,
 } from './report-store.js';
 
+interface Row extends ReportCounters {
+  rule: string | null;
+  item: string;
+  arm: RankingArm | null;
+}
+
 interface DayBucket {
-  /** Keyed by JSON [rule, item, arm]. */
-  rows: Map<string, ReportCounters>;
+  /** Keyed by JSON [rule, item, arm]; each row keeps its own fields, so reading needs no parsing. */
+  rows: Map<string, Row>;
   /** outcomeKey of every outcome counted in this day. */
   counted: Set<string>;
 }
@@ -44,7 +50,7 @@ export function createMemoryReportStore(options: ReportStoreOptions): ReportStor
   function counters(found: DayBucket, rule: string | null, item: string, arm: RankingArm | null): ReportCounters {
     const key = JSON.stringify([rule, item, arm]);
     let row = found.rows.get(key);
-    if (!row) found.rows.set(key, (row = emptyCounters()));
+    if (!row) found.rows.set(key, (row = { rule, item, arm, ...emptyCounters() }));
     return row;
   }
 
@@ -86,10 +92,7 @@ export function createMemoryReportStore(options: ReportStoreOptions): ReportStor
       const rows: ReportDayRow[] = [];
       for (const [day, found] of placements.get(placement) ?? []) {
         if (day < fromDay || day > toDay) continue;
-        for (const [key, c] of found.rows) {
-          const [rule, item, arm] = JSON.parse(key) as [string | null, string, RankingArm | null];
-          rows.push({ rule, item, arm, day, ...c });
-        }
+        for (const row of found.rows.values()) rows.push({ ...row, day });
       }
       return rows;
     },
@@ -99,12 +102,11 @@ export function createMemoryReportStore(options: ReportStoreOptions): ReportStor
       const stats = new Map<string, GoalCounts>();
       for (const [day, found] of placements.get(placement) ?? []) {
         if (day < sinceDay) continue;
-        for (const [key, c] of found.rows) {
-          const item = (JSON.parse(key) as [unknown, string])[1];
-          const s = stats.get(item) ?? { goals: 0, impressions: 0 };
-          s.goals += c[counter];
-          s.impressions += c.impressions;
-          stats.set(item, s);
+        for (const row of found.rows.values()) {
+          const s = stats.get(row.item) ?? { goals: 0, impressions: 0 };
+          s.goals += row[counter];
+          s.impressions += row.impressions;
+          stats.set(row.item, s);
         }
       }
       return stats;
