@@ -49,11 +49,13 @@ export function sampleNormal(random: RandomSource): number {
 /**
  * A Gamma(shape, 1) draw by Marsaglia and Tsang's method (2000): a squeeze
  * accepts about 98% of draws at once, for any shape ≥ 1, in constant time
- * however large the shape (the counts of a busy item). A shape below 1 is
- * drawn as Gamma(shape + 1) · U^(1/shape).
+ * however large the shape (the counts of a busy item). A shape of 1 is an
+ * exponential draw; a shape below 1 is drawn as Gamma(shape + 1) · U^(1/shape).
  */
 export function sampleGamma(shape: number, random: RandomSource): number {
   if (!(shape > 0)) throw new RangeError(`a gamma shape must be positive, not ${shape}`);
+  // Gamma(1) is the exponential: one draw, exactly. Beta(1, 1 + n), an item never taken, is the common case.
+  if (shape === 1) return -Math.log(1 - random());
   if (shape < 1) return sampleGamma(shape + 1, random) * Math.pow(1 - random(), 1 / shape);
   const d = shape - 1 / 3;
   const c = 1 / Math.sqrt(9 * d);
