@@ -37,6 +37,18 @@ async function send(url: string, init: RequestInit = {}): Promise<Outcome> {
   }
 }
 
+/** A body sent with Transfer-Encoding: chunked: the server cannot know its size before reading it. */
+const chunked = (text: string): ReadableStream<Uint8Array> => {
+  const bytes = new TextEncoder().encode(text);
+  let offset = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (offset >= bytes.length) return controller.close();
+      controller.enqueue(bytes.subarray(offset, offset + 64 * 1024));
+      offset += 64 * 1024;
+    },
+  });
+};
 const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 describe('connection reuse after bad requests', () => {
@@ -56,6 +68,17 @@ describe('connection reuse after bad requests', () => {
         400,
       ],
       ['2 MB body', () => send(`${base}/v1/decisions`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: 'x'.repeat(2 * 1024 * 1024) }), 413],
+      [
+        '2 MB chunked body (no Content-Length)',
+        () =>
+          send(`${base}/v1/decisions`, {
+            method: 'POST',
+            headers: { ...auth, 'content-type': 'application/json' },
+            body: chunked('x'.repeat(2 * 1024 * 1024)),
+            duplex: 'half',
+          } as RequestInit),
+        413,
+      ],
       ['unknown route with a body', () => send(`${base}/v1/nowhere`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: 'y'.repeat(256 * 1024) }), 404],
       ['no API key, with a body', () => send(`${base}/v1/decisions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'z'.repeat(256 * 1024) }), 401],
       ['unknown route', () => send(`${base}/nowhere`, { headers: auth }), 404],
