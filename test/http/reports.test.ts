@@ -190,6 +190,29 @@ describe('placement reports', () => {
     expect(optimizedB).toBe(optimized);
   });
 
+  it("takes a deleted customer's outcomes back out of the counters", async () => {
+    const registry = createRuleRegistry({ dir, logger: silentLogger });
+    await registry.reload();
+    const now = () => NOW;
+    const own = createReports({ store: createMemoryReportStore({ retentionDays: 410, now }), rules: () => registry.current, now });
+    const profiles = createMemoryStore({ retentionDays: 30, maxTouchpointsPerProfile: 100 });
+    await profiles.patch('gone', { attributes: { tier: 'gold' } }, NOW);
+    const theirs = [outcome({ customerId: 'gone', kind: 'impression' }), outcome({ customerId: 'gone', kind: 'conversion', value: 30 })];
+    // This memory store keeps no outcomes yet (POST /v1/outcomes stores them): the profile read gives them here.
+    const withOutcomes = {
+      ...profiles,
+      get: async (id: string) => {
+        const profile = await profiles.get(id);
+        return profile && { ...profile, outcomes: theirs.map(({ customerId: _, arm: __, ...stored }) => stored) };
+      },
+    };
+    const deleting = createApp({ rules: registry, store: withOutcomes, logger: silentLogger, now, reports: own });
+    await own.store.recordOutcomes([...theirs, outcome({ customerId: 'stays', kind: 'impression' })]);
+    expect((await deleting.request('/v1/customers/gone', { method: 'DELETE' })).status).toBe(204);
+    const [row] = await own.store.query('plain', '2026-03-10', '2026-03-10');
+    expect(row).toMatchObject({ impressions: 1, conversions: 0, value: 0 });
+  });
+
   it.each([
     ['from=2026-3-01', '$.from', 'YYYY-MM-DD'],
     ['to=2026-02-30', '$.to', 'YYYY-MM-DD'],
