@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { StoreUnavailableError } from '../domain/errors.js';
 import type { OptimizeGoal, RankingArm } from '../domain/report.js';
 import {
   COUNTER_OF_GOAL,
@@ -54,6 +55,20 @@ const SCHEMA = `
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS report_outcomes_day ON report_outcomes (day);
 `;
+
+/** SQLite failures that say "the store cannot serve now" (as the profile store reads them): a 503, not a 500. */
+const UNAVAILABLE_CODES = ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_PROTOCOL', 'SQLITE_NOMEM'];
+
+function unavailable<T>(file: string, call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    if (error instanceof Database.SqliteError && UNAVAILABLE_CODES.some((code) => error.code.startsWith(code))) {
+      throw new StoreUnavailableError(`SQLite report store ${file}: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+}
 
 type OutcomeParams = [placement: string, day: string, rule: string, item: string, arm: string, count: number, value: number];
 type CounterRow = [rule: string, item: string, arm: string, day: string, served: number, impressions: number, clicks: number, conversions: number, dismisses: number, value: number];
@@ -120,13 +135,13 @@ export function createSqliteReportStore(options: SqliteReportStoreOptions): Repo
   return {
     kind: 'sqlite',
     async addServed(counts) {
-      served(counts);
+      unavailable(options.path, () => served(counts));
     },
     async recordOutcomes(outcomes) {
-      count(outcomes, 1);
+      unavailable(options.path, () => count(outcomes, 1));
     },
     async forgetOutcomes(outcomes) {
-      count(outcomes, -1);
+      unavailable(options.path, () => count(outcomes, -1));
     },
     async query(placement, fromDay, toDay) {
       return selectRange.all(placement, fromDay, toDay).map(
