@@ -25,7 +25,11 @@
  *   BENCH_ONLY       comma-separated sections to run: decide (a), http (b, and
  *                    the batch over HTTP), batch (c, in-process), memory (d),
  *                    redis (e: the service on the Redis store), ingest (f:
- *                    touchpoint POSTs on SQLite), optimize (g); default all
+ *                    touchpoint POSTs on SQLite), decision-id (signing and
+ *                    verifying decision ids in process), outcomes (outcome
+ *                    batches over HTTP on SQLite, and the GET decision with
+ *                    caps on the served items against the same without),
+ *                    optimize (g); default all
  *   BENCH_REDIS_URL  the Redis for (e), default redis://127.0.0.1:6379; its
  *                    keys go under a prefix of their own and are deleted
  *   BENCH_SERVICE    dist (default: builds dist/ with `npm run build`'s tsc
@@ -63,6 +67,8 @@ import { runMemoryMeasurement, type MemoryOutcome } from './bench/cache-memory.j
 import { generateProfiles } from './bench/profiles.js';
 import { ingestSection } from './bench/ingest.js';
 import { optimizeSection } from './bench/optimize.js';
+import { decisionIdSection } from './bench/decision-id.js';
+import { outcomesSection } from './bench/outcomes.js';
 import { redisSection } from './bench/redis.js';
 import { bytes, duration, heading, percent, rate, ratio, table, type Cell } from './bench/report.js';
 import { generateRules, type GeneratedRules } from './bench/rules.js';
@@ -71,8 +77,8 @@ import { collectGarbage, Samples, timeBoxed, timeBoxedWith, type Summary } from 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 type EvaluatorName = 'compiled' | 'json-rules-engine';
-type Section = 'decide' | 'http' | 'batch' | 'memory' | 'redis' | 'ingest' | 'optimize';
-const SECTIONS: readonly Section[] = ['decide', 'http', 'batch', 'memory', 'redis', 'ingest', 'optimize'];
+type Section = 'decide' | 'http' | 'batch' | 'memory' | 'redis' | 'ingest' | 'decision-id' | 'outcomes' | 'optimize';
+const SECTIONS: readonly Section[] = ['decide', 'http', 'batch', 'memory', 'redis', 'ingest', 'decision-id', 'outcomes', 'optimize'];
 const EVALUATORS: Record<EvaluatorName, MatcherFactory> = {
   compiled: createCompiledMatcher,
   'json-rules-engine': createJreMatcher,
@@ -250,6 +256,25 @@ async function main(): Promise<void> {
       out,
     );
   }
+  if (run.has('outcomes')) {
+    await ensureDist('outcomes');
+    results.outcomes = await outcomesSection(
+      {
+        root: ROOT,
+        serviceArgs: serviceArgs(settings),
+        customers: settings.quick ? 200 : 2000,
+        touchpoints: settings.touchpoints,
+        connections: settings.connections,
+        seconds: settings.httpSeconds,
+        warmupSeconds: settings.httpWarmupSeconds,
+      },
+      rules,
+      now,
+      progress,
+      out,
+    );
+  }
+  if (run.has('decision-id')) results.decisionId = decisionIdSection(out, settings.quick ? 20_000 : 200_000);
   out();
   out(`Load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (the benchmark itself keeps ~2 busy while it runs).`);
 

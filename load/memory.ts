@@ -138,6 +138,9 @@ function generatingStore(touchpointsPerProfile: number, now: number): ProfileSto
       return new Map(ids.map((id) => [id, decisionProfile(id)]));
     },
     appendTouchpoints: unused,
+    appendOutcomes: unused,
+    outcomeTotals: unused,
+    sharedSecret: unused,
     patch: unused,
     delete: unused,
     sweepExpired: async () => 0,

@@ -2,6 +2,7 @@
  * The service's configuration, read from the environment once (contract
  * section 2). An invalid value stops start-up with a message naming the variable.
  */
+import { parseDecisionKeys, type DecisionKey } from './outcomes/decision-id.js';
 import * as z from 'zod';
 import { DEFAULT_RULE_LIMITS, type RuleLimits } from './ruleset/limits.js';
 
@@ -53,6 +54,7 @@ const envSchema = z.object({
   RULES_POLL_INTERVAL_MS: int(0, 3_600_000).default(2000),
   EVALUATOR: z.enum(['compiled', 'json-rules-engine'], { error: 'must be one of compiled, json-rules-engine' }).default('compiled'),
   API_KEYS: z.string().optional(),
+  DECISION_ID_KEYS: z.string().optional(),
   CORS_ORIGINS: z.string().optional(),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' })
@@ -123,6 +125,8 @@ export interface Config {
   evaluator: Evaluator;
   /** null: API_KEYS unset, no authentication. */
   apiKeys: readonly ApiKey[] | null;
+  /** The keys decision ids are signed with, the first signing (DECISION_ID_KEYS); null: one generated and shared through the store. */
+  decisionIdKeys: readonly DecisionKey[] | null;
   /** Origins browsers may call from; empty: no CORS headers. `*` allows any. */
   corsOrigins: readonly string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -149,6 +153,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const parsed = envSchema.safeParse(present);
   const problems = parsed.success ? [] : describeIssues(parsed.error.issues, env);
   const apiKeys = parseApiKeys(present.API_KEYS, problems);
+  let decisionIdKeys: DecisionKey[] | null = null;
+  if (present.DECISION_ID_KEYS !== undefined) {
+    try {
+      decisionIdKeys = parseDecisionKeys(present.DECISION_ID_KEYS);
+    } catch (err) {
+      problems.push(`DECISION_ID_KEYS: ${(err as Error).message}`);
+    }
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   return Object.freeze({
@@ -168,6 +180,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ruleLimits: Object.freeze({ maxFileBytes: e.RULES_MAX_FILE_BYTES, maxRulesPerPlacement: e.RULES_MAX_RULES_PER_PLACEMENT }),
     evaluator: e.EVALUATOR,
     apiKeys,
+    decisionIdKeys,
     corsOrigins: (e.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     logLevel: e.LOG_LEVEL,
     maxBodyBytes: e.MAX_BODY_BYTES,

@@ -27,6 +27,16 @@ import { createRedisReportStore } from './reports/redis-report-store.js';
 import { DEFAULT_REPORT_RETENTION_DAYS, type ReportStore } from './reports/report-store.js';
 import { createReports } from './reports/reports.js';
 import { createSqliteReportStore } from './reports/sqlite-report-store.js';
+import {
+  createDecisionSigner,
+  createKeyring,
+  decodeSharedKey,
+  encodeSharedKey,
+  generateDecisionKey,
+  type DecisionKeyring,
+} from './outcomes/decision-id.js';
+import { createSharedOutcomeTotals } from './outcomes/shared-totals.js';
+import type { RulesetSnapshot } from './ruleset/snapshot.js';
 
 /** How long start-up waits for a network store's first answer before it serves anyway (degraded). */
 const STORE_WAIT_MS = 5000;
@@ -76,6 +86,13 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const stopReports = runReportsInBackground(reports, logger);
 
   await waitForStore(store, STORE_WAIT_MS, logger);
+  const keyring = await decisionKeyring(config, store, logger);
+  const outcomeTotals = createSharedOutcomeTotals({
+    store,
+    items: () => itemsCountingEveryone(registry.current),
+    onError: (err) => logger.warn('outcome totals refresh failed; caps with scope "all" use the last counts', { error: err.message }),
+  });
+  const stopTotals = outcomeTotals.start();
   if (!config.apiKeys) logger.warn('API_KEYS is not set: the HTTP API is open to anyone who can reach it, with no authentication');
   const app = createApp({
     rules: registry,
@@ -86,6 +103,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     corsOrigins: config.corsOrigins,
     maxBodyBytes: config.maxBodyBytes,
     reports,
+    signer: createDecisionSigner(keyring.keyring),
+    outcomeTotals,
   });
   const server = await serveHttp(app.fetch, {
     port: config.port,
@@ -113,6 +132,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     storeTimeoutMs: config.storeTimeoutMs,
     logLevel: config.logLevel,
     auth: describeApiKeys(config),
+    // How decision ids are signed; never the keys themselves.
+    decisionIdKeys: config.decisionIdKeys ? `${config.decisionIdKeys.length} configured (DECISION_ID_KEYS)` : 'shared through the store',
   });
 
   let stopping: Promise<void> | null = null;
@@ -124,6 +145,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         watcher.close();
         stopHangup();
         stopSweeps();
+        stopTotals();
+        keyring.stop();
         await server.drain();
         // The last served counts go to the store before it closes.
         await stopReports();
@@ -133,6 +156,60 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       return stopping;
     },
   };
+}
+
+/** The ids of catalog items with a cap counting everyone's outcomes: what the shared totals read. */
+function itemsCountingEveryone(snapshot: RulesetSnapshot | null): string[] {
+  if (!snapshot) return [];
+  const items: string[] = [];
+  for (const item of snapshot.catalog.values()) if (item.caps?.some((cap) => cap.scope === 'all')) items.push(item.id);
+  return items;
+}
+
+const SHARED_KEY_NAME = 'decision-id-key';
+const SHARED_KEY_RETRY_MS = 5000;
+
+/**
+ * The keys decision ids are signed with: DECISION_ID_KEYS when set; else one
+ * generated once and shared through the store, so every replica verifies
+ * every other's ids and a restart keeps them valid. While the store cannot be
+ * asked (down at start), a key of this process signs, and the shared key is
+ * asked for again in the background: once it is known it signs, and the
+ * process key still verifies (on this replica) what it signed.
+ */
+async function decisionKeyring(
+  config: Config,
+  store: { sharedSecret(name: string, candidate: string): Promise<string> },
+  logger: Logger,
+): Promise<{ keyring: DecisionKeyring; stop(): void }> {
+  if (config.decisionIdKeys) return { keyring: createKeyring(config.decisionIdKeys), stop: () => undefined };
+  const local = generateDecisionKey();
+  const keyring = createKeyring([local]);
+  let timer: NodeJS.Timeout | undefined;
+  const fetchShared = async (): Promise<boolean> => {
+    try {
+      const stored = decodeSharedKey(await store.sharedSecret(SHARED_KEY_NAME, encodeSharedKey(local)));
+      if (!stored) {
+        logger.error('the decision id key stored in the profile store is not one; set DECISION_ID_KEYS');
+        return true;
+      }
+      keyring.adopt(stored);
+      return true;
+    } catch (err) {
+      return false;
+    }
+  };
+  if (!(await fetchShared())) {
+    logger.warn('cannot read the shared decision id key; signing with a key of this process until the store answers (other replicas will refuse outcomes for these decisions)');
+    const retry = () => {
+      void fetchShared().then((done) => {
+        if (done) logger.info('decision id key shared through the store is in use');
+        else timer = setTimeout(retry, SHARED_KEY_RETRY_MS).unref();
+      });
+    };
+    timer = setTimeout(retry, SHARED_KEY_RETRY_MS).unref();
+  }
+  return { keyring, stop: () => clearTimeout(timer) };
 }
 
 /**

@@ -187,7 +187,7 @@ function toProfile(customerId: string, customer: NonNullable<RuleTestCase['custo
     if (at > now + MAX_FUTURE_SKEW_MS) {
       problems.push(`customer.outcomes[${i}].at: ${outcome.at} is later than the test's now (${new Date(now).toISOString()}); the service refuses outcomes more than 5 minutes in the future`);
     }
-    return { decisionId: `rule-test-${i}`, placement: outcome.placement, item: outcome.item, rule: outcome.rule ?? null, kind: outcome.kind, at, value: null };
+    return { decisionId: `rule-test-${i}`, placement: outcome.placement, item: outcome.item, rule: outcome.rule ?? null, arm: null, kind: outcome.kind, at, value: null };
   });
   return {
     customerId,

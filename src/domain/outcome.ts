@@ -43,6 +43,28 @@ export const outcomeBatchSchema = z
   .meta({ description: `Up to ${MAX_OUTCOMES_PER_REQUEST} outcomes, stored together or not at all.` });
 export type OutcomeBatch = z.output<typeof outcomeBatchSchema>;
 
+export const outcomeAppendResultSchema = z.object({
+  accepted: z.int().min(0).meta({ description: 'Outcomes newly stored.' }),
+  duplicates: z.int().min(0).meta({ description: 'Outcomes skipped: one of the same kind for the same decision, placement and item was already stored.' }),
+});
+
+/** A stored outcome as the profile view shows it. */
+export const outcomeViewSchema = z.object({
+  decisionId: z.string(),
+  placement: z.string(),
+  item: z.string(),
+  rule: z.string().nullable().meta({ description: 'The rule that served the item (from the decision id); null for a fallback item.' }),
+  arm: z.enum(['optimized', 'priority']).nullable().meta({ description: "The placement's ranking arm in that decision; null when it had none." }),
+  kind: z.enum(OUTCOME_KINDS),
+  at: z.iso.datetime(),
+  value: z.number().nullable(),
+});
+export type OutcomeView = z.output<typeof outcomeViewSchema>;
+
+export function toOutcomeView(outcome: StoredOutcome): OutcomeView {
+  return { ...outcome, at: new Date(outcome.at).toISOString() };
+}
+
 /** An outcome as stored with its customer: `at` in epoch milliseconds, absent fields as null. */
 export interface StoredOutcome {
   decisionId: string;
@@ -50,6 +72,8 @@ export interface StoredOutcome {
   item: string;
   /** The rule that served the item; null for a fallback item. */
   rule: string | null;
+  /** The placement's ranking arm in that decision (optimized or priority order); null when it had none. */
+  arm: 'optimized' | 'priority' | null;
   kind: OutcomeKind;
   at: number;
   value: number | null;

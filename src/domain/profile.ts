@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { customerIdAnswerSchema } from './ids.js';
 import { jsonObjectSchema, timestampSchema, type JsonObject } from './json.js';
-import type { StoredOutcome } from './outcome.js';
+import { outcomeViewSchema, toOutcomeView, type StoredOutcome } from './outcome.js';
 import { toTouchpointView, touchpointViewSchema, type StoredTouchpoint } from './touchpoint.js';
 
 /** Upper bound on a profile's attributes as JSON, so repeated patches cannot grow a profile without limit. */
@@ -50,6 +50,7 @@ export const profileViewSchema = z.object({
   attributes: jsonObjectSchema,
   touchpointCount: z.int().min(0),
   touchpoints: z.array(touchpointViewSchema).meta({ description: 'Newest first.' }),
+  outcomes: z.array(outcomeViewSchema).meta({ description: 'What the customer did with what decisions served (POST /v1/outcomes), newest first.' }),
   createdAt: timestampSchema,
   updatedAt: timestampSchema,
 });
@@ -64,6 +65,7 @@ export function toProfileView(profile: Profile, stage: string, stageSource: Stag
     attributes: profile.attributes,
     touchpointCount: profile.touchpoints.length,
     touchpoints: profile.touchpoints.map(toTouchpointView),
+    outcomes: (profile.outcomes ?? []).map(toOutcomeView),
     createdAt: new Date(profile.createdAt).toISOString(),
     updatedAt: new Date(profile.updatedAt).toISOString(),
   };

@@ -309,7 +309,15 @@ async function decideCounted(
 ): Promise<Decision> {
   const started = performance.now();
   const { reports } = deps;
-  const decision = await decide(snapshot, profile, request, { now, decisionId: deps.newId(), random: deps.random, goalStats: reports.goalStats.get });
+  const decision = await decide(snapshot, profile, request, {
+    now,
+    // Set below, once the placements are decided: the id is signed over what they served.
+    decisionId: '',
+    ...(deps.outcomeTotals ? { outcomeTotals: deps.outcomeTotals } : {}),
+    random: deps.random,
+    goalStats: reports.goalStats.get,
+  });
+  decision.decisionId = deps.signer.sign(request.customerId, decision.placements, now);
   if (degraded) {
     decision.degraded = true;
     degradedBecause.set(decision, degraded);

@@ -1,5 +1,7 @@
 import type { ApiKey } from '../config.js';
 import type { Logger } from '../observability/logger.js';
+import type { OutcomeTotals } from '../domain/outcome-totals.js';
+import { createDecisionSigner, createKeyring, generateDecisionKey, type DecisionSigner } from '../outcomes/decision-id.js';
 import type { ProfileStore } from '../profiles/store.js';
 import { DEFAULT_REPORT_RETENTION_DAYS } from '../reports/report-store.js';
 import { createMemoryReportStore } from '../reports/memory-report-store.js';
@@ -29,6 +31,10 @@ export interface AppDeps {
   corsOrigins?: readonly string[];
   /** Prometheus metrics (observability/metrics.ts): fed by the routes and served at GET /metrics; absent: neither. */
   metrics?: Metrics;
+  /** Signs decision ids and verifies those outcomes bring back; absent: a key of this process only. */
+  signer?: DecisionSigner;
+  /** Everyone's outcome counts, for caps with scope "all"; absent: they count nothing. */
+  outcomeTotals?: OutcomeTotals | null;
   /** Report aggregates, served counts and optimize's statistics; absent: kept in memory. */
   reports?: Reports;
   /** The random source decisions of optimized placements draw from; default Math.random. */
@@ -50,8 +56,10 @@ export function resolveDeps(deps: AppDeps): ResolvedDeps {
     apiKeys: null,
     corsOrigins: [],
     metrics: noMetrics,
+    outcomeTotals: null,
     random: Math.random,
     ...deps,
+    signer: deps.signer ?? createDecisionSigner(createKeyring([generateDecisionKey()])),
     reports:
       deps.reports ??
       createReports({

@@ -14,6 +14,7 @@ import * as decisions from '../domain/decision.js';
 import { batchDecisionRequestSchema, decisionRequestSchema } from '../domain/decision.js';
 import { CUSTOMER_ID_PATTERN, SLUG_PATTERN } from '../domain/ids.js';
 import { jsonValueSchema } from '../domain/json.js';
+import { outcomeAppendResultSchema, outcomeBatchSchema, outcomeInputSchema, outcomeViewSchema } from '../domain/outcome.js';
 import { profilePatchSchema, profileViewSchema } from '../domain/profile.js';
 import * as answers from '../domain/responses.js';
 import * as reports from '../domain/report.js';
@@ -38,6 +39,8 @@ const JSON_TYPE = 'application/json';
 const REQUEST_SCHEMAS = {
   TouchpointInput: touchpointInputSchema,
   TouchpointBatch: touchpointBatchSchema,
+  OutcomeInput: outcomeInputSchema,
+  OutcomeBatch: outcomeBatchSchema,
   ProfilePatch: profilePatchSchema,
   DecisionRequest: decisionRequestSchema,
   BatchDecisionRequest: batchDecisionRequestSchema,
@@ -54,6 +57,8 @@ const RESPONSE_SCHEMAS = {
   ServiceIndex: answers.serviceIndexSchema,
   AppendResult: answers.appendResultSchema,
   TouchpointView: touchpointViewSchema,
+  OutcomeAppendResult: outcomeAppendResultSchema,
+  OutcomeView: outcomeViewSchema,
   ProfileView: profileViewSchema,
   FactConditionTrace: traces.factConditionTraceSchema,
   ConditionTrace: traces.conditionTraceSchema,
@@ -154,6 +159,7 @@ function buildDocument(routes: readonly RouteDef[]): OpenApiObject {
     tags: [
       { name: 'customers', description: 'Profiles: attributes, journey stage, touchpoints.' },
       { name: 'decisions', description: 'Next-best content and offers, one customer or many at once.' },
+      { name: 'outcomes', description: 'What customers did with what decisions served: impressions, clicks, conversions, dismissals.' },
       { name: 'rules', description: 'The rules serving.' },
       { name: 'reports', description: 'What placements served and what customers did with it.' },
       { name: 'operations', description: 'Liveness, readiness, metrics and this documentation. Open to all.' },

@@ -39,7 +39,7 @@ export interface RouteDef {
   doc?: OperationDoc;
 }
 
-export type RouteTag = 'customers' | 'decisions' | 'rules' | 'reports' | 'operations';
+export type RouteTag = 'customers' | 'decisions' | 'outcomes' | 'rules' | 'reports' | 'operations';
 
 /** Answers shared by several operations: components/responses of the document (openapi.ts). */
 export type SharedResponse =

@@ -11,6 +11,7 @@ import { healthRoutes } from './health.js';
 import { indexRoute } from './index-route.js';
 import { metricsRoute } from './metrics-route.js';
 import { openApiDocument, openApiDocumentRoute } from './openapi.js';
+import { outcomeRoutes } from './outcomes.js';
 import type { RouteDef } from './route.js';
 import { reportRoutes } from './reports.js';
 import { rulesRoutes } from './rules.js';
@@ -24,6 +25,7 @@ export const ROUTES: readonly RouteDef[] = [
   ...docsRoutes,
   ...customerRoutes,
   ...decisionRoutes,
+  ...outcomeRoutes,
   ...rulesRoutes,
   ...reportRoutes,
 ];

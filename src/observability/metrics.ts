@@ -41,6 +41,10 @@ export interface Metrics {
   /** One decision, batch members included; `seconds` is the time decide() took. */
   recordDecision(decision: Decision, seconds: number): void;
   recordTouchpoints(result: AppendResult): void;
+  /** Outcomes newly stored, by kind (duplicates are not counted). */
+  recordOutcomes(kind: string, count: number): void;
+  /** Outcomes refused, by reason (invalid, forged, expired, not-served, other-customer). */
+  recordRejectedOutcomes(reason: string, count: number): void;
   /** Points the scrape-time series at an app's rules and store; the last app to call it wins. */
   readFrom(sources: MetricsSources): void;
   /** The exposition in Prometheus text format. */
@@ -71,6 +75,8 @@ export const noMetrics: Metrics = {
   recordRequest() {},
   recordDecision() {},
   recordTouchpoints() {},
+  recordOutcomes() {},
+  recordRejectedOutcomes() {},
   readFrom() {},
   render: () => Promise.resolve(''),
   contentType: 'text/plain; version=0.0.4; charset=utf-8',
@@ -122,6 +128,18 @@ export function createMetrics(options: MetricsOptions = {}): PrometheusMetrics {
   const touchpointDuplicates = new Counter({
     name: 'nextbest_touchpoints_duplicates_total',
     help: 'Touchpoints skipped because their id was already stored for the customer.',
+    registers,
+  });
+  const outcomesStored = new Counter({
+    name: 'nextbest_outcomes_total',
+    help: 'Outcomes newly stored, by kind (duplicates are not counted).',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const outcomesRejected = new Counter({
+    name: 'nextbest_outcomes_rejected_total',
+    help: 'Outcomes refused with a 400, by reason: invalid, forged, expired, not-served, other-customer.',
+    labelNames: ['reason'] as const,
     registers,
   });
   const httpDuration = new Histogram({
@@ -246,6 +264,12 @@ export function createMetrics(options: MetricsOptions = {}): PrometheusMetrics {
     recordTouchpoints(result) {
       if (result.accepted > 0) touchpointsIngested.inc(result.accepted);
       if (result.duplicates > 0) touchpointDuplicates.inc(result.duplicates);
+    },
+    recordOutcomes(kind, count) {
+      if (count > 0) outcomesStored.inc({ kind }, count);
+    },
+    recordRejectedOutcomes(reason, count) {
+      if (count > 0) outcomesRejected.inc({ reason }, count);
     },
     render: () => registry.metrics(),
   };

@@ -268,6 +268,16 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
     appendTouchpoints(customerId, touchpoints, now) {
       return write(customerId, () => inner.appendTouchpoints(customerId, touchpoints, now));
     },
+    appendOutcomes(customerId, outcomes, now) {
+      // Caps and the outcomeCount fact read the customer's own outcomes from here: they must see this write at once.
+      return write(customerId, () => inner.appendOutcomes(customerId, outcomes, now));
+    },
+    outcomeTotals(items, now) {
+      return inner.outcomeTotals(items, now);
+    },
+    sharedSecret(name, candidate) {
+      return inner.sharedSecret(name, candidate);
+    },
     patch(customerId, change, now) {
       return write(customerId, () => inner.patch(customerId, change, now));
     },
@@ -338,13 +348,26 @@ function withinRetention(profile: DecisionProfile, oldestKept: number): Decision
   const count = profile.at.length;
   let keep = count;
   while (keep > 0 && (profile.at[keep - 1] as number) < oldestKept) keep--;
-  if (keep === count) return profile;
+  const { outcomes } = profile;
+  const outcomeCount = outcomes.at.length;
+  let keepOutcomes = outcomeCount;
+  while (keepOutcomes > 0 && (outcomes.at[keepOutcomes - 1] as number) < oldestKept) keepOutcomes--;
+  if (keep === count && keepOutcomes === outcomeCount) return profile;
   // slice, not subarray: a view would keep the whole old buffer alive.
   return freezeDecisionProfile({
     ...profile,
     types: profile.types.slice(0, keep),
     channels: profile.channels.slice(0, keep),
     at: profile.at.slice(0, keep),
+    outcomes:
+      keepOutcomes === outcomeCount
+        ? outcomes
+        : {
+            kinds: outcomes.kinds.slice(0, keepOutcomes),
+            items: outcomes.items.slice(0, keepOutcomes),
+            placements: outcomes.placements.slice(0, keepOutcomes),
+            at: outcomes.at.slice(0, keepOutcomes),
+          },
   });
 }
 

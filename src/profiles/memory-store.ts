@@ -1,11 +1,12 @@
 import { StoreUnavailableError } from '../domain/errors.js';
 import { toDecisionProfile, type DecisionProfile } from '../domain/decision-profile.js';
 import type { JsonObject } from '../domain/json.js';
+import { outcomesNewestFirst, type StoredOutcome } from '../domain/outcome.js';
 import type { Profile } from '../domain/profile.js';
 import type { StoredTouchpoint } from '../domain/touchpoint.js';
 import { cloneJson } from './clone-json.js';
 import { patchAttributes } from './patch-attributes.js';
-import { DAY_MS, type AppendResult, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
+import { countByKind, DAY_MS, type AppendResult, type OutcomeAppendResult, type OutcomeDayCount, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
 
 /** A stored touchpoint with its insertion number, which breaks ties between equal `at` (later first). */
 interface Entry {
@@ -21,6 +22,15 @@ interface StoredProfile {
   updatedAt: number;
   /** Newest first: `at` descending, then `seq` descending. */
   entries: Entry[];
+  /** Newest first (`at` descending; equal times keep the later stored first). */
+  outcomes: StoredOutcome[];
+  /** outcomeKey of every stored outcome: one per decision, placement, item and kind. */
+  outcomeKeys: Set<string>;
+}
+
+/** What makes an outcome a duplicate of another of the same customer. */
+export function outcomeKey(outcome: StoredOutcome): string {
+  return `${outcome.decisionId}\n${outcome.placement}\n${outcome.item}\n${outcome.kind}`;
 }
 
 /**
@@ -30,6 +40,7 @@ interface StoredProfile {
  */
 export function createMemoryStore(limits: StoreLimits): ProfileStore {
   const records = new Map<string, StoredProfile>();
+  const secrets = new Map<string, string>();
   const clock = limits.now ?? Date.now;
   let nextSeq = 1;
   let closed = false;
@@ -43,7 +54,7 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
   function recordFor(customerId: string, now: number): StoredProfile {
     let record = records.get(customerId);
     if (!record) {
-      record = { customerId, attributes: {}, stage: null, createdAt: now, updatedAt: now, entries: [] };
+      record = { customerId, attributes: {}, stage: null, createdAt: now, updatedAt: now, entries: [], outcomes: [], outcomeKeys: new Set() };
       records.set(customerId, record);
     }
     return record;
@@ -58,11 +69,17 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
       if (entry.touchpoint.at < oldestKept) break;
       touchpoints.push(copy(entry.touchpoint));
     }
+    const outcomes: StoredOutcome[] = [];
+    for (const outcome of record.outcomes) {
+      if (outcome.at < oldestKept) break;
+      outcomes.push({ ...outcome });
+    }
     return {
       customerId: record.customerId,
       attributes: cloneJson(record.attributes),
       stage: record.stage,
       touchpoints,
+      outcomes,
       createdAt: record.createdAt,
       updatedAt: record.updatedAt,
     };
@@ -107,6 +124,42 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
     return { accepted: added.length, duplicates: touchpoints.length - added.length - expired, expired };
   }
 
+  function appendOutcomes(customerId: string, outcomes: readonly StoredOutcome[], now: number): OutcomeAppendResult {
+    const record = recordFor(customerId, now);
+    dropExpiredOutcomes(record, cutoff(now));
+    const added: StoredOutcome[] = [];
+    for (const outcome of outcomes) {
+      const key = outcomeKey(outcome);
+      if (record.outcomeKeys.has(key)) continue;
+      record.outcomeKeys.add(key);
+      added.push({ ...outcome });
+    }
+    if (added.length > 0) {
+      // Stable sort: among equal times, the later stored (put first here) stays first.
+      record.outcomes = added.reverse().concat(record.outcomes).sort(outcomesNewestFirst);
+    }
+    record.updatedAt = now;
+    return { accepted: added.length, duplicates: outcomes.length - added.length, acceptedByKind: countByKind(added) };
+  }
+
+  function outcomeTotals(items: readonly string[], now: number): OutcomeDayCount[] {
+    const wanted = new Set(items);
+    const oldestKept = cutoff(now);
+    const counts = new Map<string, OutcomeDayCount>();
+    for (const record of records.values()) {
+      for (const outcome of record.outcomes) {
+        if (outcome.at < oldestKept) break;
+        if (!wanted.has(outcome.item)) continue;
+        const day = Math.floor(outcome.at / DAY_MS);
+        const key = `${outcome.item}\n${outcome.kind}\n${day}`;
+        const known = counts.get(key);
+        if (known) known.count++;
+        else counts.set(key, { item: outcome.item, kind: outcome.kind, day, count: 1 });
+      }
+    }
+    return [...counts.values()];
+  }
+
   function patch(customerId: string, change: ProfileChange, now: number): Profile {
     // Merged before the record is created, so a rejected patch leaves no trace.
     // The patch is cloned because the merge may adopt its arrays and objects.
@@ -124,7 +177,7 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
   function sweep(now: number): number {
     let dropped = 0;
     const oldestKept = cutoff(now);
-    for (const record of records.values()) dropped += dropExpired(record, oldestKept);
+    for (const record of records.values()) dropped += dropExpired(record, oldestKept) + dropExpiredOutcomes(record, oldestKept);
     return dropped;
   }
 
@@ -164,6 +217,21 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
       ensureOpen();
       return append(customerId, touchpoints, now);
     },
+    async appendOutcomes(customerId, outcomes, now) {
+      ensureOpen();
+      return appendOutcomes(customerId, outcomes, now);
+    },
+    async outcomeTotals(items, now) {
+      ensureOpen();
+      return outcomeTotals(items, now);
+    },
+    async sharedSecret(name, candidate) {
+      ensureOpen();
+      const known = secrets.get(name);
+      if (known !== undefined) return known;
+      secrets.set(name, candidate);
+      return candidate;
+    },
     async patch(customerId, change, now) {
       ensureOpen();
       return patch(customerId, change, now);
@@ -192,6 +260,18 @@ function dropExpired(record: StoredProfile, oldestKept: number): number {
   let keep = before;
   while (keep > 0 && (record.entries[keep - 1] as Entry).touchpoint.at < oldestKept) keep--;
   record.entries.length = keep;
+  return before - keep;
+}
+
+/** Drops the outcomes older than retention (the tail), with their duplicate keys. */
+function dropExpiredOutcomes(record: StoredProfile, oldestKept: number): number {
+  const before = record.outcomes.length;
+  let keep = before;
+  while (keep > 0 && (record.outcomes[keep - 1] as StoredOutcome).at < oldestKept) {
+    keep--;
+    record.outcomeKeys.delete(outcomeKey(record.outcomes[keep] as StoredOutcome));
+  }
+  record.outcomes.length = keep;
   return before - keep;
 }
 

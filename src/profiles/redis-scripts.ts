@@ -14,6 +14,14 @@
  *   P{C}:x  hash   touchpoint number -> JSON [id, properties], for touchpoints
  *                  that have either
  *   P{C}:i  hash   touchpoint id -> touchpoint number, the idempotency index
+ *   P{C}:o  zset   one member per outcome, scored by `at`: the JSON array
+ *                  [decisionId, placement, item, kind], which is also what
+ *                  makes a repeat a duplicate
+ *   P{C}:v  hash   outcome member -> JSON [rule, arm, value]
+ *
+ * Everyone's outcome counts, for caps with scope "all", live apart from the
+ * customers (a script cannot reach two hash slots on a Cluster):
+ *   P{outcome-totals}:<day>  hash  "<item>\n<kind>" -> count, expiring with retention
  *
  * Numbers cross into Lua as the strings JavaScript made of them: Lua 5.1
  * formats large numbers as "1.7e+12", so a script never prints a number it
@@ -144,11 +152,79 @@ redis.call('PUBLISH', ARGV[6], ARGV[7])
 return 1
 `;
 
-/** KEYS: p t x i. ARGV: channel, message. Returns how many keys existed. */
+/**
+ * KEYS: p t x i o v. ARGV: channel, message. Returns {how many keys existed,
+ * {outcome member, at, ...}}: the outcomes deleted, which the caller takes off
+ * everyone's totals. An outcome key of the wrong type yields no outcomes.
+ */
 export const DELETE_SCRIPT = `
-local removed = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+local outcomes = {}
+if redis.call('TYPE', KEYS[5]).ok == 'zset' then outcomes = redis.call('ZRANGE', KEYS[5], 0, -1, 'WITHSCORES') end
+local removed = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
 if removed > 0 then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
-return removed
+return {removed, outcomes}
+`;
+
+/**
+ * KEYS: p o v. ARGV: now, cutoff, channel, message, count, then per outcome:
+ * member, at, extra JSON. Returns the (0-based) positions of the outcomes
+ * stored; the others were duplicates. Like APPEND_SCRIPT, everything that
+ * could fail is checked before the first write.
+ */
+export const APPEND_OUTCOMES_SCRIPT = `
+local function finite(text)
+  local n = tonumber(text)
+  return n ~= nil and n == n and n ~= math.huge and n ~= -math.huge
+end
+local function wrongType(key, expected)
+  local kind = redis.call('TYPE', key).ok
+  return kind ~= 'none' and kind ~= expected
+end
+local p, o, v = KEYS[1], KEYS[2], KEYS[3]
+local now, cutoff, count = ARGV[1], ARGV[2], tonumber(ARGV[5])
+if not (finite(now) and finite(cutoff) and count and #ARGV == 5 + count * 3) then
+  return redis.error_reply('ERR nextbest outcomes: malformed arguments')
+end
+for k = 0, count - 1 do
+  if not finite(ARGV[7 + k * 3]) then return redis.error_reply('ERR nextbest outcomes: outcome ' .. k .. ' has no finite time') end
+end
+if wrongType(p, 'hash') or wrongType(o, 'zset') or wrongType(v, 'hash') then
+  return redis.error_reply('ERR nextbest outcomes: a key of this customer has the wrong type')
+end
+if redis.call('HSETNX', p, 'c', now) == 1 then redis.call('HSET', p, 'a', '{}') end
+redis.call('HSET', p, 'u', now)
+-- Expired outcomes go first, so that one that has aged out can be stored again.
+local expired = redis.call('ZRANGEBYSCORE', o, '-inf', '(' .. cutoff)
+for _, member in ipairs(expired) do
+  redis.call('ZREM', o, member)
+  redis.call('HDEL', v, member)
+end
+local stored = {}
+for k = 0, count - 1 do
+  local base = 6 + k * 3
+  local member = ARGV[base]
+  if not redis.call('ZSCORE', o, member) then
+    redis.call('ZADD', o, ARGV[base + 1], member)
+    redis.call('HSET', v, member, ARGV[base + 2])
+    stored[#stored + 1] = k
+  end
+end
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return stored
+`;
+
+/** KEYS: o v. ARGV: cutoff. Drops expired outcomes; returns how many. Keys of the wrong type are refused before any write. */
+export const SWEEP_OUTCOMES_SCRIPT = `
+for _, pair in ipairs({{KEYS[1], 'zset'}, {KEYS[2], 'hash'}}) do
+  local kind = redis.call('TYPE', pair[1]).ok
+  if kind ~= 'none' and kind ~= pair[2] then return redis.error_reply('ERR nextbest sweep: an outcome key of this customer has the wrong type') end
+end
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+for _, member in ipairs(expired) do
+  redis.call('ZREM', KEYS[1], member)
+  redis.call('HDEL', KEYS[2], member)
+end
+return #expired
 `;
 
 /** KEYS: t x i. ARGV: cutoff. Returns how many touchpoints were dropped; refuses, before any write, keys of the wrong type. */
@@ -158,18 +234,20 @@ return dropExpired(KEYS[1], KEYS[2], KEYS[3], ARGV[1])
 `;
 
 /**
- * What a decision reads. KEYS: p t. ARGV: cutoff.
- * Returns nil for no profile, else {attributes, stage or nil, {member, at, ...}} newest first.
+ * What a decision reads. KEYS: p t o. ARGV: cutoff.
+ * Returns nil for no profile, else {attributes, stage or nil, {member, at, ...},
+ * {outcome member, at, ...}}, both newest first.
  */
 export const READ_DECISION_SCRIPT = `
 local head = redis.call('HMGET', KEYS[1], 'a', 's')
 if not head[1] then return false end
-return {head[1], head[2], redis.call('ZREVRANGEBYSCORE', KEYS[2], '+inf', ARGV[1], 'WITHSCORES')}
+return {head[1], head[2], redis.call('ZREVRANGEBYSCORE', KEYS[2], '+inf', ARGV[1], 'WITHSCORES'), redis.call('ZREVRANGEBYSCORE', KEYS[3], '+inf', ARGV[1], 'WITHSCORES')}
 `;
 
 /**
- * The whole profile. KEYS: p t x. ARGV: cutoff. Returns nil for no profile,
- * else {attributes, stage or nil, createdAt, updatedAt, {member, at, ...}, {extra or '', ...}}.
+ * The whole profile. KEYS: p t x o v. ARGV: cutoff. Returns nil for no profile,
+ * else {attributes, stage or nil, createdAt, updatedAt, {member, at, ...}, {extra or '', ...},
+ * {outcome member, at, ...}, {outcome extra or '', ...}}.
  */
 export const READ_PROFILE_SCRIPT = `
 local head = redis.call('HMGET', KEYS[1], 'a', 's', 'c', 'u')
@@ -179,5 +257,10 @@ local extras = {}
 for k = 1, #timeline, 2 do
   extras[#extras + 1] = redis.call('HGET', KEYS[3], string.sub(timeline[k], 1, 16)) or ''
 end
-return {head[1], head[2], head[3], head[4], timeline, extras}
+local outcomes = redis.call('ZREVRANGEBYSCORE', KEYS[4], '+inf', ARGV[1], 'WITHSCORES')
+local outcomeExtras = {}
+for k = 1, #outcomes, 2 do
+  outcomeExtras[#outcomeExtras + 1] = redis.call('HGET', KEYS[5], outcomes[k]) or ''
+end
+return {head[1], head[2], head[3], head[4], timeline, extras, outcomes, outcomeExtras}
 `;

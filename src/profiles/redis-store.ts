@@ -1,13 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
-import { intern, NO_OUTCOMES, type DecisionProfile } from '../domain/decision-profile.js';
+import { intern, NO_OUTCOMES, type DecisionProfile, type OutcomeColumns } from '../domain/decision-profile.js';
 import { InvalidInputError, ProfileDataError, StoreUnavailableError } from '../domain/errors.js';
 import type { JsonObject } from '../domain/json.js';
+import { OUTCOME_KINDS, type OutcomeKind, type StoredOutcome } from '../domain/outcome.js';
 import type { Profile } from '../domain/profile.js';
 import type { StoredTouchpoint } from '../domain/touchpoint.js';
 import { patchAttributes } from './patch-attributes.js';
-import { APPEND_SCRIPT, DELETE_SCRIPT, PATCH_SCRIPT, READ_DECISION_SCRIPT, READ_PROFILE_SCRIPT, SWEEP_SCRIPT } from './redis-scripts.js';
-import { DAY_MS, type AppendResult, type ChangeFeed, type ChangeListener, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
+import {
+  APPEND_OUTCOMES_SCRIPT,
+  APPEND_SCRIPT,
+  DELETE_SCRIPT,
+  PATCH_SCRIPT,
+  READ_DECISION_SCRIPT,
+  READ_PROFILE_SCRIPT,
+  SWEEP_OUTCOMES_SCRIPT,
+  SWEEP_SCRIPT,
+} from './redis-scripts.js';
+import { countByKind, DAY_MS, type AppendResult, type OutcomeAppendResult, type OutcomeDayCount, type ChangeFeed, type ChangeListener, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
 
 export interface RedisStoreOptions extends StoreLimits {
   /** redis://[user:password@]host:port[/db] or rediss:// for TLS; with `cluster`, a comma-separated list of seed nodes. */
@@ -44,15 +54,19 @@ interface Scripts {
   nbSweep: ScriptCall;
   nbReadDecision: ScriptCall;
   nbReadProfile: ScriptCall;
+  nbAppendOutcomes: ScriptCall;
+  nbSweepOutcomes: ScriptCall;
 }
 
 const SCRIPT_DEFINITIONS: Record<keyof Scripts, { lua: string; numberOfKeys: number }> = {
   nbAppend: { lua: APPEND_SCRIPT, numberOfKeys: 4 },
   nbPatch: { lua: PATCH_SCRIPT, numberOfKeys: 1 },
-  nbDelete: { lua: DELETE_SCRIPT, numberOfKeys: 4 },
+  nbDelete: { lua: DELETE_SCRIPT, numberOfKeys: 6 },
   nbSweep: { lua: SWEEP_SCRIPT, numberOfKeys: 3 },
-  nbReadDecision: { lua: READ_DECISION_SCRIPT, numberOfKeys: 2 },
-  nbReadProfile: { lua: READ_PROFILE_SCRIPT, numberOfKeys: 3 },
+  nbReadDecision: { lua: READ_DECISION_SCRIPT, numberOfKeys: 3 },
+  nbReadProfile: { lua: READ_PROFILE_SCRIPT, numberOfKeys: 5 },
+  nbAppendOutcomes: { lua: APPEND_OUTCOMES_SCRIPT, numberOfKeys: 3 },
+  nbSweepOutcomes: { lua: SWEEP_OUTCOMES_SCRIPT, numberOfKeys: 2 },
 };
 
 /**
@@ -100,8 +114,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
 
   const keys = (customerId: string) => {
     const base = `${prefix}{${customerId}}:`;
-    return { p: `${base}p`, t: `${base}t`, x: `${base}x`, i: `${base}i` };
+    return { p: `${base}p`, t: `${base}t`, x: `${base}x`, i: `${base}i`, o: `${base}o`, v: `${base}v` };
   };
+  /** Everyone's outcome counts of one UTC day (see redis-scripts.ts). */
+  const totalsKey = (day: number) => `${prefix}{outcome-totals}:${day}`;
   const message = (customerId: string) => `${origin} ${customerId}`;
 
   /**
@@ -119,9 +135,9 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
 
   async function readDecision(customerId: string, now: number): Promise<DecisionProfile | null> {
     const k = keys(customerId);
-    const reply = (await scripts.nbReadDecision(k.p, k.t, cutoff(now))) as [string, string | null, string[]] | null;
+    const reply = (await scripts.nbReadDecision(k.p, k.t, k.o, cutoff(now))) as [string, string | null, string[], string[]] | null;
     if (reply === null) return null;
-    const [attributes, stage, timeline] = reply;
+    const [attributes, stage, timeline, outcomeMembers] = reply;
     const count = timeline.length / 2;
     const types = new Array<string>(count);
     const channels = new Array<string>(count);
@@ -132,17 +148,23 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
       channels[n] = intern(touchpointChannel);
       at[n] = Number(timeline[2 * n + 1]);
     }
-    // Outcomes are not stored yet; NO_OUTCOMES until they are.
-    return { customerId, attributes: JSON.parse(attributes) as JsonObject, stage, types, channels, at, outcomes: NO_OUTCOMES };
+    const outcomes = outcomeMembers.length === 0 ? NO_OUTCOMES : toOutcomeColumns(outcomeMembers);
+    return { customerId, attributes: JSON.parse(attributes) as JsonObject, stage, types, channels, at, outcomes };
   }
 
   async function readProfile(customerId: string, now: number): Promise<Profile | null> {
     const k = keys(customerId);
-    const reply = (await scripts.nbReadProfile(k.p, k.t, k.x, cutoff(now))) as
-      | [string, string | null, string, string, string[], string[]]
+    const reply = (await scripts.nbReadProfile(k.p, k.t, k.x, k.o, k.v, cutoff(now))) as
+      | [string, string | null, string, string, string[], string[], string[], string[]]
       | null;
     if (reply === null) return null;
-    const [attributes, stage, createdAt, updatedAt, timeline, extras] = reply;
+    const [attributes, stage, createdAt, updatedAt, timeline, extras, outcomeMembers, outcomeExtras] = reply;
+    const outcomes: StoredOutcome[] = [];
+    for (let n = 0; n < outcomeMembers.length / 2; n++) {
+      const [decisionId, placement, item, kind] = parseOutcomeMember(outcomeMembers[2 * n] as string);
+      const extra = outcomeExtras[n] ? (JSON.parse(outcomeExtras[n] as string) as [string | null, StoredOutcome['arm'], number | null]) : [null, null, null];
+      outcomes.push({ decisionId, placement, item, rule: extra[0], arm: extra[1], kind, at: Number(outcomeMembers[2 * n + 1]), value: extra[2] });
+    }
     const touchpoints: StoredTouchpoint[] = [];
     for (let n = 0; n < timeline.length / 2; n++) {
       const [, type, touchpointChannel] = splitMember(timeline[2 * n] as string);
@@ -154,6 +176,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
       attributes: JSON.parse(attributes) as JsonObject,
       stage,
       touchpoints,
+      outcomes,
       createdAt: Number(createdAt),
       updatedAt: Number(updatedAt),
     };
@@ -195,6 +218,73 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
     }
     const [accepted, duplicates] = (await scripts.nbAppend(...args)) as [number, number];
     return { accepted, duplicates, expired: touchpoints.length - fresh.length };
+  }
+
+  async function appendOutcomes(customerId: string, outcomes: readonly StoredOutcome[], now: number): Promise<OutcomeAppendResult> {
+    const k = keys(customerId);
+    const args: Array<string | number> = [k.p, k.o, k.v, String(now), cutoff(now), channel, message(customerId), outcomes.length];
+    for (const outcome of outcomes) {
+      args.push(outcomeMember(outcome), String(outcome.at), JSON.stringify([outcome.rule, outcome.arm, outcome.value]));
+    }
+    const stored = (await scripts.nbAppendOutcomes(...args)) as number[];
+    const added = stored.map((n) => outcomes[n] as StoredOutcome);
+    await addToTotals(added, 1, now);
+    return { accepted: added.length, duplicates: outcomes.length - added.length, acceptedByKind: countByKind(added) };
+  }
+
+  /**
+   * Adds (or takes off) outcomes to everyone's per-day counts. These keys are
+   * in a hash slot of their own, so this runs after the customer's script: the
+   * outcomes are stored by then, and a failure here leaves the counts short,
+   * not the outcomes. It is reported, not thrown: the write is acknowledged.
+   */
+  async function addToTotals(outcomes: ReadonlyArray<Pick<StoredOutcome, 'item' | 'kind' | 'at'>>, sign: 1 | -1, now: number): Promise<void> {
+    if (outcomes.length === 0) return;
+    const oldestKept = now - options.retentionDays * DAY_MS;
+    const increments = new Map<string, Map<string, number>>();
+    for (const outcome of outcomes) {
+      if (outcome.at < oldestKept) continue;
+      const key = totalsKey(Math.floor(outcome.at / DAY_MS));
+      const fields = increments.get(key) ?? new Map<string, number>();
+      increments.set(key, fields);
+      const field = `${outcome.item}\n${outcome.kind}`;
+      fields.set(field, (fields.get(field) ?? 0) + sign);
+    }
+    try {
+      await Promise.all(
+        [...increments].map(async ([key, fields]) => {
+          const day = Number(key.slice(key.lastIndexOf(':') + 1));
+          // Relative to the store's clock (which tests set), not Redis's: the day's counts go when retention drops them.
+          const ttlSeconds = Math.max(1, Math.ceil(((day + 1) * DAY_MS + options.retentionDays * DAY_MS - now) / 1000));
+          const multi = client.multi();
+          for (const [field, by] of fields) multi.hincrby(key, field, by);
+          multi.expire(key, ttlSeconds);
+          await multi.exec();
+        }),
+      );
+    } catch (error) {
+      onEvent({ kind: 'warning', message: `everyone's outcome counts (caps with scope "all") missed an update: ${(error as Error).message}` });
+    }
+  }
+
+  async function outcomeTotals(items: readonly string[], now: number): Promise<OutcomeDayCount[]> {
+    const wanted = [...new Set(items)];
+    if (wanted.length === 0) return [];
+    const fields = wanted.flatMap((item) => OUTCOME_KINDS.map((kind) => ({ item, kind, field: `${item}\n${kind}` })));
+    const firstDay = Math.floor((now - options.retentionDays * DAY_MS) / DAY_MS);
+    const lastDay = Math.floor(now / DAY_MS);
+    const days: number[] = [];
+    for (let day = firstDay; day <= lastDay; day++) days.push(day);
+    // Issued in one tick: auto-pipelining sends them together.
+    const replies = await Promise.all(days.map((day) => client.hmget(totalsKey(day), ...fields.map((f) => f.field))));
+    const counts: OutcomeDayCount[] = [];
+    replies.forEach((values, d) => {
+      values.forEach((value, f) => {
+        const count = value === null ? 0 : Number(value);
+        if (count > 0) counts.push({ item: (fields[f] as { item: string }).item, kind: (fields[f] as { kind: OutcomeKind }).kind, day: days[d] as number, count });
+      });
+    });
+    return counts;
   }
 
   /** Patches of one customer in this process, chained so that they never compete with each other. */
@@ -248,17 +338,21 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
     const nodes = client instanceof Cluster ? client.nodes('master') : [client];
     let total = 0;
     let skipped = 0;
-    for (const node of nodes) {
+    const passes = [
+      { suffix: 't', run: (k: ReturnType<typeof keys>) => scripts.nbSweep(k.t, k.x, k.i, oldestKept) },
+      { suffix: 'o', run: (k: ReturnType<typeof keys>) => scripts.nbSweepOutcomes(k.o, k.v, oldestKept) },
+    ];
+    for (const node of nodes) for (const pass of passes) {
       let cursor = '0';
       do {
-        const [next, found] = await node.scan(cursor, 'MATCH', `${escapeGlob(prefix)}{*}:t`, 'COUNT', SWEEP_SCAN_COUNT);
+        const [next, found] = await node.scan(cursor, 'MATCH', `${escapeGlob(prefix)}{*}:${pass.suffix}`, 'COUNT', SWEEP_SCAN_COUNT);
         cursor = next;
         for (const key of found) {
-          const customerId = customerIdOfTimeline(key, prefix);
+          const customerId = customerIdOfKey(key, prefix, pass.suffix);
           if (customerId === null) continue;
           const k = keys(customerId);
           try {
-            total += (await scripts.nbSweep(k.t, k.x, k.i, oldestKept)) as number;
+            total += (await pass.run(k)) as number;
           } catch (error) {
             // One customer's corrupt keys must not stop the sweep of everyone after them, pass after pass.
             if (!(error instanceof Error) || !isDataError(error)) throw error;
@@ -278,11 +372,33 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
     getForDecision: (customerId) => run('getForDecision', () => readDecision(customerId, clock())),
     getManyForDecision: (customerIds) => run('getManyForDecision', () => readEach(customerIds, (id) => readDecision(id, clock()))),
     appendTouchpoints: (customerId, touchpoints, now) => run('appendTouchpoints', () => append(customerId, touchpoints, now)),
+    appendOutcomes: (customerId, outcomes, now) => run('appendOutcomes', () => appendOutcomes(customerId, outcomes, now)),
+    outcomeTotals: (items, now) => run('outcomeTotals', () => outcomeTotals(items, now)),
+    sharedSecret: (name, candidate) =>
+      run('sharedSecret', async () => {
+        const key = `${prefix}meta:${name}`;
+        await client.set(key, candidate, 'NX');
+        const value = await client.get(key);
+        if (value === null) throw new StoreUnavailableError(`the shared value ${key} vanished right after it was set`);
+        return value;
+      }),
     patch: (customerId, change, now) => run('patch', () => patch(customerId, change, now)),
     delete: (customerId) =>
       run('delete', async () => {
         const k = keys(customerId);
-        return ((await scripts.nbDelete(k.p, k.t, k.x, k.i, channel, message(customerId))) as number) > 0;
+        const [removed, outcomes] = (await scripts.nbDelete(k.p, k.t, k.x, k.i, k.o, k.v, channel, message(customerId))) as [number, string[]];
+        const gone: Array<Pick<StoredOutcome, 'item' | 'kind' | 'at'>> = [];
+        for (let n = 0; n < outcomes.length / 2; n++) {
+          try {
+            const [, , item, kind] = parseOutcomeMember(outcomes[2 * n] as string);
+            gone.push({ item, kind, at: Number(outcomes[2 * n + 1]) });
+          } catch {
+            // A member this store did not write counts for nobody; the customer is deleted all the same.
+          }
+        }
+        // Erased outcomes stop counting for everyone's caps too.
+        await addToTotals(gone, -1, clock());
+        return removed > 0;
       }),
     sweepExpired: (now) => run('sweepExpired', () => sweep(now)),
     ping: () =>
@@ -376,9 +492,37 @@ function splitMember(member: string): [string, string, string] {
   return [member.slice(0, first), member.slice(first + 1, second), member.slice(second + 1)];
 }
 
-function customerIdOfTimeline(key: string, prefix: string): string | null {
-  if (!key.startsWith(`${prefix}{`) || !key.endsWith('}:t')) return null;
-  return key.slice(prefix.length + 1, -3);
+function customerIdOfKey(key: string, prefix: string, suffix: string): string | null {
+  if (!key.startsWith(`${prefix}{`) || !key.endsWith(`}:${suffix}`)) return null;
+  return key.slice(prefix.length + 1, -(suffix.length + 2));
+}
+
+/** An outcome's member in the customer's outcome zset: what makes a repeat a duplicate. */
+function outcomeMember(outcome: StoredOutcome): string {
+  return JSON.stringify([outcome.decisionId, outcome.placement, outcome.item, outcome.kind]);
+}
+
+function parseOutcomeMember(member: string): [decisionId: string, placement: string, item: string, kind: OutcomeKind] {
+  return JSON.parse(member) as [string, string, string, OutcomeKind];
+}
+
+const KIND_INSTANCES = new Map<string, OutcomeKind>(OUTCOME_KINDS.map((kind) => [kind, kind]));
+
+/** A decision's outcome columns from the zset's members and scores, newest first. */
+function toOutcomeColumns(members: readonly string[]): OutcomeColumns {
+  const count = members.length / 2;
+  const kinds = new Array<OutcomeKind>(count);
+  const items = new Array<string>(count);
+  const placements = new Array<string>(count);
+  const at = new Float64Array(count);
+  for (let n = 0; n < count; n++) {
+    const [, placement, item, kind] = parseOutcomeMember(members[2 * n] as string);
+    kinds[n] = KIND_INSTANCES.get(kind) ?? kind;
+    items[n] = intern(item);
+    placements[n] = intern(placement);
+    at[n] = Number(members[2 * n + 1]);
+  }
+  return { kinds, items, placements, at };
 }
 
 function escapeGlob(text: string): string {

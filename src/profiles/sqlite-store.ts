@@ -4,12 +4,13 @@ import Database from 'better-sqlite3';
 import { toDecisionProfile, type DecisionProfile } from '../domain/decision-profile.js';
 import { StoreUnavailableError } from '../domain/errors.js';
 import type { JsonObject } from '../domain/json.js';
+import type { OutcomeKind, StoredOutcome } from '../domain/outcome.js';
 import type { Profile } from '../domain/profile.js';
 import type { StoredTouchpoint } from '../domain/touchpoint.js';
 import { patchAttributes } from './patch-attributes.js';
 import { recordFileIdentity } from './sqlite-file-identity.js';
 import { createGroupCommitQueue } from './sqlite-group-commit.js';
-import { DAY_MS, type AppendResult, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
+import { countByKind, DAY_MS, type AppendResult, type OutcomeAppendResult, type OutcomeDayCount, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
 
 export interface SqliteStoreOptions extends StoreLimits {
   /** The database file; its folder is created when missing. */
@@ -54,6 +55,32 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX touchpoints_customer_at ON touchpoints (customer_id, at);
   CREATE INDEX touchpoints_at ON touchpoints (at);
   `,
+  `
+  -- What customers did with what decisions served (contract section 8); the
+  -- reports read it too. seq orders outcomes with equal 'at' by insertion.
+  CREATE TABLE outcomes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    customer_id TEXT NOT NULL REFERENCES profiles ON DELETE CASCADE,
+    decision_id TEXT NOT NULL,
+    placement TEXT NOT NULL,
+    item TEXT NOT NULL,
+    rule TEXT,
+    arm TEXT,
+    kind TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    value REAL
+  ) STRICT;
+  -- One outcome of each kind per decision, placement and item: a repeat is a duplicate.
+  CREATE UNIQUE INDEX outcomes_once ON outcomes (customer_id, decision_id, placement, item, kind);
+  -- A customer's outcomes by time (profile reads, caps, the outcomeCount fact).
+  CREATE INDEX outcomes_customer_at ON outcomes (customer_id, at);
+  -- Everyone's counts per item and kind (caps with scope "all", reports).
+  CREATE INDEX outcomes_item_kind_at ON outcomes (item, kind, at);
+  -- The retention sweep.
+  CREATE INDEX outcomes_at ON outcomes (at);
+  -- Values every process sharing the file must agree on (the decision id key).
+  CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+  `,
 ];
 
 /** Rows deleted per transaction by the sweep, so request writes are never held up for long. */
@@ -72,6 +99,9 @@ interface ProfileRow {
 
 /** Read with `.raw()`: arrays cost a third less than row objects for thousands of touchpoints. */
 type TouchpointRow = [id: string | null, type: string, channel: string, at: number, properties: string | null];
+
+type OutcomeRow = [decisionId: string, placement: string, item: string, rule: string | null, arm: string | null, kind: string, at: number, value: number | null];
+type DecisionOutcomeRow = [kind: string, item: string, placement: string, at: number];
 
 /** The columns a decision reads: no ids, and no properties to parse. */
 type DecisionTouchpointRow = [type: string, channel: string, at: number];
@@ -118,17 +148,22 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
   function readProfile(customerId: string, now: number): Profile | null {
     const row = statements.selectProfile.get(customerId);
     if (!row) return null;
-    return toProfile(row, statements.selectTouchpoints.all(customerId, cutoff(now)));
+    const oldestKept = cutoff(now);
+    return { ...toProfile(row, statements.selectTouchpoints.all(customerId, oldestKept)), outcomes: statements.selectOutcomes.all(customerId, oldestKept).map(toOutcome) };
   }
 
   function readDecisionProfile(customerId: string, now: number): DecisionProfile | null {
     const row = statements.selectProfile.get(customerId);
     if (!row) return null;
     // Through toDecisionProfile, so that every store builds decision profiles alike.
+    const oldestKept = cutoff(now);
     const touchpoints = statements.selectDecisionTouchpoints
-      .all(customerId, cutoff(now))
+      .all(customerId, oldestKept)
       .map(([type, channel, at]): StoredTouchpoint => ({ id: null, type, channel, at, properties: null }));
-    return toDecisionProfile({ ...toProfile(row, []), touchpoints });
+    const outcomes = statements.selectDecisionOutcomes
+      .all(customerId, oldestKept)
+      .map(([kind, item, placement, at]): StoredOutcome => ({ decisionId: '', placement, item, rule: null, arm: null, kind: kind as OutcomeKind, at, value: null }));
+    return toDecisionProfile({ ...toProfile(row, []), touchpoints, outcomes });
   }
 
   const readOne = db.transaction(readProfile);
@@ -157,6 +192,44 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     return { accepted, duplicates: touchpoints.length - accepted - expired, expired };
   }
 
+  function appendOutcomes(customerId: string, outcomes: readonly StoredOutcome[], now: number): OutcomeAppendResult {
+    statements.touchProfile.run(customerId, now, now);
+    // Expired rows go first so that an outcome that has aged out can be stored again.
+    statements.deleteExpiredOutcomesOf.run(customerId, cutoff(now));
+    const added: StoredOutcome[] = [];
+    for (const outcome of outcomes) {
+      const changes = statements.insertOutcome.run({
+        customerId,
+        decisionId: outcome.decisionId,
+        placement: outcome.placement,
+        item: outcome.item,
+        rule: outcome.rule,
+        arm: outcome.arm,
+        kind: outcome.kind,
+        at: outcome.at,
+        value: outcome.value,
+      }).changes;
+      if (changes > 0) added.push(outcome);
+    }
+    return { accepted: added.length, duplicates: outcomes.length - added.length, acceptedByKind: countByKind(added) };
+  }
+
+  function outcomeTotals(items: readonly string[], now: number): OutcomeDayCount[] {
+    const oldestKept = cutoff(now);
+    const counts: OutcomeDayCount[] = [];
+    for (const item of new Set(items)) {
+      for (const [kind, day, count] of statements.countOutcomesByDay.all(item, oldestKept)) {
+        counts.push({ item, kind: kind as OutcomeKind, day, count });
+      }
+    }
+    return counts;
+  }
+
+  function sharedSecret(name: string, candidate: string): string {
+    statements.insertMeta.run(name, candidate);
+    return (statements.selectMeta.get(name) as { value: string }).value;
+  }
+
   function patch(customerId: string, change: ProfileChange, now: number): Profile {
     const row = statements.selectProfile.get(customerId);
     const current = row ? (JSON.parse(row.attributes) as JsonObject) : {};
@@ -172,6 +245,8 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
   }
 
   const sweepChunk = db.transaction((oldestKept: number) => statements.deleteExpiredChunk.run(oldestKept, SWEEP_CHUNK).changes);
+  const sweepOutcomeChunk = db.transaction((oldestKept: number) => statements.deleteExpiredOutcomeChunk.run(oldestKept, SWEEP_CHUNK).changes);
+  const readTotals = db.transaction(outcomeTotals);
 
   /** Runs one store operation, turning a closed or failing database into StoreUnavailableError. */
   function guard<T>(operation: () => T): T {
@@ -210,6 +285,15 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     async appendTouchpoints(customerId, touchpoints, now) {
       return write(() => append(customerId, touchpoints, now));
     },
+    async appendOutcomes(customerId, outcomes, now) {
+      return write(() => appendOutcomes(customerId, outcomes, now));
+    },
+    async outcomeTotals(items, now) {
+      return guard(() => readTotals(items, now));
+    },
+    async sharedSecret(name, candidate) {
+      return write(() => sharedSecret(name, candidate));
+    },
     async patch(customerId, change, now) {
       return write(() => patch(customerId, change, now));
     },
@@ -219,13 +303,16 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     async sweepExpired(now) {
       const oldestKept = cutoff(now);
       let total = 0;
-      for (;;) {
-        const dropped = guard(() => sweepChunk(oldestKept));
-        total += dropped;
-        if (dropped < SWEEP_CHUNK) return total;
-        // Let queued requests run between chunks of a large sweep.
-        await new Promise((resolve) => setImmediate(resolve));
+      for (const chunk of [sweepChunk, sweepOutcomeChunk]) {
+        for (;;) {
+          const dropped = guard(() => chunk(oldestKept));
+          total += dropped;
+          if (dropped < SWEEP_CHUNK) break;
+          // Let queued requests run between chunks of a large sweep.
+          await new Promise((resolve) => setImmediate(resolve));
+        }
       }
+      return total;
     },
     async ping() {
       guard(() => {
@@ -312,6 +399,35 @@ function prepareStatements(db: Database.Database) {
          SELECT seq FROM touchpoints WHERE customer_id = ? ORDER BY at DESC, seq DESC LIMIT -1 OFFSET ?)`,
     ),
     deleteProfile: db.prepare<[string]>('DELETE FROM profiles WHERE customer_id = ?'),
+    selectOutcomes: db
+      .prepare<[string, number], OutcomeRow>(
+        'SELECT decision_id, placement, item, rule, arm, kind, at, value FROM outcomes WHERE customer_id = ? AND at >= ? ORDER BY at DESC, seq DESC',
+      )
+      .raw(true),
+    selectDecisionOutcomes: db
+      .prepare<[string, number], DecisionOutcomeRow>(
+        'SELECT kind, item, placement, at FROM outcomes WHERE customer_id = ? AND at >= ? ORDER BY at DESC, seq DESC',
+      )
+      .raw(true),
+    insertOutcome: db.prepare<
+      [{ customerId: string; decisionId: string; placement: string; item: string; rule: string | null; arm: string | null; kind: string; at: number; value: number | null }]
+    >(
+      `INSERT INTO outcomes (customer_id, decision_id, placement, item, rule, arm, kind, at, value)
+       VALUES (@customerId, @decisionId, @placement, @item, @rule, @arm, @kind, @at, @value)
+       ON CONFLICT (customer_id, decision_id, placement, item, kind) DO NOTHING`,
+    ),
+    deleteExpiredOutcomesOf: db.prepare<[string, number]>('DELETE FROM outcomes WHERE customer_id = ? AND at < ?'),
+    deleteExpiredOutcomeChunk: db.prepare<[number, number]>(
+      'DELETE FROM outcomes WHERE seq IN (SELECT seq FROM outcomes WHERE at < ? LIMIT ?)',
+    ),
+    countOutcomesByDay: db
+      .prepare<[string, number], [kind: string, day: number, count: number]>(
+        // Integer division: a bound DAY_MS would arrive as a REAL and give fractional days.
+        `SELECT kind, at / ${DAY_MS} AS day, COUNT(*) FROM outcomes WHERE item = ? AND at >= ? GROUP BY kind, day`,
+      )
+      .raw(true),
+    insertMeta: db.prepare<[string, string]>('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
+    selectMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE name = ?'),
     deleteExpiredChunk: db.prepare<[number, number]>(
       'DELETE FROM touchpoints WHERE seq IN (SELECT seq FROM touchpoints WHERE at < ? LIMIT ?)',
     ),
@@ -349,6 +465,10 @@ function toProfile(row: ProfileRow, touchpoints: TouchpointRow[]): Profile {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+function toOutcome([decisionId, placement, item, rule, arm, kind, at, value]: OutcomeRow): StoredOutcome {
+  return { decisionId, placement, item, rule, arm: arm as StoredOutcome['arm'], kind: kind as OutcomeKind, at, value };
 }
 
 function toTouchpoint([id, type, channel, at, properties]: TouchpointRow): StoredTouchpoint {

@@ -1,5 +1,6 @@
 import type { DecisionProfile } from '../domain/decision-profile.js';
 import type { JsonObject } from '../domain/json.js';
+import type { OutcomeKind, StoredOutcome } from '../domain/outcome.js';
 import type { Profile } from '../domain/profile.js';
 import type { StoredTouchpoint } from '../domain/touchpoint.js';
 import { methodList, type AsyncMethodName } from './wrap-store.js';
@@ -17,6 +18,31 @@ export interface AppendResult {
   expired: number;
 }
 
+export interface OutcomeAppendResult {
+  /** Outcomes newly stored. */
+  accepted: number;
+  /** Outcomes skipped: one of the same decision, placement, item and kind was already stored for the customer. */
+  duplicates: number;
+  /** The accepted ones per kind (nextbest_outcomes_total{kind}). */
+  acceptedByKind: Partial<Record<OutcomeKind, number>>;
+}
+
+/** Counts outcomes per kind. */
+export function countByKind(outcomes: ReadonlyArray<{ kind: OutcomeKind }>): Partial<Record<OutcomeKind, number>> {
+  const counts: Partial<Record<OutcomeKind, number>> = {};
+  for (const { kind } of outcomes) counts[kind] = (counts[kind] ?? 0) + 1;
+  return counts;
+}
+
+/** How many outcomes of one kind for one item, of every customer, have an `at` on one UTC day. */
+export interface OutcomeDayCount {
+  item: string;
+  kind: OutcomeKind;
+  /** The UTC day: floor(at / DAY_MS). */
+  day: number;
+  count: number;
+}
+
 export interface ProfileChange {
   /** A JSON merge patch (RFC 7386) applied to the attributes. */
   attributes?: JsonObject;
@@ -30,7 +56,7 @@ export interface ProfileChange {
  */
 export interface ProfileStore {
   readonly kind: string;
-  /** The profile, its touchpoints newest first and within retention; null if never seen. */
+  /** The profile, its touchpoints and outcomes newest first and within retention; null if never seen. */
   get(customerId: string): Promise<Profile | null>;
   /** The profiles that exist among the ids; missing ones are absent from the map. */
   getMany(customerIds: readonly string[]): Promise<Map<string, Profile>>;
@@ -48,11 +74,27 @@ export interface ProfileStore {
    * retention and ids already stored, then applies retention and the cap.
    */
   appendTouchpoints(customerId: string, touchpoints: readonly StoredTouchpoint[], now: number): Promise<AppendResult>;
+  /**
+   * Stores outcomes (creating the profile), one per decision, placement, item
+   * and kind: a repeat is a duplicate. Retention applies as to touchpoints.
+   */
+  appendOutcomes(customerId: string, outcomes: readonly StoredOutcome[], now: number): Promise<OutcomeAppendResult>;
+  /**
+   * Everyone's outcomes for these items, counted per item, kind and day,
+   * within retention: what caps with `scope: "all"` count (read in the
+   * background, never per decision). Days with no outcome are absent.
+   */
+  outcomeTotals(items: readonly string[], now: number): Promise<OutcomeDayCount[]>;
+  /**
+   * The value stored under `name` for every replica; stores `candidate` when
+   * there is none yet and returns it. (The decision id key, when none is configured.)
+   */
+  sharedSecret(name: string, candidate: string): Promise<string>;
   /** Applies a change (creating the profile) and returns the profile after it. */
   patch(customerId: string, change: ProfileChange, now: number): Promise<Profile>;
   /** Removes every trace of the customer; false if there was none. */
   delete(customerId: string): Promise<boolean>;
-  /** Drops touchpoints older than retention across all profiles; returns how many. */
+  /** Drops touchpoints and outcomes older than retention across all profiles; returns how many. */
   sweepExpired(now: number): Promise<number>;
   /** Resolves when the store answers; rejects otherwise. */
   ping(): Promise<void>;
@@ -69,6 +111,9 @@ export const PROFILE_STORE_METHODS = methodList<ProfileStore>()([
   'getForDecision',
   'getManyForDecision',
   'appendTouchpoints',
+  'appendOutcomes',
+  'outcomeTotals',
+  'sharedSecret',
   'patch',
   'delete',
   'sweepExpired',

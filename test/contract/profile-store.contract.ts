@@ -3,6 +3,7 @@ import { toDecisionProfile, type DecisionProfile } from '../../src/domain/decisi
 import { InvalidInputError } from '../../src/domain/errors.js';
 import type { JsonObject } from '../../src/domain/json.js';
 import { MAX_ATTRIBUTES_BYTES } from '../../src/domain/profile.js';
+import type { StoredOutcome } from '../../src/domain/outcome.js';
 import type { StoredTouchpoint } from '../../src/domain/touchpoint.js';
 import { DAY_MS, type ProfileStore, type StoreLimits } from '../../src/profiles/store.js';
 
@@ -19,6 +20,10 @@ const MINUTE = 60 * 1000;
 
 function touchpoint(overrides: Partial<StoredTouchpoint> = {}): StoredTouchpoint {
   return { id: null, type: 'page_view', channel: 'web', at: T0, properties: null, ...overrides };
+}
+
+function outcome(overrides: Partial<StoredOutcome> = {}): StoredOutcome {
+  return { decisionId: 'd-1', placement: 'home-hero', item: 'hero-a', rule: 'r1', arm: null, kind: 'impression', at: T0, value: null, ...overrides };
 }
 
 /** Tries to change a returned object; a frozen one throws, which is as good as a copy. */
@@ -119,6 +124,7 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
           attributes: {},
           stage: null,
           touchpoints: [touchpoint()],
+          outcomes: [],
           createdAt: T0,
           updatedAt: T0,
         });
@@ -297,7 +303,7 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
       it('creates the profile and returns it', async () => {
         const store = await open();
         const profile = await store.patch('c1', { attributes: { tier: 'gold' }, stage: 'consideration' }, T0);
-        expect(profile).toEqual({ customerId: 'c1', attributes: { tier: 'gold' }, stage: 'consideration', touchpoints: [], createdAt: T0, updatedAt: T0 });
+        expect(profile).toEqual({ customerId: 'c1', attributes: { tier: 'gold' }, stage: 'consideration', touchpoints: [], outcomes: [], createdAt: T0, updatedAt: T0 });
         expect(await store.get('c1')).toEqual(profile);
       });
 
@@ -395,6 +401,7 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
           attributes: {},
           stage: null,
           touchpoints: [touchpoint({ id: 'a' })],
+          outcomes: [],
           createdAt: T0 + 1,
           updatedAt: T0 + 1,
         });
@@ -594,6 +601,98 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
         }
         expect(await store.get('c1')).toEqual(snapshot);
         expect((await store.getMany(['c1'])).get('c1')).toEqual(snapshot);
+      });
+    });
+
+    describe('outcomes', () => {
+      it('creates the profile and reads every field back, newest first', async () => {
+        const store = await open();
+        const older = outcome({ at: T0 - MINUTE, rule: null, arm: 'priority' });
+        const newer = outcome({ decisionId: 'd-2', kind: 'conversion', at: T0, value: 59.9, arm: 'optimized', item: 'hero-b', placement: 'email-offer' });
+        expect(await store.appendOutcomes('c1', [older, newer], now)).toEqual({ accepted: 2, duplicates: 0, acceptedByKind: { impression: 1, conversion: 1 } });
+        const profile = await store.get('c1');
+        expect(profile?.attributes).toEqual({});
+        expect(profile?.outcomes).toEqual([newer, older]);
+        expect((await store.getMany(['c1'])).get('c1')?.outcomes).toEqual([newer, older]);
+      });
+
+      it('stores one outcome per decision, placement, item and kind; repeats are duplicates, in a batch or later', async () => {
+        const store = await open();
+        const first = outcome();
+        expect(await store.appendOutcomes('c1', [first, outcome({ at: T0 - 1, value: 3 })], now)).toMatchObject({ accepted: 1, duplicates: 1 });
+        expect(await store.appendOutcomes('c1', [first], now)).toMatchObject({ accepted: 0, duplicates: 1 });
+        const distinct = [
+          outcome({ kind: 'click' }),
+          outcome({ item: 'hero-b' }),
+          outcome({ placement: 'other' }),
+          outcome({ decisionId: 'd-2' }),
+        ];
+        expect(await store.appendOutcomes('c1', distinct, now)).toMatchObject({ accepted: 4, duplicates: 0 });
+        // Another customer's outcome of the same decision is its own.
+        expect(await store.appendOutcomes('c2', [first], now)).toMatchObject({ accepted: 1, duplicates: 0 });
+        const stored = (await store.get('c1'))?.outcomes ?? [];
+        expect(stored).toHaveLength(5);
+        // The first of the repeats is kept (equal times may come back in any order).
+        expect(stored.filter((o) => o.decisionId === 'd-1' && o.kind === 'impression' && o.item === 'hero-a' && o.placement === 'home-hero')).toEqual([first]);
+      });
+
+      it('fill the decision profile columns, as toDecisionProfile would', async () => {
+        const store = await open();
+        await store.appendTouchpoints('c1', [touchpoint()], now);
+        await store.appendOutcomes('c1', [outcome({ at: T0 - 2 * MINUTE }), outcome({ kind: 'click', at: T0 - MINUTE })], now);
+        const full = await store.get('c1');
+        const decision = await store.getForDecision('c1');
+        expect(decision).toEqual(toDecisionProfile(full as NonNullable<typeof full>));
+        expect(decision?.outcomes.kinds).toEqual(['click', 'impression']);
+        expect((await store.getManyForDecision(['c1'])).get('c1')).toEqual(decision);
+      });
+
+      it('hides and sweeps outcomes past retention, and lets an expired one be stored again', async () => {
+        const store = await open({ retentionDays: 30 });
+        await store.appendOutcomes('c1', [outcome({ at: T0 }), outcome({ kind: 'click', at: T0 + MINUTE })], now);
+        now = T0 + 30 * DAY_MS + 1;
+        expect((await store.get('c1'))?.outcomes?.map((o) => o.kind)).toEqual(['click']);
+        expect((await store.getForDecision('c1'))?.outcomes.kinds).toEqual(['click']);
+        expect(await store.sweepExpired(now)).toBe(1);
+        now = T0 + 30 * DAY_MS + 2 * MINUTE;
+        expect(await store.sweepExpired(now)).toBe(1);
+        expect((await store.get('c1'))?.outcomes).toEqual([]);
+        expect(await store.appendOutcomes('c1', [outcome({ at: now })], now)).toMatchObject({ accepted: 1, duplicates: 0 });
+      });
+
+      it('are erased by delete', async () => {
+        const store = await open();
+        await store.appendOutcomes('c1', [outcome()], now);
+        expect(await store.delete('c1')).toBe(true);
+        expect(await store.get('c1')).toBeNull();
+        expect(await store.appendOutcomes('c1', [outcome()], now)).toMatchObject({ accepted: 1, duplicates: 0 });
+      });
+
+      it("count everyone's outcomes per item, kind and day, for the items asked, without deleted customers", async () => {
+        const store = await open();
+        const day = Math.floor(T0 / DAY_MS);
+        await store.appendOutcomes('c1', [outcome(), outcome({ kind: 'click' }), outcome({ decisionId: 'd-0', at: T0 - DAY_MS })], now);
+        await store.appendOutcomes('c2', [outcome(), outcome({ item: 'other' })], now);
+        await store.appendOutcomes('c3', [outcome({ decisionId: 'd-9' })], now);
+        const sorted = (counts: Awaited<ReturnType<ProfileStore['outcomeTotals']>>) =>
+          [...counts].sort((a, b) => a.day - b.day || a.kind.localeCompare(b.kind));
+        expect(sorted(await store.outcomeTotals(['hero-a'], now))).toEqual([
+          { item: 'hero-a', kind: 'impression', day: day - 1, count: 1 },
+          { item: 'hero-a', kind: 'click', day, count: 1 },
+          { item: 'hero-a', kind: 'impression', day, count: 3 },
+        ]);
+        expect(await store.outcomeTotals([], now)).toEqual([]);
+        await store.delete('c3');
+        expect(sorted(await store.outcomeTotals(['hero-a'], now)).at(-1)).toEqual({ item: 'hero-a', kind: 'impression', day, count: 2 });
+      });
+    });
+
+    describe('shared secrets', () => {
+      it('keep the first value stored under a name', async () => {
+        const store = await open();
+        expect(await store.sharedSecret('decision-id-key', 'first')).toBe('first');
+        expect(await store.sharedSecret('decision-id-key', 'second')).toBe('first');
+        expect(await store.sharedSecret('other', 'second')).toBe('second');
       });
     });
 

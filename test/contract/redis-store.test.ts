@@ -24,16 +24,28 @@ describe('redis store data model', () => {
     return store;
   }
 
-  it('keeps a customer in four keys under its hash tag, and delete removes them all', async () => {
+  it('keeps a customer in keys under its hash tag, and delete removes them all', async () => {
     const prefix = `nbtest:${randomUUID()}:`;
     const store = await openStore(prefix);
     try {
       await store.appendTouchpoints('c:1@x', [{ id: 'tp-1', type: 'cart_add', channel: 'web', at: T0, properties: { sku: 'A' } }], T0);
       await store.patch('c:1@x', { attributes: { tier: 'gold' }, stage: 'retention' }, T0);
+      await store.appendOutcomes('c:1@x', [{ decisionId: 'd-1', placement: 'p', item: 'i', rule: 'r', arm: null, kind: 'click', at: T0, value: 2 }], T0);
       const keys = (await admin.keys(`${prefix}*`)).sort();
-      expect(keys).toEqual([`${prefix}{c:1@x}:i`, `${prefix}{c:1@x}:p`, `${prefix}{c:1@x}:t`, `${prefix}{c:1@x}:x`]);
+      const day = Math.floor(T0 / (24 * 60 * 60 * 1000));
+      expect(keys).toEqual([
+        `${prefix}{c:1@x}:i`,
+        `${prefix}{c:1@x}:o`,
+        `${prefix}{c:1@x}:p`,
+        `${prefix}{c:1@x}:t`,
+        `${prefix}{c:1@x}:v`,
+        `${prefix}{c:1@x}:x`,
+        `${prefix}{outcome-totals}:${day}`,
+      ]);
       expect(await store.delete('c:1@x')).toBe(true);
-      expect(await admin.keys(`${prefix}*`)).toEqual([]);
+      // The customer's keys are gone; everyone's counts for that day are back to zero.
+      expect(await admin.keys(`${prefix}{c:1@x}*`)).toEqual([]);
+      expect(await admin.hget(`${prefix}{outcome-totals}:${day}`, 'i\nclick')).toBe('0');
     } finally {
       await store.close();
       await deleteKeys(prefix);
@@ -166,6 +178,22 @@ describe('redis store data model', () => {
     }
   });
 
+  it('refuses outcomes before writing anything when a key of the customer has the wrong type, or a time is not finite', async () => {
+    const prefix = `nbtest:${randomUUID()}:`;
+    const store = await openStore(prefix);
+    try {
+      await admin.set(`${prefix}{c1}:o`, 'not a zset');
+      const outcome = { decisionId: 'd-1', placement: 'p', item: 'i', rule: null, arm: null, kind: 'click' as const, at: T0, value: null };
+      await expect(store.appendOutcomes('c1', [outcome], T0)).rejects.toThrow(/wrong type/);
+      expect(await admin.exists(`${prefix}{c1}:p`)).toBe(0);
+      await expect(store.appendOutcomes('c2', [{ ...outcome, at: Number.NaN }], T0)).rejects.toThrow(/finite time/);
+      expect(await admin.exists(`${prefix}{c2}:p`)).toBe(0);
+    } finally {
+      await store.close();
+      await deleteKeys(prefix);
+    }
+  });
+
   it('publishes every write on the change channel, with the customer id', async () => {
     const prefix = `nbtest:${randomUUID()}:`;
     const store = await openStore(prefix);
@@ -176,9 +204,10 @@ describe('redis store data model', () => {
       listener.on('message', (_channel: string, text: string) => heard.push(text.slice(text.indexOf(' ') + 1)));
       await store.appendTouchpoints('a', [{ id: null, type: 'page_view', channel: 'web', at: T0, properties: null }], T0);
       await store.patch('b', { attributes: { x: 1 } }, T0);
+      await store.appendOutcomes('c', [{ decisionId: 'd-1', placement: 'p', item: 'i', rule: null, arm: null, kind: 'click', at: T0, value: null }], T0);
       await store.delete('a');
       await store.delete('never-seen');
-      await expect.poll(() => heard).toEqual(['a', 'b', 'a']);
+      await expect.poll(() => heard).toEqual(['a', 'b', 'c', 'a']);
     } finally {
       await listener.quit();
       await store.close();
@@ -259,7 +288,7 @@ describe('redis stores behind caches, as on two replicas', () => {
     }
   }
 
-  it("a write through one drops the other one's cached profile: patch, append, delete", async () => {
+  it("a write through one drops the other one's cached profile: patch, append, outcomes, delete", async () => {
     const prefix = `nbtest:${randomUUID()}:`;
     const a = await replica(prefix);
     const b = await replica(prefix);
@@ -278,6 +307,11 @@ describe('redis stores behind caches, as on two replicas', () => {
       const typesOnB = async () => [...((await b.getForDecision('c1'))?.types ?? [])];
       await a.appendTouchpoints('c1', [{ id: 'tp-1', type: 'cart_add', channel: 'web', at: T0, properties: null }], T0);
       const appended = await until(typesOnB, ['cart_add']);
+
+      // Outcomes too: caps and the outcomeCount fact on B see an outcome written through A.
+      const outcomeKindsOnB = async () => [...((await b.getForDecision('c1'))?.outcomes.kinds ?? [])];
+      await a.appendOutcomes('c1', [{ decisionId: 'd-1', placement: 'home-hero', item: 'hero-a', rule: null, arm: null, kind: 'click', at: T0, value: null }], T0);
+      await until(outcomeKindsOnB, ['click']);
 
       await a.delete('c1');
       const deleted = await until(async () => b.getForDecision('c1'), null);

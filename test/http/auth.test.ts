@@ -74,6 +74,8 @@ const ROUTES: readonly RouteCase[] = [
   { method: 'GET', url: '/v1/customers/c-1', scope: 'profiles' },
   { method: 'DELETE', url: '/v1/customers/c-1', scope: 'profiles' },
   { method: 'GET', url: '/v1/rules', scope: 'admin' },
+  // A made-up decision id: the scope is checked before the body, and a key with the scope gets the 400.
+  { method: 'POST', url: '/v1/outcomes', body: { decisionId: 'x', customerId: 'c-1', placement: 'home-hero', item: 'hero-welcome', kind: 'click' }, scope: 'ingest' },
 ];
 
 interface KeyCase {
@@ -295,6 +297,7 @@ describe('API keys: the scope table', () => {
       'GET /v1/customers/:id': 'profiles',
       'DELETE /v1/customers/:id': 'profiles',
       'GET /v1/rules': 'admin',
+      'POST /v1/outcomes': 'ingest',
       'GET /v1/reports/placements/:placement': 'admin',
     });
     expect(new Set(ROUTE_SCOPES.map((r) => r.scope))).toEqual(new Set(SCOPES));

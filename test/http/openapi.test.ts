@@ -15,6 +15,7 @@
  *   too. Every status the document lists for an operation must have been
  *   seen, so it claims no answer that cannot happen.
  */
+import { createDecisionSigner, createKeyring, generateDecisionKey } from '../../src/outcomes/decision-id.js';
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import formatsPlugin from 'ajv-formats';
@@ -372,6 +373,8 @@ async function buildApp(options: AppOptions = {}): Promise<TestApp> {
     logger: silentLogger,
     now: () => T0,
     newId: () => `decision-${++ids}`,
+    // One key for every app of the test, so an outcome of a decision made by one is valid for all.
+    signer: SHARED_SIGNER,
     maxBodyBytes: MAX_BODY_BYTES,
     apiKeys: options.apiKeys ?? null,
     ...(options.metrics ? { metrics: createMetrics({ processMetrics: false }) } : {}),
@@ -396,6 +399,8 @@ function failingStore(store: ProfileStore, error: () => Error): ProfileStore {
     },
   });
 }
+
+const SHARED_SIGNER = createDecisionSigner(createKeyring([generateDecisionKey()]));
 
 interface Exchange {
   operationId: string;
@@ -512,6 +517,20 @@ describe('real answers match the document', () => {
     const broken = await buildApp({ apiKeys: API_KEYS, broken: true });
     apps.push(main, notReady, storeDown, broken);
 
+    /** An outcome for what a real decision of `app` served (outcomes must carry an id the app signed). */
+    async function servedOutcome(app: TestApp, customerId: string): Promise<Record<string, unknown>> {
+      const res = await app.app.request('/v1/decisions', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${API_KEYS[0]?.key}` },
+        body: JSON.stringify({ customerId, placements: ['home-hero'] }),
+      });
+      const decision = (await res.json()) as { decisionId: string; placements: Record<string, { items: Array<{ id: string }> }> };
+      const item = decision.placements['home-hero']?.items[0]?.id;
+      return { decisionId: decision.decisionId, customerId, placement: 'home-hero', item, kind: 'click' };
+    }
+    const outcome = await servedOutcome(main, 'c-42');
+    const downOutcome = await servedOutcome(storeDown, 'c-42');
+
     // Good requests, the document's own examples first.
     await run(main, [
       { operationId: 'getIndex', status: 200, why: 'the root' },
@@ -543,6 +562,8 @@ describe('real answers match the document', () => {
         body: { requests: [{ customerId: 'c-gold', placements: ['email-banner'], explain: true }, { customerId: 'c-1', placements: ['nope'] }, { bad: true }, 42] },
       },
       { operationId: 'getRulesStatus', status: 200, why: 'loaded' },
+      { operationId: 'recordOutcomes', status: 202, why: 'a click on what a decision served', body: outcome },
+      { operationId: 'recordOutcomes', status: 202, why: 'a batch with a duplicate', body: { outcomes: [outcome, { ...outcome, kind: 'impression' }] } },
       { operationId: 'placementReport', status: 200, why: 'the decisions above', url: '/v1/reports/placements/home-hero' },
       { operationId: 'placementReport', status: 200, why: 'as CSV', url: '/v1/reports/placements/home-hero?format=csv&from=2026-02-01' },
     ]);
@@ -565,6 +586,12 @@ describe('real answers match the document', () => {
       { operationId: 'decideByQuery', status: 400, why: 'no placement', url: urlOf('decideByQuery', 'c-42', '?channel=web') },
       { operationId: 'decideByQuery', status: 400, why: 'an unknown placement', url: urlOf('decideByQuery', 'c-42', '?placement=nope') },
       { operationId: 'decideByQuery', status: 400, why: 'a bad customer id', url: urlOf('decideByQuery', 'a*b', '?placement=home-hero') },
+      { operationId: 'recordOutcomes', status: 400, why: 'another customer', body: { ...outcome, customerId: 'c-43' } },
+      { operationId: 'recordOutcomes', status: 400, why: 'a forged decision id', body: { ...outcome, decisionId: 'forged' } },
+      { operationId: 'recordOutcomes', status: 400, why: 'malformed JSON', body: '{"oops' },
+      { operationId: 'recordOutcomes', status: 413, why: 'too large', body: OVERSIZED },
+      { operationId: 'recordOutcomes', status: 401, why: 'no key', key: null, body: outcome },
+      { operationId: 'recordOutcomes', status: 403, why: 'a key without ingest', key: keyWithout('ingest'), body: outcome },
       { operationId: 'placementReport', status: 400, why: 'from after to', url: '/v1/reports/placements/home-hero?from=2026-03-02&to=2026-03-01' },
       { operationId: 'placementReport', status: 404, why: 'not in the rules', url: '/v1/reports/placements/nope' },
       { operationId: 'getCustomer', status: 404, why: 'never seen', url: urlOf('getCustomer', 'c-never') },
@@ -594,6 +621,7 @@ describe('real answers match the document', () => {
 
     await run(storeDown, [
       { operationId: 'getReadiness', status: 503, why: 'the store does not answer' },
+      { operationId: 'recordOutcomes', status: 503, why: 'the store does not answer', body: downOutcome },
       ...V1_OPERATIONS.filter((id) => id !== 'getRulesStatus' && id !== 'placementReport').map((operationId) => ({
         operationId,
         // Decisions degrade (a new visitor's decision, `degraded: true`) rather than fail the page.
@@ -604,6 +632,7 @@ describe('real answers match the document', () => {
     ]);
 
     await run(broken, V1_OPERATIONS.map((operationId) => ({ operationId, status: 500, why: 'an unexpected failure', body: firstExample(operationId) })));
+    await run(broken, [{ operationId: 'recordOutcomes', status: 500, why: 'an unexpected failure', body: outcome }]);
   });
 
   afterAll(async () => {

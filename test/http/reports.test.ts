@@ -60,7 +60,7 @@ beforeAll(async () => {
   await registry.reload();
   const now = () => NOW;
   reports = createReports({ store: createMemoryReportStore({ retentionDays: 410, now }), rules: () => registry.current, now });
-  app = createApp({ rules: registry, store: createMemoryStore({ retentionDays: 30, maxTouchpointsPerProfile: 100 }), logger: silentLogger, now, reports, random: seededRandom(3) });
+  app = createApp({ rules: registry, store: createMemoryStore({ retentionDays: 30, maxTouchpointsPerProfile: 100, now }), logger: silentLogger, now, reports, random: seededRandom(3) });
 });
 
 afterAll(() => {
@@ -190,27 +190,22 @@ describe('placement reports', () => {
     expect(optimizedB).toBe(optimized);
   });
 
-  it("takes a deleted customer's outcomes back out of the counters", async () => {
-    const registry = createRuleRegistry({ dir, logger: silentLogger });
-    await registry.reload();
-    const now = () => NOW;
-    const own = createReports({ store: createMemoryReportStore({ retentionDays: 410, now }), rules: () => registry.current, now });
-    const profiles = createMemoryStore({ retentionDays: 30, maxTouchpointsPerProfile: 100 });
-    await profiles.patch('gone', { attributes: { tier: 'gold' } }, NOW);
-    const theirs = [outcome({ customerId: 'gone', kind: 'impression' }), outcome({ customerId: 'gone', kind: 'conversion', value: 30 })];
-    // This memory store keeps no outcomes yet (POST /v1/outcomes stores them): the profile read gives them here.
-    const withOutcomes = {
-      ...profiles,
-      get: async (id: string) => {
-        const profile = await profiles.get(id);
-        return profile && { ...profile, outcomes: theirs.map(({ customerId: _, arm: __, ...stored }) => stored) };
-      },
-    };
-    const deleting = createApp({ rules: registry, store: withOutcomes, logger: silentLogger, now, reports: own });
-    await own.store.recordOutcomes([...theirs, outcome({ customerId: 'stays', kind: 'impression' })]);
-    expect((await deleting.request('/v1/customers/gone', { method: 'DELETE' })).status).toBe(204);
-    const [row] = await own.store.query('plain', '2026-03-10', '2026-03-10');
-    expect(row).toMatchObject({ impressions: 1, conversions: 0, value: 0 });
+  it('counts outcomes sent to POST /v1/outcomes once, retries included, and a deleted customer\'s outcomes leave the counters', async () => {
+    const before = ((await (await get('/v1/reports/placements/plain?from=2026-03-10')).json()) as any).rows[0];
+    const decision = (await (await decideFor('e2e', 'plain', '&channel=web')).json()) as any;
+    const sent = { decisionId: decision.decisionId, customerId: 'e2e', placement: 'plain', item: 'a', at: new Date(NOW).toISOString() };
+    const post = (body: unknown) => app.request('/v1/outcomes', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const batch = { outcomes: [{ ...sent, kind: 'impression' }, { ...sent, kind: 'conversion', value: 12.5 }] };
+    expect((await post(batch)).status).toBe(202);
+    // The same request again (a client retrying): the profile says duplicates, the counters do not move.
+    expect(await (await post(batch)).json()).toEqual({ accepted: 0, duplicates: 2 });
+    const after = ((await (await get('/v1/reports/placements/plain?from=2026-03-10')).json()) as any).rows[0];
+    expect(after.served - before.served).toBe(1);
+    expect([after.impressions - before.impressions, after.conversions - before.conversions, after.value - before.value]).toEqual([1, 1, 12.5]);
+
+    expect((await app.request('/v1/customers/e2e', { method: 'DELETE' })).status).toBe(204);
+    const erased = ((await (await get('/v1/reports/placements/plain?from=2026-03-10')).json()) as any).rows[0];
+    expect([erased.impressions, erased.conversions, erased.value]).toEqual([before.impressions, before.conversions, before.value]);
   });
 
   it.each([

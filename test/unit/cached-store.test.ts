@@ -54,6 +54,9 @@ function createGatedStore() {
       return held(backing.getManyForDecision(customerIds));
     },
     appendTouchpoints: (customerId, touchpoints, at) => backing.appendTouchpoints(customerId, touchpoints, at),
+    appendOutcomes: (customerId, outcomes, at) => backing.appendOutcomes(customerId, outcomes, at),
+    outcomeTotals: (items, at) => backing.outcomeTotals(items, at),
+    sharedSecret: (name, candidate) => backing.sharedSecret(name, candidate),
     patch: (customerId, change, at) => backing.patch(customerId, change, at),
     delete: (customerId) => backing.delete(customerId),
     sweepExpired: (at) => backing.sweepExpired(at),

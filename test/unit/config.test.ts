@@ -20,6 +20,7 @@ describe('loadConfig', () => {
       ruleLimits: { maxFileBytes: 5 * 1024 * 1024, maxRulesPerPlacement: 1000 },
       evaluator: 'compiled',
       apiKeys: null,
+      decisionIdKeys: null,
       corsOrigins: [],
       logLevel: 'info',
       maxBodyBytes: 1048576,
@@ -148,5 +149,16 @@ describe('loadConfig', () => {
       'https://shop.example',
       'https://m.shop.example',
     ]);
+  });
+});
+
+describe('DECISION_ID_KEYS', () => {
+  it('parses id:secret pairs, the first signing', () => {
+    const config = loadConfig({ DECISION_ID_KEYS: 'k2:0123456789abcdefXYZ,k1:abcdefghijklmnopqrst' });
+    expect(config.decisionIdKeys?.map((k) => k.id)).toEqual(['k2', 'k1']);
+  });
+
+  it('names the variable and the entry at fault', () => {
+    expect(() => loadConfig({ DECISION_ID_KEYS: 'k1:short' })).toThrow(/DECISION_ID_KEYS: entry 1 \(k1\)/);
   });
 });

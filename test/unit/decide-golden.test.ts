@@ -143,6 +143,7 @@ function toProfile(golden: GoldenCase, now: number): Profile | null {
     placement: o.placement,
     item: o.item,
     rule: o.rule ?? null,
+    arm: null,
     kind: o.kind,
     at: resolveAt(o.at, now),
     value: null,

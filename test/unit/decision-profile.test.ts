@@ -68,7 +68,7 @@ describe('toDecisionProfile', () => {
 });
 
 function outcome(kind: StoredOutcome['kind'], item: string, placement: string, at: number): StoredOutcome {
-  return { decisionId: `d-${at}`, placement, item, rule: 'some-rule', kind, at, value: kind === 'conversion' ? 19.9 : null };
+  return { decisionId: `d-${at}`, placement, item, rule: 'some-rule', arm: null, kind, at, value: kind === 'conversion' ? 19.9 : null };
 }
 
 describe('toDecisionProfile: outcomes', () => {

@@ -257,7 +257,7 @@ describe('createFacts: memoisation by parameters', () => {
 
 describe('createFacts: outcomeCount', () => {
   function oc(kind: StoredOutcome['kind'], item: string, placement: string, ago: number): StoredOutcome {
-    return { decisionId: `d-${ago}`, placement, item, rule: null, kind, at: NOW - ago, value: null };
+    return { decisionId: `d-${ago}`, placement, item, rule: null, arm: null, kind, at: NOW - ago, value: null };
   }
   const OUTCOMES = [
     oc('impression', 'hero-a', 'home-hero', 1 * HOUR),

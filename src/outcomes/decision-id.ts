@@ -1,0 +1,299 @@
+/**
+ * Signed decision ids (contract section 8): a decisionId carries what the
+ * decision served, signed, so that an outcome sent back with it can be
+ * checked on any replica, after any restart, without a decision log written
+ * on the hot path.
+ *
+ * The id is base64url of a compact binary payload followed by a MAC:
+ *
+ *   version      1 byte (FORMAT_VERSION)
+ *   key id       varint length + UTF-8
+ *   issuedAt     4 bytes, epoch seconds, big-endian
+ *   unique       PREFIX_BYTES random bytes drawn once per process + varint counter
+ *   customerId   varint length + UTF-8, as asked
+ *   placements   varint count, then each:
+ *     name       varint length + UTF-8
+ *     arm        1 byte: 0 none, 1 optimized, 2 priority
+ *     items      varint count, then each: item id (varint length + UTF-8),
+ *                rule (varint length + 1, then UTF-8; 0 for a fallback item)
+ *   mac          the first MAC_BYTES of HMAC-SHA256(secret, everything before)
+ *
+ * The per-process random prefix and the counter make every id unique without
+ * drawing random bytes per decision (which costs more than the HMAC).
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export const FORMAT_VERSION = 1;
+const MAC_BYTES = 16;
+const PREFIX_BYTES = 6;
+/** Outcomes for decisions older than this are refused (contract: at least 30 days must be accepted). */
+export const MAX_DECISION_AGE_DAYS = 30;
+const MAX_AGE_SECONDS = MAX_DECISION_AGE_DAYS * 24 * 60 * 60;
+/** A decision's clock may run a little ahead of the verifying replica's. */
+const FUTURE_SKEW_SECONDS = 5 * 60;
+const KEY_ID_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
+
+export type RankingArm = 'optimized' | 'priority';
+const ARM_CODES: Record<RankingArm, number> = { optimized: 1, priority: 2 };
+const ARMS: ReadonlyArray<RankingArm | null> = [null, 'optimized', 'priority'];
+
+export interface DecisionKey {
+  /** Short, printable; carried in every id so the verifier knows which secret to use. */
+  id: string;
+  secret: Buffer;
+}
+
+/** What a decision id says about the decision; what outcomes are checked against. */
+export interface DecisionToken {
+  keyId: string;
+  /** Epoch seconds. */
+  issuedAt: number;
+  customerId: string;
+  placements: Map<string, TokenPlacement>;
+}
+
+export interface TokenPlacement {
+  arm: RankingArm | null;
+  /** Item id → the rule that served it (null for a fallback item). */
+  items: Map<string, string | null>;
+}
+
+/** What sign() reads of a decision: structurally a Decision's placements. */
+export interface SignablePlacement {
+  items: ReadonlyArray<{ id: string; rule: string | null }>;
+  ranking?: string;
+}
+
+export type VerifyFailure = 'malformed' | 'unknown-key' | 'bad-signature' | 'expired';
+export type VerifyResult = { ok: true; token: DecisionToken } | { ok: false; reason: VerifyFailure };
+
+/**
+ * The keys a service signs and verifies with. The first signs; every key
+ * verifies, so a key can be rotated in front of the old one without breaking
+ * the ids issued before. `adopt` puts a key first at run time (the key shared
+ * through the store, once it is known).
+ */
+export interface DecisionKeyring {
+  readonly signing: DecisionKey;
+  find(id: string): DecisionKey | undefined;
+  adopt(key: DecisionKey): void;
+}
+
+export function createKeyring(keys: readonly DecisionKey[]): DecisionKeyring {
+  if (keys.length === 0) throw new Error('a decision keyring needs at least one key');
+  let ordered = [...keys];
+  return {
+    get signing() {
+      return ordered[0] as DecisionKey;
+    },
+    find: (id) => ordered.find((key) => key.id === id),
+    adopt(key) {
+      ordered = [key, ...ordered.filter((k) => k.id !== key.id)];
+    },
+  };
+}
+
+/**
+ * Parses DECISION_ID_KEYS: `id:secret` pairs, comma-separated, the first
+ * signing. A secret must be at least 16 characters; ids are 1-32 of
+ * A-Z a-z 0-9 _ . -. Throws a message naming the entry at fault.
+ */
+export function parseDecisionKeys(text: string): DecisionKey[] {
+  const keys: DecisionKey[] = [];
+  const entries = text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  if (entries.length === 0) throw new Error('must list at least one id:secret');
+  entries.forEach((entry, n) => {
+    const colon = entry.indexOf(':');
+    const id = colon < 0 ? '' : entry.slice(0, colon);
+    const secret = colon < 0 ? '' : entry.slice(colon + 1);
+    if (!KEY_ID_PATTERN.test(id)) throw new Error(`entry ${n + 1}: the key id must be 1-32 of A-Z a-z 0-9 _ . - before a colon`);
+    if (secret.length < 16) throw new Error(`entry ${n + 1} (${id}): the secret must be at least 16 characters`);
+    if (keys.some((key) => key.id === id)) throw new Error(`entry ${n + 1}: key id ${id} is listed twice`);
+    keys.push({ id, secret: Buffer.from(secret, 'utf8') });
+  });
+  return keys;
+}
+
+/** A fresh random key, for a service that has none configured (shared through the store). */
+export function generateDecisionKey(): DecisionKey {
+  return { id: `g${randomBytes(3).toString('hex')}`, secret: randomBytes(32) };
+}
+
+/** The key as the store keeps it, and back; null when the text is not one. */
+export function encodeSharedKey(key: DecisionKey): string {
+  return `${key.id}:${key.secret.toString('base64url')}`;
+}
+export function decodeSharedKey(text: string): DecisionKey | null {
+  const colon = text.indexOf(':');
+  if (colon < 0) return null;
+  const id = text.slice(0, colon);
+  const secret = Buffer.from(text.slice(colon + 1), 'base64url');
+  if (!KEY_ID_PATTERN.test(id) || secret.length < 16) return null;
+  return { id, secret };
+}
+
+export interface DecisionSigner {
+  /** The id of a decision with these placements, issued at `now` (epoch ms) for `customerId`. */
+  sign(customerId: string, placements: Readonly<Record<string, SignablePlacement>>, now: number): string;
+  /** What an id says, if this service issued it unaltered within MAX_DECISION_AGE_DAYS of `now`; never throws. */
+  verify(decisionId: string, now: number): VerifyResult;
+}
+
+export function createDecisionSigner(keyring: DecisionKeyring): DecisionSigner {
+  const prefix = randomBytes(PREFIX_BYTES);
+  let counter = 0;
+  // One buffer reused by every sign(): grown when a decision needs more.
+  let buffer = Buffer.allocUnsafe(1024);
+
+  function sign(customerId: string, placements: Readonly<Record<string, SignablePlacement>>, now: number): string {
+    const key = keyring.signing;
+    let size = 64 + key.id.length + customerId.length * 3;
+    for (const name in placements) {
+      size += 16 + name.length * 3;
+      for (const item of (placements[name] as SignablePlacement).items) size += 12 + (item.id.length + (item.rule?.length ?? 0)) * 3;
+    }
+    if (buffer.length < size) buffer = Buffer.allocUnsafe(size * 2);
+    const out = buffer;
+    let at = 0;
+    out[at++] = FORMAT_VERSION;
+    at = writeString(out, at, key.id);
+    out.writeUInt32BE(Math.floor(now / 1000) >>> 0, at);
+    at += 4;
+    at += prefix.copy(out, at);
+    at = writeVarint(out, at, counter++);
+    at = writeString(out, at, customerId);
+    let count = 0;
+    for (const _ in placements) count++;
+    at = writeVarint(out, at, count);
+    for (const name in placements) {
+      const placement = placements[name] as SignablePlacement;
+      at = writeString(out, at, name);
+      out[at++] = placement.ranking === undefined ? 0 : (ARM_CODES[placement.ranking as RankingArm] ?? 0);
+      at = writeVarint(out, at, placement.items.length);
+      for (const item of placement.items) {
+        at = writeString(out, at, item.id);
+        if (item.rule === null) out[at++] = 0;
+        else at = writeString(out, at, item.rule, 1);
+      }
+    }
+    const mac = createHmac('sha256', key.secret).update(out.subarray(0, at)).digest();
+    mac.copy(out, at, 0, MAC_BYTES);
+    return out.toString('base64url', 0, at + MAC_BYTES);
+  }
+
+  function verify(decisionId: string, now: number): VerifyResult {
+    const bytes = Buffer.from(decisionId, 'base64url');
+    // Buffer.from skips characters outside the alphabet and ignores the spare bits of the last one:
+    // only an id that is exactly the encoding of its bytes can be ours, so one altered character always fails.
+    if (bytes.length <= MAC_BYTES + 8 || bytes.toString('base64url') !== decisionId) return { ok: false, reason: 'malformed' };
+    const body = bytes.subarray(0, bytes.length - MAC_BYTES);
+    const parsed = parseBody(body);
+    if (parsed === null) return { ok: false, reason: 'malformed' };
+    const key = keyring.find(parsed.keyId);
+    if (!key) return { ok: false, reason: 'unknown-key' };
+    const expected = createHmac('sha256', key.secret).update(body).digest().subarray(0, MAC_BYTES);
+    if (!timingSafeEqual(expected, bytes.subarray(bytes.length - MAC_BYTES))) return { ok: false, reason: 'bad-signature' };
+    const nowSeconds = Math.floor(now / 1000);
+    if (parsed.issuedAt < nowSeconds - MAX_AGE_SECONDS || parsed.issuedAt > nowSeconds + FUTURE_SKEW_SECONDS) return { ok: false, reason: 'expired' };
+    return { ok: true, token: parsed };
+  }
+
+  return { sign, verify };
+}
+
+function writeVarint(out: Buffer, at: number, value: number): number {
+  let rest = value;
+  while (rest >= 0x80) {
+    out[at++] = (rest % 0x80) | 0x80;
+    rest = Math.floor(rest / 0x80);
+  }
+  out[at++] = rest;
+  return at;
+}
+
+/** Writes the UTF-8 length (plus `bias`) as a varint, then the bytes. */
+function writeString(out: Buffer, at: number, text: string, bias = 0): number {
+  // Reserve one byte for lengths below 128 (all slugs and ids); move the bytes when a longer one needs two.
+  const written = out.write(text, at + 1, 'utf8');
+  const length = written + bias;
+  if (length < 0x80) {
+    out[at] = length;
+    return at + 1 + written;
+  }
+  const header = Buffer.allocUnsafe(5);
+  const headerLength = writeVarint(header, 0, length);
+  out.copy(out, at + headerLength, at + 1, at + 1 + written);
+  header.copy(out, at, 0, headerLength);
+  return at + headerLength + written;
+}
+
+/** A reader over untrusted bytes: every read checks the bounds, and a failed read returns null. */
+class Reader {
+  at = 0;
+  constructor(private readonly bytes: Buffer) {}
+  byte(): number | null {
+    return this.at < this.bytes.length ? (this.bytes[this.at++] as number) : null;
+  }
+  varint(): number | null {
+    let value = 0;
+    let scale = 1;
+    for (let n = 0; n < 8; n++) {
+      const b = this.byte();
+      if (b === null) return null;
+      value += (b & 0x7f) * scale;
+      if (b < 0x80) return value;
+      scale *= 0x80;
+    }
+    return null;
+  }
+  bytesOf(length: number): Buffer | null {
+    if (this.at + length > this.bytes.length) return null;
+    const slice = this.bytes.subarray(this.at, this.at + length);
+    this.at += length;
+    return slice;
+  }
+  string(bias = 0): string | null {
+    const length = this.varint();
+    if (length === null || length < bias) return null;
+    const raw = this.bytesOf(length - bias);
+    return raw === null ? null : raw.toString('utf8');
+  }
+  get done(): boolean {
+    return this.at === this.bytes.length;
+  }
+}
+
+/** The payload's fields, or null when it is not a payload this format writes. */
+function parseBody(body: Buffer): DecisionToken | null {
+  const r = new Reader(body);
+  if (r.byte() !== FORMAT_VERSION) return null;
+  const keyId = r.string();
+  const time = r.bytesOf(4);
+  if (keyId === null || time === null || r.bytesOf(PREFIX_BYTES) === null || r.varint() === null) return null;
+  const customerId = r.string();
+  const count = r.varint();
+  if (customerId === null || count === null) return null;
+  const placements = new Map<string, TokenPlacement>();
+  for (let p = 0; p < count; p++) {
+    const name = r.string();
+    const armCode = r.byte();
+    const itemCount = r.varint();
+    if (name === null || armCode === null || itemCount === null || armCode >= ARMS.length) return null;
+    const items = new Map<string, string | null>();
+    for (let i = 0; i < itemCount; i++) {
+      const item = r.string();
+      const ruleLength = r.varint();
+      if (item === null || ruleLength === null) return null;
+      let rule: string | null = null;
+      if (ruleLength > 0) {
+        const raw = r.bytesOf(ruleLength - 1);
+        if (raw === null) return null;
+        rule = raw.toString('utf8');
+      }
+      items.set(item, rule);
+    }
+    placements.set(name, { arm: ARMS[armCode] as RankingArm | null, items });
+  }
+  if (!r.done) return null;
+  return { keyId, issuedAt: time.readUInt32BE(0), customerId, placements };
+}
