@@ -13,7 +13,10 @@
  *   (e) the service on Redis (load/bench/redis.ts);
  *   (f) ingestion on SQLite, durable: single-touchpoint POSTs from 50
  *       connections (load/bench/ingest.ts);
- *   (g) optimized ranking: a simulation that shows it learns (counts, not
+ *   (g) sends at scale: a 1,000,000-line decision stream against the service
+ *       on SQLite, with its RSS, and `nextbest offers` in local mode over
+ *       100,000 stored customers (load/bench/sends.ts);
+ *   (h) optimized ranking: a simulation that shows it learns (counts, not
  *       timings), its cost per decision, and a 400-day report
  *       (load/bench/optimize.ts).
  *
@@ -29,7 +32,10 @@
  *                    verifying decision ids in process), outcomes (outcome
  *                    batches over HTTP on SQLite, and the GET decision with
  *                    caps on the served items against the same without),
- *                    optimize (g); default all
+ *                    sends (g: the decision stream and nextbest offers),
+ *                    optimize (h); default all
+ *   BENCH_CPU_PROF=dir  (g) also writes V8 CPU profiles of the service and of
+ *                    the offers run there
  *   BENCH_REDIS_URL  the Redis for (e), default redis://127.0.0.1:6379; its
  *                    keys go under a prefix of their own and are deleted
  *   BENCH_SERVICE    dist (default: builds dist/ with `npm run build`'s tsc
@@ -70,6 +76,7 @@ import { optimizeSection } from './bench/optimize.js';
 import { decisionIdSection } from './bench/decision-id.js';
 import { outcomesSection } from './bench/outcomes.js';
 import { redisSection } from './bench/redis.js';
+import { sendsSection } from './bench/sends.js';
 import { bytes, duration, heading, percent, rate, ratio, table, type Cell } from './bench/report.js';
 import { generateRules, type GeneratedRules } from './bench/rules.js';
 import { collectGarbage, Samples, timeBoxed, timeBoxedWith, type Summary } from './bench/timing.js';
@@ -77,8 +84,8 @@ import { collectGarbage, Samples, timeBoxed, timeBoxedWith, type Summary } from 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 type EvaluatorName = 'compiled' | 'json-rules-engine';
-type Section = 'decide' | 'http' | 'batch' | 'memory' | 'redis' | 'ingest' | 'decision-id' | 'outcomes' | 'optimize';
-const SECTIONS: readonly Section[] = ['decide', 'http', 'batch', 'memory', 'redis', 'ingest', 'decision-id', 'outcomes', 'optimize'];
+type Section = 'decide' | 'http' | 'batch' | 'memory' | 'redis' | 'ingest' | 'decision-id' | 'outcomes' | 'sends' | 'optimize';
+const SECTIONS: readonly Section[] = ['decide', 'http', 'batch', 'memory', 'redis', 'ingest', 'decision-id', 'outcomes', 'sends', 'optimize'];
 const EVALUATORS: Record<EvaluatorName, MatcherFactory> = {
   compiled: createCompiledMatcher,
   'json-rules-engine': createJreMatcher,
@@ -94,6 +101,9 @@ const TARGETS = {
   batchMs: 100,
   cacheRssBytes: 1024 ** 3,
   ingestPerSec: 5000,
+  streamPerSec: 25_000,
+  streamRssGrowthBytes: 50 * 1024 * 1024,
+  offersPerSec: 20_000,
 };
 
 interface Settings {
@@ -267,6 +277,26 @@ async function main(): Promise<void> {
         connections: settings.connections,
         seconds: settings.httpSeconds,
         warmupSeconds: settings.httpWarmupSeconds,
+      },
+      rules,
+      now,
+      progress,
+      out,
+    );
+  }
+  if (run.has('sends')) {
+    await ensureDist('g');
+    results.sends = await sendsSection(
+      {
+        root: ROOT,
+        serviceArgs: serviceArgs(settings),
+        cliArgs: settings.service === 'dist' ? ['dist/cli/main.js'] : ['--import', 'tsx', 'src/cli/main.ts'],
+        customers: settings.quick ? 5000 : 100_000,
+        touchpoints: settings.touchpoints,
+        streamLines: settings.quick ? 50_000 : 1_000_000,
+        warmupLines: settings.quick ? 5000 : 20_000,
+        targets: { streamPerSec: TARGETS.streamPerSec, rssGrowthBytes: TARGETS.streamRssGrowthBytes, offersPerSec: TARGETS.offersPerSec },
+        cpuProfileDir: process.env.BENCH_CPU_PROF?.trim() || null,
       },
       rules,
       now,

@@ -1,6 +1,9 @@
-// Send-time decisions: an email platform asking for the email-offers of 1000 recipients at a time.
+// Send-time decisions: an email platform asking for the email-offers of 1000 recipients at a time
+// (scenario "send", POST /v1/decisions/batch), and pouring a whole list through the decision
+// stream (scenario "stream", POST /v1/decisions/stream, STREAM_LINES recipients a request).
 //
 //   k6 run load/email-batch.js
+//   k6 run -e SCENARIOS=stream -e STREAM_LINES=50000 load/email-batch.js
 //   k6 run -e BASE_URL=http://127.0.0.1:3000 -e API_KEY=... -e SEED=5000 -e VUS=8 load/email-batch.js
 //
 // Environment:
@@ -10,8 +13,11 @@
 //   SEED      customers c-0 .. c-<SEED-1> that setup() gives attributes and touchpoints
 //             (default 3000); touchpoint ids are fixed, so seeding again adds nothing
 //   VUS       concurrent senders (default 4); DURATION how long they send (default 1m)
+//   SCENARIOS comma-separated: send, stream (default both, one after the other)
+//   STREAM_LINES  recipients per stream request (default 20000); STREAM_VUS concurrent streams (default 2)
 //
-// Fails when more than 0.1% of batch requests fail or a batch's p(99) latency is 100 ms or more.
+// Fails when more than 0.1% of batch requests fail or a batch's p(99) latency is 100 ms or more,
+// or when a stream request fails, or answers other than one decision a line, in order.
 // The seeding requests are tagged apart and do not count toward the thresholds.
 import http from 'k6/http';
 import { check } from 'k6';
@@ -26,19 +32,30 @@ const BATCH_SIZE = 1000;
 const NEW_SUBSCRIBER_RATIO = 0.05;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const BATCH_NAME = 'POST /v1/decisions/batch';
+const STREAM_NAME = 'POST /v1/decisions/stream';
+const STREAM_LINES = positiveInt(__ENV.STREAM_LINES, 20000);
+const STREAM_VUS = positiveInt(__ENV.STREAM_VUS, 2);
+const SCENARIOS = (__ENV.SCENARIOS || 'send,stream').split(',').map((s) => s.trim());
+const durationSeconds = parseDuration(DURATION);
 
 const emailDecisions = new Counter('email_decisions');
 const emailFallbacks = new Rate('email_fallback');
+const streamDecisions = new Counter('stream_decisions');
 
 export const options = {
   setupTimeout: '10m',
   batchPerHost: 20,
-  scenarios: {
-    send: { executor: 'constant-vus', vus: VUS, duration: DURATION },
-  },
+  scenarios: Object.fromEntries(
+    [
+      ['send', { executor: 'constant-vus', vus: VUS, duration: DURATION, exec: 'send' }],
+      // After the batches, so the two do not share the service.
+      ['stream', { executor: 'constant-vus', vus: STREAM_VUS, duration: DURATION, exec: 'stream', startTime: SCENARIOS.includes('send') ? `${durationSeconds}s` : '0s' }],
+    ].filter(([name]) => SCENARIOS.includes(name)),
+  ),
   thresholds: {
     [`http_req_failed{name:${BATCH_NAME}}`]: ['rate<0.001'],
     [`http_req_duration{name:${BATCH_NAME}}`]: ['p(99)<100'],
+    [`http_req_failed{name:${STREAM_NAME}}`]: ['rate==0'],
     checks: ['rate>0.999'],
   },
   summaryTrendStats: ['avg', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'],
@@ -71,7 +88,7 @@ export function setup() {
   return {};
 }
 
-export default function () {
+export function send() {
   const requests = [];
   const offset = Math.floor(Math.random() * SEED);
   for (let i = 0; i < BATCH_SIZE; i++) {
@@ -110,6 +127,39 @@ export default function () {
     'one result per request': () => results !== null && results.length === BATCH_SIZE,
     'every result is a decision, in request order': () => results !== null && inOrder && decided === BATCH_SIZE,
   });
+}
+
+/** One stream request of STREAM_LINES recipients: every answer line a decision, for its recipient, in order. */
+export function stream() {
+  const offset = Math.floor(Math.random() * SEED);
+  const ids = [];
+  let body = '';
+  for (let i = 0; i < STREAM_LINES; i++) {
+    const customerId = `c-${(offset + i) % SEED}`;
+    ids.push(customerId);
+    body += `${JSON.stringify({ customerId, placements: ['email-offers'], context: { channel: 'email', campaign: 'weekly-2026-48' } })}\n`;
+  }
+  const streamHeaders = Object.assign({}, headers, { 'Content-Type': 'application/x-ndjson' });
+  const res = http.post(`${BASE_URL}/v1/decisions/stream`, body, { headers: streamHeaders, tags: { name: STREAM_NAME }, timeout: '10m' });
+  const lines = typeof res.body === 'string' ? res.body.split('\n').filter((l) => l !== '') : [];
+  let inOrder = lines.length === STREAM_LINES;
+  for (let i = 0; inOrder && i < lines.length; i += 97) {
+    // A sample of the lines parsed: parsing them all would make k6 the bottleneck.
+    const answer = JSON.parse(lines[i]);
+    if (answer.customerId !== ids[i] || typeof answer.decisionId !== 'string') inOrder = false;
+  }
+  streamDecisions.add(lines.length);
+  check(res, {
+    'stream status is 200': (r) => r.status === 200,
+    'stream: one decision a line, in order': () => inOrder,
+  });
+}
+
+function parseDuration(text) {
+  const match = /^(\d+)(ms|s|m|h)$/.exec(text);
+  if (!match) return 60;
+  const n = Number(match[1]);
+  return { ms: n / 1000, s: n, m: n * 60, h: n * 3600 }[match[2]];
 }
 
 /**

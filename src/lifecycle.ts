@@ -3,7 +3,7 @@
  * signals, periodic upkeep, the HTTP server's timeouts and its graceful drain.
  * main.ts composes the service; this file keeps it running and stops it.
  */
-import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import { ServerResponse, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Logger } from './observability/logger.js';
@@ -66,10 +66,32 @@ export async function serveHttp(fetch: FetchHandler, options: ServeOptions): Pro
   server.headersTimeout = options.headersTimeoutMs;
   server.requestTimeout = options.requestTimeoutMs;
   server.keepAliveTimeout = options.keepAliveTimeoutMs;
+  server.on('clientError', answerClientError);
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   const drain = createDrain(server, connections, options.shutdownTimeoutMs, options.logger);
   return { url, stopListening: drain.stopListening, drain: drain.drain };
+}
+
+/**
+ * Node's own answer to a client error (what it does with no listener), but
+ * for one case: the request timeout of a request whose answer has already
+ * begun while its body still arrives (POST /v1/decisions/stream, answering
+ * as the lines come). That client is being answered, not trickling, and a
+ * send of a million lines lasts longer than REQUEST_TIMEOUT_MS; Node checks
+ * each request once, so it is not asked again.
+ */
+const CLIENT_ERROR_STATUS: Record<string, number> = { HPE_HEADER_OVERFLOW: 431, HPE_CHUNK_EXTENSIONS_OVERFLOW: 413, ERR_HTTP_REQUEST_TIMEOUT: 408 };
+
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  const answer = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  const answering = answer !== undefined && answer !== null && answer.headersSent;
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT' && answering && !answer.writableEnded) return;
+  if (socket.writable && !answering) {
+    const status = CLIENT_ERROR_STATUS[error.code ?? ''] ?? 400;
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
+  }
+  socket.destroy(error);
 }
 
 /**

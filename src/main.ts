@@ -159,7 +159,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
 }
 
 /** The ids of catalog items with a cap counting everyone's outcomes: what the shared totals read. */
-function itemsCountingEveryone(snapshot: RulesetSnapshot | null): string[] {
+export function itemsCountingEveryone(snapshot: RulesetSnapshot | null): string[] {
   if (!snapshot) return [];
   const items: string[] = [];
   for (const item of snapshot.catalog.values()) if (item.caps?.some((cap) => cap.scope === 'all')) items.push(item.id);
@@ -177,7 +177,7 @@ const SHARED_KEY_RETRY_MS = 5000;
  * asked for again in the background: once it is known it signs, and the
  * process key still verifies (on this replica) what it signed.
  */
-async function decisionKeyring(
+export async function decisionKeyring(
   config: Config,
   store: { sharedSecret(name: string, candidate: string): Promise<string> },
   logger: Logger,

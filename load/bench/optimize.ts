@@ -1,5 +1,5 @@
 /**
- * Section (g) of the benchmark: optimized ranking (contract section 10) and
+ * Section (h) of the benchmark: optimized ranking (contract section 10) and
  * reports (section 9).
  *
  *   1. Proof it learns: 10 items with hidden click rates from 1% to 8%, a
@@ -174,8 +174,8 @@ export async function optimizeSection(
   out: (line?: string) => void,
 ): Promise<Record<string, unknown>> {
   const now = Math.floor(Date.now() / DAY_MS) * DAY_MS + 12 * 60 * 60 * 1000;
-  out(heading('(g) Optimized ranking and reports'));
-  progress('(g) simulating 100,000 decisions');
+  out(heading('(h) Optimized ranking and reports'));
+  progress('(h) simulating 100,000 decisions');
   const sim = await simulate(now);
   out(
     `${ITEMS} items with hidden click rates ${RATES.map((r) => percent(r)).join(', ')}; priority order serves ${percent(RATES[PRIORITY[0] as number] as number)} first. ` +
@@ -197,7 +197,7 @@ export async function optimizeSection(
   );
   out();
 
-  progress('(g) timing an optimized placement of 10 items');
+  progress('(h) timing an optimized placement of 10 items');
   const cost = await decisionCost(options.budgetMs, options.warmupMs, now);
   const extraMicros = (cost.optimized.mean - cost.plain.mean) * 1000;
   out(
@@ -212,7 +212,7 @@ export async function optimizeSection(
   out(`Optimize adds ${extraMicros.toFixed(2)} µs a decision (target ≤ ${OPTIMIZE_TARGETS.extraMicros} µs: ${extraMicros <= OPTIMIZE_TARGETS.extraMicros ? 'yes' : 'no'}).`);
   out();
 
-  progress('(g) timing a report of 400 days × 50 items');
+  progress('(h) timing a report of 400 days × 50 items');
   const reports = await reportTimes(now);
   out(
     table(

@@ -15,6 +15,7 @@ import { runServer } from '../main.js';
 import { packageVersion } from '../version.js';
 import { runRuleTests } from './rule-tests.js';
 import { runSchemasCommand } from './schemas.js';
+import { runOffersCommand } from './offers.js';
 
 const USAGE = `usage: nextbest <command> [options]
 
@@ -25,6 +26,7 @@ commands:
                     (default: $RULES_DIR, else ./rules); exit 1 if any case fails
   schemas [dir]     write the rule files' JSON Schemas, for editors, into <dir>/${SCHEMAS_FOLDER}/
                     (default: $RULES_DIR, else ./rules)
+  offers            decisions for a list of recipients, for an email send (nextbest offers --help)
   help              show this help
   version           print the version
 
@@ -35,6 +37,8 @@ options:
 
 
 export async function runCli(argv: string[]): Promise<number> {
+  // Its own options, parsed by itself.
+  if (argv[0] === 'offers') return runOffersCommand(argv.slice(1));
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -31,7 +31,7 @@ export function createApp(options: AppDeps): Hono {
     if (route.mountIf && !route.mountIf(options)) continue;
     const handlers: Handler[] = [];
     if (auth && route.scope !== 'open') handlers.push(auth.requireScope({ method: route.method, path: route.path, scope: route.scope }));
-    if (route.body) handlers.push(limitBody);
+    if (route.body && route.bodyLimit !== false) handlers.push(limitBody);
     handlers.push(route.handler(deps));
     app.on(route.method, [route.path], ...handlers);
   }

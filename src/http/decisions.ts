@@ -268,7 +268,7 @@ async function decideOne(deps: ResolvedDeps, snapshot: RulesetSnapshot, request:
  * still render, so its requests are then decided as new visitors. Customers in
  * the profile cache never reach the store and are unaffected.
  */
-async function readProfiles(deps: ResolvedDeps, customerIds: readonly string[]): Promise<Map<string, DecisionProfile> | DegradedReason> {
+export async function readProfiles(deps: ResolvedDeps, customerIds: readonly string[]): Promise<Map<string, DecisionProfile> | DegradedReason> {
   try {
     return await deps.store.getManyForDecision(customerIds);
   } catch (err) {
@@ -299,7 +299,7 @@ function withDegradedHeader(answer: Response, reasons: Iterable<DegradedReason>)
  * decide(), timed and counted for the metrics here, so that src/decide stays
  * pure. A degraded decision is marked before it is counted, so the metrics see it.
  */
-async function decideCounted(
+export async function decideCounted(
   deps: ResolvedDeps,
   snapshot: RulesetSnapshot,
   profile: DecisionProfile | null,
@@ -328,7 +328,7 @@ async function decideCounted(
 }
 
 /** Validates one decision request, answering 400 for bad fields; decide() answers for placements the rules do not define. */
-function toDecisionRequest(raw: unknown, at: ReadonlyArray<string | number> = []): DecisionRequest {
+export function toDecisionRequest(raw: unknown, at: ReadonlyArray<string | number> = []): DecisionRequest {
   const base = pathOf(at);
   const body = parseWith(decisionRequestSchema, raw, at);
   const context = (body.context ?? {}) as JsonObject;

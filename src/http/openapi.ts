@@ -12,6 +12,7 @@
 import * as z from 'zod';
 import * as decisions from '../domain/decision.js';
 import { batchDecisionRequestSchema, decisionRequestSchema } from '../domain/decision.js';
+import { streamProblemSchema } from '../domain/decision-stream.js';
 import { CUSTOMER_ID_PATTERN, SLUG_PATTERN } from '../domain/ids.js';
 import { jsonValueSchema } from '../domain/json.js';
 import { outcomeAppendResultSchema, outcomeBatchSchema, outcomeInputSchema, outcomeViewSchema } from '../domain/outcome.js';
@@ -74,6 +75,7 @@ const RESPONSE_SCHEMAS = {
   PlacementDecision: decisions.placementDecisionSchema,
   Decision: decisions.decisionSchema,
   BatchDecisionResults: decisions.batchDecisionResultsSchema,
+  StreamProblem: streamProblemSchema,
   RuleError: answers.ruleErrorSchema,
   PlacementReport: reports.placementReportSchema,
   ReportRow: reports.reportRowSchema,
@@ -470,7 +472,7 @@ function operation(route: RouteDef, doc: OperationDoc): OpenApiObject {
   const responses: Record<string, object> = {};
   for (const [status, answer] of Object.entries(doc.responses)) responses[status] = response(answer, `${doc.operationId} ${status}`);
   // What the route's mounting adds: the body limit where a body is read, the key and scope checks where a scope is needed.
-  if (route.body) responses['413'] = responseRef('TooLarge');
+  if (route.body && route.bodyLimit !== false) responses['413'] = responseRef('TooLarge');
   if (scope !== null) Object.assign(responses, { '401': responseRef('Unauthorized'), '403': responseRef('Forbidden'), '500': responseRef('InternalError') });
   return {
     operationId: doc.operationId,
@@ -499,14 +501,14 @@ function response(answer: ResponseDoc, where: string): object {
   if ('problems' in answer) {
     return { description: answer.description, content: problemContent(answer.problems, answer.schema ? schemaName(answer.schema, where) : 'Problem') };
   }
-  if ('content' in answer) return { description: answer.description, content: answer.content };
+  if ('content' in answer) return { description: answer.description, ...(answer.headers ? { headers: answer.headers } : {}), content: answer.content };
   return { description: answer.description };
 }
 
 function requestBody(body: RequestBodyDoc, where: string): object {
   const [only, ...more] = body.schemas;
   const schema = more.length === 0 ? schemaRef(only, where) : { oneOf: body.schemas.map((s) => schemaRef(s, where)) };
-  return { required: true, description: body.description, content: { [JSON_TYPE]: { schema, examples: body.examples } } };
+  return { required: true, description: body.description, content: { [body.contentType ?? JSON_TYPE]: { schema, examples: body.examples } } };
 }
 
 function schemaRef(schema: z.ZodType, where: string): JsonSchema {

@@ -33,6 +33,12 @@ export interface RouteDef {
   mountIf?: (options: AppDeps) => boolean;
   /** The JSON body the handler reads. Only routes with one get the body limit: on the Node adapter touching the body costs even a GET. */
   body?: RequestBodyDoc;
+  /**
+   * false: the body limit (MAX_BODY_BYTES) is not mounted, for a handler that
+   * reads its body as a stream and bounds what it holds itself (the decision
+   * stream: a line at a time). Default true for a route with a `body`.
+   */
+  bodyLimit?: false;
   /** Made once per app. */
   handler: (deps: ResolvedDeps) => Handler;
   /** The operation in the OpenAPI document; absent for what is not part of the API (the reference page's assets). */
@@ -72,6 +78,8 @@ export interface OperationDoc {
 
 export interface RequestBodyDoc {
   description: string;
+  /** Default application/json. For application/x-ndjson, `schemas` describe each line and the examples are the body's text. */
+  contentType?: string;
   /** The schemas the body may take: one, or several (oneOf). The handler validates with the same ones. */
   schemas: readonly [z.ZodType, ...z.ZodType[]];
   /** Each one is sent for real by test/http/openapi.test.ts and must be answered with a 2xx. */
@@ -86,8 +94,8 @@ export type ResponseDoc =
   | { description: string; json: z.ZodType; example?: object; alsoContent?: Readonly<Record<string, { schema: Record<string, unknown> }>> }
   /** A problem+json answer with examples; its schema is Problem unless named. */
   | { description: string; problems: Readonly<Record<string, object>>; schema?: z.ZodType }
-  /** Anything else, as OpenAPI writes it (a text or HTML page). */
-  | { description: string; content: Readonly<Record<string, { schema: Record<string, unknown> }>> };
+  /** Anything else, as OpenAPI writes it (a text or HTML page); `headers` as OpenAPI header objects. */
+  | { description: string; content: Readonly<Record<string, { schema: Record<string, unknown> }>>; headers?: Readonly<Record<string, object>> };
 
 /** Declares a route; the identity, for the type check where a route is written. */
 export function defineRoute(route: RouteDef): RouteDef {

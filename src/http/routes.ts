@@ -5,6 +5,7 @@
  */
 import type { Scope } from '../config.js';
 import { customerRoutes } from './customers.js';
+import { decisionStreamRoute } from './decision-stream.js';
 import { decisionRoutes } from './decisions.js';
 import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
@@ -26,6 +27,7 @@ export const ROUTES: readonly RouteDef[] = [
   ...customerRoutes,
   ...decisionRoutes,
   ...outcomeRoutes,
+  decisionStreamRoute,
   ...rulesRoutes,
   ...reportRoutes,
 ];

@@ -81,6 +81,14 @@ const MIGRATIONS: readonly string[] = [
   -- Values every process sharing the file must agree on (the decision id key).
   CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
   `,
+  // A decision reads type, channel and at of a customer's touchpoints (selectDecisionTouchpoints): with them in
+  // the index it never visits the table rows, whose properties make them large. Measured on 60-touchpoint
+  // profiles: about 40 µs a profile instead of 100, which is most of a send's time (the decision stream,
+  // nextbest offers). It leads with (customer_id, at), so it takes the place of the index it replaces.
+  `
+  CREATE INDEX touchpoints_decision ON touchpoints (customer_id, at, seq, type, channel);
+  DROP INDEX touchpoints_customer_at;
+  `,
 ];
 
 /** Rows deleted per transaction by the sweep, so request writes are never held up for long. */

@@ -292,6 +292,7 @@ describe('API keys: the scope table', () => {
       'POST /v1/decisions': 'decide',
       'GET /v1/decisions/:customerId': 'decide',
       'POST /v1/decisions/batch': 'decide',
+      'POST /v1/decisions/stream': 'decide',
       'POST /v1/customers/:id/touchpoints': 'ingest',
       'PATCH /v1/customers/:id': 'ingest',
       'GET /v1/customers/:id': 'profiles',

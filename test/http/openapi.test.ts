@@ -259,7 +259,11 @@ describe('the OpenAPI document', () => {
       for (const [type, media] of Object.entries((body?.content ?? {}) as Doc)) {
         const examples = Object.entries((media.examples ?? {}) as Doc);
         if (examples.length === 0) failures.push(`${id} ${type}: the request body has no example`);
-        for (const [name, example] of examples) check(`${id} request example ${name}`, media.schema, example.value);
+        for (const [name, example] of examples) {
+          // NDJSON: the schema is each line's (OpenAPI 3.2's itemSchema), the example the body's text.
+          const values = type === 'application/x-ndjson' ? ndjsonValues(example.value as string) : [example.value];
+          for (const value of values) check(`${id} request example ${name}`, media.schema, value);
+        }
       }
       for (const [status, ref] of Object.entries(operation.responses as Doc)) {
         for (const [type, media] of Object.entries((resolve(ref).content ?? {}) as Doc)) {
@@ -430,7 +434,7 @@ function urlOf(operationId: string, customerId = 'c-42', query = ''): string {
 function requestExamples(operationId: string): Array<[string, unknown]> {
   const body = operationById(operationId).operation.requestBody;
   if (!body) return [];
-  const media = resolve(body).content['application/json'] as Doc;
+  const media = Object.values(resolve(body).content as Doc)[0] as Doc;
   return Object.entries((media.examples ?? {}) as Doc).map(([name, example]) => [name, example.value]);
 }
 
@@ -479,6 +483,17 @@ async function exchange(app: Hono, x: Exchange, seen: Observed[]): Promise<strin
   const media = content[type] as Doc | undefined;
   if (!media) return [...problems, `${where}: content type "${type}" is not documented (${Object.keys(content).join(', ')})`];
   let value: unknown = text;
+  if (type === 'application/x-ndjson') {
+    // Each line against the schema, which is each line's.
+    const values = ndjsonValues(text);
+    if (values.length === 0) problems.push(`${where}: an empty NDJSON answer proves nothing`);
+    for (const [i, line] of values.entries()) {
+      for (const v of violations(media.schema, line)) problems.push(`${where}: line ${i + 1}: ${v}`);
+      for (const v of violations(media.schema, line, true)) problems.push(`${where}: line ${i + 1}: (closed) ${v}`);
+    }
+    if (problems.length === 0) seen[seen.length - 1] = { operationId: x.operationId, status: res.status, body: values };
+    return problems;
+  }
   if (type.endsWith('json')) {
     try {
       value = JSON.parse(text);
@@ -492,7 +507,15 @@ async function exchange(app: Hono, x: Exchange, seen: Observed[]): Promise<strin
   return problems;
 }
 
-const V1_OPERATIONS = ['appendTouchpoints', 'patchCustomer', 'getCustomer', 'deleteCustomer', 'decide', 'decideByQuery', 'decideBatch', 'getRulesStatus', 'placementReport'];
+const V1_OPERATIONS = ['appendTouchpoints', 'patchCustomer', 'getCustomer', 'deleteCustomer', 'decide', 'decideByQuery', 'decideBatch', 'decideStream', 'getRulesStatus', 'placementReport'];
+
+/** The values of an NDJSON text, one a non-blank line. */
+function ndjsonValues(text: string): unknown[] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as unknown);
+}
 const BODY_OPERATIONS = ['appendTouchpoints', 'patchCustomer', 'decide', 'decideBatch'];
 
 function scopeOf(operationId: string): Scope {
@@ -561,6 +584,13 @@ describe('real answers match the document', () => {
         why: 'decisions and problems mixed',
         body: { requests: [{ customerId: 'c-gold', placements: ['email-banner'], explain: true }, { customerId: 'c-1', placements: ['nope'] }, { bad: true }, 42] },
       },
+      ...requestExamples('decideStream').map(([name, body]) => ({ operationId: 'decideStream', status: 200, why: `example ${name}`, body })),
+      {
+        operationId: 'decideStream',
+        status: 200,
+        why: 'decisions and problems mixed',
+        body: '{"customerId":"c-gold","placements":["email-banner"],"explain":true}\n\n{"customerId":"c-1","placements":["nope"]}\n{"bad":true}\n42\n{oops\n',
+      },
       { operationId: 'getRulesStatus', status: 200, why: 'loaded' },
       { operationId: 'recordOutcomes', status: 202, why: 'a click on what a decision served', body: outcome },
       { operationId: 'recordOutcomes', status: 202, why: 'a batch with a duplicate', body: { outcomes: [outcome, { ...outcome, kind: 'impression' }] } },
@@ -610,7 +640,7 @@ describe('real answers match the document', () => {
     await run(notReady, [
       { operationId: 'getReadiness', status: 503, why: 'no rules' },
       { operationId: 'appendTouchpoints', status: 202, why: 'needs no rules', body: firstExample('appendTouchpoints') },
-      ...['patchCustomer', 'getCustomer', 'decide', 'decideByQuery', 'decideBatch', 'placementReport'].map((operationId) => ({
+      ...['patchCustomer', 'getCustomer', 'decide', 'decideByQuery', 'decideBatch', 'decideStream', 'placementReport'].map((operationId) => ({
         operationId,
         status: 503,
         why: 'no rules',
@@ -625,7 +655,7 @@ describe('real answers match the document', () => {
       ...V1_OPERATIONS.filter((id) => id !== 'getRulesStatus' && id !== 'placementReport').map((operationId) => ({
         operationId,
         // Decisions degrade (a new visitor's decision, `degraded: true`) rather than fail the page.
-        status: ['decide', 'decideByQuery', 'decideBatch'].includes(operationId) ? 200 : 503,
+        status: ['decide', 'decideByQuery', 'decideBatch', 'decideStream'].includes(operationId) ? 200 : 503,
         why: 'the store does not answer',
         body: firstExample(operationId),
       })),

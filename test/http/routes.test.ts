@@ -38,12 +38,16 @@ describe('the route table', () => {
     const { app, close } = appWith(keys);
     try {
       for (const route of ROUTES) {
-        const expected = 1 + (keys !== null && route.scope !== 'open' ? 1 : 0) + (route.body ? 1 : 0);
+        const expected = 1 + (keys !== null && route.scope !== 'open' ? 1 : 0) + (route.body && route.bodyLimit !== false ? 1 : 0);
         expect(mounted(app, route), `${route.method} ${route.path}`).toBe(expected);
       }
       // The busiest route reads no body: nothing but the scope check stands in front of its handler.
       const byQuery = ROUTES.find((r) => r.method === 'GET' && r.path === '/v1/decisions/:customerId');
       expect(byQuery?.body).toBeUndefined();
+      // The decision stream reads its body a line at a time and says so: no body limit in front of it.
+      const stream = ROUTES.find((r) => r.method === 'POST' && r.path === '/v1/decisions/stream');
+      expect(stream?.bodyLimit).toBe(false);
+      expect(stream && mounted(app, stream)).toBe(keys === null ? 1 : 2);
     } finally {
       await close();
     }

@@ -1,0 +1,278 @@
+/**
+ * Section (g) of `npm run bench`: sends at scale (contract section 12).
+ *
+ * One SQLite file of customers with 60 touchpoints each, written straight
+ * through the SQLite store (seeding 100,000 through the API would take
+ * minutes and measures ingestion, which (f) does). Then:
+ *
+ *   - the decision stream: the service (STORE=sqlite, the default profile
+ *     cache of 10,000, so most profiles come from the file) is sent one
+ *     stream of 1,000,000 lines (two placements each, the customers in turn)
+ *     by a client in this process that writes as fast as the service reads
+ *     and counts the answer lines; decisions/s over the whole stream, and the
+ *     server's RSS sampled all along against its RSS before the stream (after
+ *     a warm-up stream);
+ *   - `nextbest offers` in local mode, a child process, over a CSV of every
+ *     stored customer: recipients/s from its start to its exit.
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import { join } from 'node:path';
+import { createSqliteStore } from '../../src/profiles/sqlite-store.js';
+import { startChild, tempDirs, type ChildServer } from './children.js';
+import { generateProfile } from './profiles.js';
+import { bytes, duration, heading, rate, table } from './report.js';
+import type { GeneratedRules } from './rules.js';
+
+export interface SendsBenchSettings {
+  root: string;
+  serviceArgs: string[];
+  /** The CLI as `node` runs it: dist/cli/main.js, or src/cli/main.ts through tsx. */
+  cliArgs: string[];
+  customers: number;
+  touchpoints: number;
+  streamLines: number;
+  warmupLines: number;
+  targets: { streamPerSec: number; rssGrowthBytes: number; offersPerSec: number };
+  /** Write V8 CPU profiles of the service and the offers run into this folder. */
+  cpuProfileDir: string | null;
+}
+
+export interface StreamRun {
+  lines: number;
+  answers: number;
+  problems: number;
+  ms: number;
+  perSec: number;
+  rssBefore: number;
+  rssMax: number;
+  rssAfter: number;
+}
+
+export interface SendsBenchResults {
+  seedMs?: number;
+  databaseBytes?: number;
+  stream?: StreamRun;
+  offers?: { recipients: number; ms: number; perSec: number; rows: number; summary: string };
+}
+
+const CUSTOMER_PREFIX = 'send-';
+
+export async function sendsSection(
+  settings: SendsBenchSettings,
+  rules: GeneratedRules,
+  now: number,
+  progress: (message: string) => void,
+  out: (line?: string) => void,
+): Promise<SendsBenchResults> {
+  const dir = await mkdtemp(join(os.tmpdir(), 'nextbest-bench-sends-'));
+  tempDirs.add(dir);
+  const results: SendsBenchResults = {};
+  const rulesDir = join(dir, 'rules');
+  const sqlitePath = join(dir, 'data', 'profiles.db');
+  const [first, second] = rules.webPlacements as [string, string];
+  let server: ChildServer | undefined;
+  try {
+    await mkdir(join(rulesDir, 'placements'), { recursive: true });
+    for (const source of rules.sources) await writeFile(join(rulesDir, source.file), source.text);
+
+    progress(`(g) seeding ${settings.customers.toLocaleString('en-US')} customers × ${settings.touchpoints} touchpoints into SQLite`);
+    const seedStart = performance.now();
+    await seed(sqlitePath, settings.customers, settings.touchpoints, now);
+    results.seedMs = performance.now() - seedStart;
+    results.databaseBytes = (await stat(sqlitePath)).size;
+
+    progress('(g) starting the service on SQLite');
+    const profileDir = settings.cpuProfileDir;
+    server = await startChild({
+      name: 'the service on SQLite',
+      args: [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...settings.serviceArgs],
+      cwd: settings.root,
+      env: { ...process.env, STORE: 'sqlite', SQLITE_PATH: sqlitePath, PORT: '0', HOST: '127.0.0.1', RULES_DIR: rulesDir, RULES_POLL_INTERVAL_MS: '0' },
+      urlFromLine: (line) => {
+        try {
+          const parsed = JSON.parse(line) as { msg?: string; url?: string };
+          return parsed.msg === 'nextbest listening' ? parsed.url : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+    });
+    const request = (n: number): string => `{"customerId":"${CUSTOMER_PREFIX}${n % settings.customers}","placements":["${first}","${second}"],"context":{"channel":"email"}}\n`;
+    progress(`(g) warm-up stream of ${settings.warmupLines.toLocaleString('en-US')} lines`);
+    await streamLines(server, settings.warmupLines, request);
+    progress(`(g) the decision stream: ${settings.streamLines.toLocaleString('en-US')} lines`);
+    results.stream = await streamLines(server, settings.streamLines, request);
+    await server.stop();
+    server = undefined;
+
+    const csvPath = join(dir, 'recipients.csv');
+    await writeRecipients(csvPath, settings.customers);
+    progress(`(g) nextbest offers, local mode, ${settings.customers.toLocaleString('en-US')} recipients`);
+    results.offers = await runOffers(settings, { csvPath, outPath: join(dir, 'offers.csv'), rulesDir, sqlitePath, placements: [first, second] });
+  } catch (err) {
+    throw new Error(`${(err as Error).message}${server ? `\n-- server stderr --\n${server.stderrTail()}` : ''}`);
+  } finally {
+    await server?.stop();
+    await rm(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
+  }
+  printSends(settings, results, out, [first, second]);
+  return results;
+}
+
+/** Customers written through the SQLite store, many writes in flight so they share commits. */
+async function seed(path: string, customers: number, touchpoints: number, now: number): Promise<void> {
+  const store = createSqliteStore({ path, retentionDays: 365, maxTouchpointsPerProfile: 1000, synchronous: 'NORMAL' });
+  try {
+    const inFlight = 500;
+    for (let start = 0; start < customers; start += inFlight) {
+      const writes: Array<Promise<unknown>> = [];
+      for (let i = start; i < Math.min(customers, start + inFlight); i++) {
+        const profile = generateProfile(i, { now, touchpoints, idPrefix: CUSTOMER_PREFIX });
+        writes.push(store.patch(profile.customerId, { attributes: profile.attributes, stage: profile.stage }, now));
+        writes.push(store.appendTouchpoints(profile.customerId, profile.touchpoints, now));
+      }
+      await Promise.all(writes);
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+/** Sends `count` lines in one stream, as fast as the service reads them, and counts the answers; samples the server's RSS meanwhile. */
+export async function streamLines(server: ChildServer, count: number, request: (n: number) => string): Promise<StreamRun> {
+  const pid = server.process.pid as number;
+  const rssBefore = await rssOf(pid);
+  let rssMax = rssBefore;
+  const sampler = setInterval(() => {
+    void rssOf(pid).then((rss) => {
+      rssMax = Math.max(rssMax, rss);
+    });
+  }, 200);
+  const started = performance.now();
+  try {
+    const { answers, problems } = await new Promise<{ answers: number; problems: number }>((resolve, reject) => {
+      const req = http.request(`${server.url}/v1/decisions/stream`, { method: 'POST', headers: { 'Content-Type': 'application/x-ndjson' } });
+      req.on('error', reject);
+      req.on('response', (res) => {
+        if (res.statusCode !== 200) reject(new Error(`the stream answered ${res.statusCode}`));
+        let answers = 0;
+        let problems = 0;
+        let atLineStart = true;
+        res.on('data', (chunk: Buffer) => {
+          for (let at = 0; at < chunk.length; at++) {
+            // A problem line starts with {"type": a decision with {"decisionId":
+            if (atLineStart && chunk[at + 2] === 0x74) problems++;
+            atLineStart = chunk[at] === 0x0a;
+            if (atLineStart) answers++;
+          }
+        });
+        res.on('end', () => resolve({ answers, problems }));
+        res.on('error', reject);
+      });
+      let sent = 0;
+      const write = (): void => {
+        while (sent < count) {
+          let text = '';
+          for (let i = 0; i < 500 && sent < count; i++) text += request(sent++);
+          if (!req.write(text)) {
+            req.once('drain', write);
+            return;
+          }
+        }
+        req.end();
+      };
+      write();
+    });
+    const ms = performance.now() - started;
+    return { lines: count, answers, problems, ms, perSec: (answers * 1000) / ms, rssBefore, rssMax, rssAfter: await rssOf(pid) };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+async function rssOf(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kb = /VmRSS:\s+(\d+)/.exec(status)?.[1];
+  return kb ? Number(kb) * 1024 : NaN;
+}
+
+async function writeRecipients(path: string, customers: number): Promise<void> {
+  const file = createWriteStream(path);
+  const segments = ['newsletter', 'winback', 'vip'];
+  let text = 'customerId,segment\n';
+  for (let i = 0; i < customers; i++) {
+    text += `${CUSTOMER_PREFIX}${i},${segments[i % segments.length]}\n`;
+    if (text.length > 1 << 16) {
+      if (!file.write(text)) await new Promise<void>((resolve) => file.once('drain', () => resolve()));
+      text = '';
+    }
+  }
+  file.end(text);
+  await new Promise<void>((resolve) => file.once('close', () => resolve()));
+}
+
+async function runOffers(
+  settings: SendsBenchSettings,
+  paths: { csvPath: string; outPath: string; rulesDir: string; sqlitePath: string; placements: string[] },
+): Promise<NonNullable<SendsBenchResults['offers']>> {
+  const profileDir = settings.cpuProfileDir;
+  const args = [
+    ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+    ...settings.cliArgs,
+    'offers',
+    ...paths.placements.flatMap((p) => ['--placement', p]),
+    '--in',
+    paths.csvPath,
+    '--out',
+    paths.outPath,
+  ];
+  const started = performance.now();
+  const child = spawn(process.execPath, args, {
+    cwd: settings.root,
+    env: { ...process.env, STORE: 'sqlite', SQLITE_PATH: paths.sqlitePath, RULES_DIR: paths.rulesDir, NEXTBEST_PROGRESS: 'summary' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const ms = performance.now() - started;
+  if (code !== 0) throw new Error(`nextbest offers exited with ${code}:\n${stderr.slice(-2000)}`);
+  const output = await readFile(paths.outPath, 'utf8');
+  const rows = output.split('\n').length - 2;
+  return { recipients: settings.customers, ms, perSec: (settings.customers * 1000) / ms, rows, summary: stderr.trim().split('\n').at(-1) ?? '' };
+}
+
+function printSends(settings: SendsBenchSettings, results: SendsBenchResults, out: (line?: string) => void, placements: string[]): void {
+  out(heading('(g) Sends at scale: the decision stream and nextbest offers'));
+  out(
+    `${settings.customers.toLocaleString('en-US')} customers × ${settings.touchpoints} touchpoints in one SQLite file (${bytes(results.databaseBytes ?? NaN)}, ` +
+      `seeded through the store in ${duration(results.seedMs ?? NaN)}). Stream: one POST /v1/decisions/stream of ${settings.streamLines.toLocaleString('en-US')} lines ` +
+      `(${placements.join(' + ')}, channel email, the customers in turn) to the service (STORE=sqlite, profile cache 10,000: most profiles are read from the file), ` +
+      `after a warm-up stream of ${settings.warmupLines.toLocaleString('en-US')}; the client (this process) writes as fast as the service reads and counts answer lines. ` +
+      `RSS is the service's, sampled every 200 ms, against its RSS just before the stream. Offers: \`nextbest offers\` in local mode (a child process: its own ` +
+      'rules, store and app) over a CSV of every stored customer, timed from spawn to exit.',
+  );
+  out();
+  const rows: Array<Array<string | number>> = [];
+  const s = results.stream;
+  if (s) {
+    rows.push(['stream decisions/s', rate(s.perSec), `≥ ${rate(settings.targets.streamPerSec)}`, s.perSec >= settings.targets.streamPerSec ? 'yes' : 'no']);
+    const growth = s.rssMax - s.rssBefore;
+    rows.push([`service RSS growth over ${s.lines.toLocaleString('en-US')} lines (max − before)`, bytes(growth), `< ${bytes(settings.targets.rssGrowthBytes)}`, growth < settings.targets.rssGrowthBytes ? 'yes' : 'no']);
+    rows.push(['service RSS before / max / after', `${bytes(s.rssBefore)} / ${bytes(s.rssMax)} / ${bytes(s.rssAfter)}`, '', '']);
+    rows.push(['stream answers / problem lines / time', `${s.answers.toLocaleString('en-US')} / ${s.problems} / ${duration(s.ms)}`, '', '']);
+  }
+  const o = results.offers;
+  if (o) {
+    rows.push(['offers (local) recipients/s', rate(o.perSec), `≥ ${rate(settings.targets.offersPerSec)}`, o.perSec >= settings.targets.offersPerSec ? 'yes' : 'no']);
+    rows.push(['offers rows written / time', `${o.rows.toLocaleString('en-US')} / ${duration(o.ms)}`, '', '']);
+  }
+  out(table(['Figure', 'measured', 'target', 'meets'], rows));
+  if (o) out(`\nThe offers command's own summary: ${o.summary}`);
+  if (settings.cpuProfileDir) out(`CPU profiles of the service and of offers: ${settings.cpuProfileDir}`);
+}

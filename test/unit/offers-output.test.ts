@@ -1,0 +1,66 @@
+import { parse } from 'csv-parse/sync';
+import { describe, expect, it } from 'vitest';
+import { outputEncoder, type AnsweredDecision } from '../../src/cli/offers-output.js';
+import { createProgress, formatDuration, renderBar } from '../../src/cli/progress.js';
+
+const decision: AnsweredDecision = {
+  decisionId: 'd-1',
+  customerId: 'c-1',
+  placements: {
+    'email-offers': {
+      items: [
+        { id: 'a', kind: 'offer', rule: 'r-1', title: 'Say "hi", now\nplease', channels: ['email', 'web'], terms: { days: 3 } },
+        { id: 'b', kind: 'content', rule: null, title: 'Fallback' },
+      ],
+      fallback: false,
+    },
+    'home-hero': { items: [], fallback: true },
+  },
+};
+
+describe('the offers CSV', () => {
+  it('writes the fixed columns, then the item fields; one row per item with its position; lists and objects as JSON; quotes what needs it', () => {
+    const encoder = outputEncoder('csv', ['kind', 'title', 'channels', 'terms', 'code']);
+    expect(encoder.rows([{ text: '', decision }]).count).toBe(2);
+    const rows = parse(encoder.header() + encoder.rows([{ text: '', decision }]).text) as string[][];
+    expect(rows).toEqual([
+      ['customerId', 'placement', 'position', 'item', 'rule', 'fallback', 'decisionId', 'kind', 'title', 'channels', 'terms', 'code'],
+      ['c-1', 'email-offers', '1', 'a', 'r-1', 'false', 'd-1', 'offer', 'Say "hi", now\nplease', '["email","web"]', '{"days":3}', ''],
+      ['c-1', 'email-offers', '2', 'b', '', 'false', 'd-1', 'content', 'Fallback', '', '', ''],
+    ]);
+  });
+
+  it('writes NDJSON decisions as they came', () => {
+    expect(outputEncoder('ndjson', []).rows([{ text: '{"x":1}', decision }])).toEqual({ text: '{"x":1}\n', count: 1 });
+  });
+});
+
+describe('the progress bar', () => {
+  it('shows done, total, share, rate and time left, fitted to the width', () => {
+    expect(renderBar({ done: 45_210, total: 100_000, rate: 21_340, width: 100, unit: 'recipients' })).toBe(
+      `[${'█'.repeat(18)}${'░'.repeat(22)}] 45,210/100,000 45% · 21,340 recipients/s · 0:03 left`,
+    );
+    expect(renderBar({ done: 500, total: null, rate: 250, width: 100, unit: 'recipients' })).toBe('500 · 250 recipients/s');
+    expect(renderBar({ done: 1, total: 10, rate: 1, width: 20, unit: 'r' }).length).toBeLessThan(20);
+    expect(formatDuration(3723)).toBe('1:02:03');
+  });
+
+  it('redraws in place on a terminal and writes only the summary elsewhere', () => {
+    let clock = 0;
+    const written: string[] = [];
+    const bar = createProgress({ sink: { write: (t: string) => written.push(t), columns: 80 }, bar: true, unit: 'r', now: () => clock });
+    bar.setTotal(10);
+    for (let i = 1; i <= 10; i++) {
+      clock += 50;
+      bar.update(i);
+    }
+    bar.finish('done');
+    expect(written.filter((w) => w.startsWith('\r[')).length).toBe(5);
+    expect(written.at(-1)).toBe('done\n');
+    const plain: string[] = [];
+    const summary = createProgress({ sink: { write: (t: string) => plain.push(t) }, bar: false, unit: 'r' });
+    summary.update(5);
+    summary.finish('done');
+    expect(plain).toEqual(['done\n']);
+  });
+});
