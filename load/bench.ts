@@ -15,7 +15,10 @@
  *       connections (load/bench/ingest.ts);
  *   (g) sends at scale: a 1,000,000-line decision stream against the service
  *       on SQLite, with its RSS, and `nextbest offers` in local mode over
- *       100,000 stored customers (load/bench/sends.ts).
+ *       100,000 stored customers (load/bench/sends.ts);
+ *   (h) optimized ranking: a simulation that shows it learns (counts, not
+ *       timings), its cost per decision, and a 400-day report
+ *       (load/bench/optimize.ts).
  *
  * A benchmark, not a test: it prints figures beside the targets and never
  * fails on them. Environment:
@@ -31,7 +34,8 @@
  *                    caps on the served items against the same without),
  *                    sends (g: the decision stream and nextbest offers),
  *                    journey (h: the journey map over 100,000 customers in
- *                    SQLite); default all
+ *                    SQLite), optimize (i: optimized ranking's simulation,
+ *                    its cost and the report query); default all
  *   BENCH_CPU_PROF=dir  (g) also writes V8 CPU profiles of the service and of
  *                    the offers run there
  *   BENCH_REDIS_URL  the Redis for (e), default redis://127.0.0.1:6379; its
@@ -70,6 +74,7 @@ import { getJson, loadTest, meanTimings, seedCustomers, serverTimings, timeBatch
 import { runMemoryMeasurement, type MemoryOutcome } from './bench/cache-memory.js';
 import { generateProfiles } from './bench/profiles.js';
 import { ingestSection } from './bench/ingest.js';
+import { optimizeSection } from './bench/optimize.js';
 import { decisionIdSection } from './bench/decision-id.js';
 import { outcomesSection } from './bench/outcomes.js';
 import { journeySection } from './bench/journey.js';
@@ -82,8 +87,8 @@ import { collectGarbage, Samples, timeBoxed, timeBoxedWith, type Summary } from 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 type EvaluatorName = 'compiled' | 'json-rules-engine';
-type Section = 'decide' | 'http' | 'batch' | 'memory' | 'redis' | 'ingest' | 'decision-id' | 'outcomes' | 'sends' | 'journey';
-const SECTIONS: readonly Section[] = ['decide', 'http', 'batch', 'memory', 'redis', 'ingest', 'decision-id', 'outcomes', 'sends', 'journey'];
+type Section = 'decide' | 'http' | 'batch' | 'memory' | 'redis' | 'ingest' | 'decision-id' | 'outcomes' | 'sends' | 'journey' | 'optimize';
+const SECTIONS: readonly Section[] = ['decide', 'http', 'batch', 'memory', 'redis', 'ingest', 'decision-id', 'outcomes', 'sends', 'journey', 'optimize'];
 const EVALUATORS: Record<EvaluatorName, MatcherFactory> = {
   compiled: createCompiledMatcher,
   'json-rules-engine': createJreMatcher,
@@ -210,6 +215,7 @@ async function main(): Promise<void> {
   const compact = pool.map(toDecisionProfile);
 
   const run = settings.sections;
+  if (run.has('optimize')) results.optimize = await optimizeSection({ budgetMs: settings.scenarioMs, warmupMs: settings.warmupMs }, progress, out);
   if (run.has('decide')) results.inProcess = await inProcessSection(settings, rules, snapshots, compact, pool, now);
   const http: HttpResults = run.has('http') ? await httpSection(settings, rules, now) : { service: {} };
   if (run.has('http')) results.http = http;

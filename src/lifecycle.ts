@@ -278,9 +278,9 @@ export function reloadOnHangup(reload: () => void, logger: Logger): () => void {
  * little after start (so a network store has connected by then) and then
  * hourly. Returns a function that stops it.
  */
-export function sweepExpiredPeriodically(store: { sweepExpired(now: number): Promise<number> }, logger: Logger): () => void {
+export function sweepExpiredPeriodically(store: { sweepExpired(now: number): Promise<number> }, logger: Logger, what = 'touchpoint'): () => void {
   const sweepExpired = () => {
-    store.sweepExpired(Date.now()).catch((err: Error) => logger.warn('touchpoint sweep failed', { error: err.message }));
+    store.sweepExpired(Date.now()).catch((err: Error) => logger.warn(`${what} sweep failed`, { error: err.message }));
   };
   const firstSweep = setTimeout(sweepExpired, FIRST_SWEEP_DELAY_MS);
   firstSweep.unref();
@@ -318,4 +318,34 @@ export function exitOnShutdownSignal(service: { stopListening(): Promise<void>; 
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+/**
+ * The background work of reports and optimize: served counts flushed to the
+ * report store every 10 s, optimize's goal statistics read back every 10 s,
+ * and the report days past retention swept with the touchpoints. The
+ * returned stop ends the timers and flushes what is left (graceful shutdown),
+ * before the store is closed.
+ */
+export function runReportsInBackground(
+  reports: { served: { flush(): Promise<void> }; goalStats: { refresh(): Promise<void> }; store: { sweepExpired(now: number): Promise<number> } },
+  logger: Logger,
+  intervalMs = 10_000,
+): () => Promise<void> {
+  // The counter keeps what it could not send and reports the failure itself (createReports' onFlushError).
+  const flush = () => reports.served.flush();
+  const refresh = () =>
+    void reports.goalStats.refresh().catch((err: Error) => logger.warn('optimize statistics could not be refreshed; the last ones are kept', { error: err.message }));
+  void refresh();
+  const flushing = setInterval(() => void flush(), intervalMs);
+  flushing.unref();
+  const refreshing = setInterval(refresh, intervalMs);
+  refreshing.unref();
+  const stopSweeps = sweepExpiredPeriodically(reports.store, logger, 'report');
+  return async () => {
+    clearInterval(flushing);
+    clearInterval(refreshing);
+    stopSweeps();
+    await flush();
+  };
 }

@@ -6,7 +6,7 @@
 import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig, redactUrl, type Config, type Evaluator } from './config.js';
 import { createApp } from './http/app.js';
-import { exitOnShutdownSignal, reloadOnHangup, serveHttp, sweepExpiredPeriodically } from './lifecycle.js';
+import { exitOnShutdownSignal, reloadOnHangup, runReportsInBackground, serveHttp, sweepExpiredPeriodically } from './lifecycle.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, type PrometheusMetrics } from './observability/metrics.js';
 import type { CachedProfileStore } from './profiles/cached-store.js';
@@ -22,6 +22,11 @@ import { createCompiledMatcher } from './conditions/compiled-matcher.js';
 import { formatRuleError } from './ruleset/format.js';
 import { createJreMatcher } from './conditions/jre-matcher.js';
 import type { MatcherFactory } from './conditions/matcher.js';
+import { createMemoryReportStore } from './reports/memory-report-store.js';
+import { createRedisReportStore } from './reports/redis-report-store.js';
+import { DEFAULT_REPORT_RETENTION_DAYS, type ReportStore } from './reports/report-store.js';
+import { createReports } from './reports/reports.js';
+import { createSqliteReportStore } from './reports/sqlite-report-store.js';
 import {
   createDecisionSigner,
   createKeyring,
@@ -68,6 +73,17 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   });
   const stopHangup = reloadOnHangup(() => void registry.reload(), logger);
   const stopSweeps = sweepExpiredPeriodically(store, logger);
+  let flushFailing = false;
+  const reports = createReports({
+    store: openReportStore(config),
+    rules: () => registry.current,
+    onFlushError: (err) => {
+      // Once per outage: the counts are kept and sent with the next flush.
+      if (!flushFailing) logger.warn('served counts could not be sent to the report store; kept for the next flush', { error: (err as Error).message });
+      flushFailing = true;
+    },
+  });
+  const stopReports = runReportsInBackground(reports, logger);
 
   await waitForStore(store, STORE_WAIT_MS, logger);
   const keyring = await decisionKeyring(config, store, logger);
@@ -86,6 +102,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     apiKeys: config.apiKeys,
     corsOrigins: config.corsOrigins,
     maxBodyBytes: config.maxBodyBytes,
+    reports,
     signer: createDecisionSigner(keyring.keyring),
     outcomeTotals,
     journeyMaxAgeMs: config.journeyMaxAgeMs,
@@ -132,6 +149,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         stopTotals();
         keyring.stop();
         await server.drain();
+        // The last served counts go to the store before it closes.
+        await stopReports();
+        await reports.store.close();
         await store.close();
       })();
       return stopping;
@@ -293,6 +313,30 @@ function openStore(config: Config, metrics: PrometheusMetrics, logger: Logger): 
   } catch (err) {
     const where = config.store === 'sqlite' ? ` at SQLITE_PATH=${config.sqlitePath}` : '';
     throw new StartupError(`cannot open the ${config.store} profile store${where}: ${(err as Error).message}`);
+  }
+}
+
+/** The report store beside the profile store: the same backend, file or Redis (reports/). */
+export function openReportStore(config: Pick<Config, 'store' | 'sqlitePath' | 'redisUrl' | 'redisCluster' | 'redisKeyPrefix'>): ReportStore {
+  const retentionDays = DEFAULT_REPORT_RETENTION_DAYS;
+  try {
+    switch (config.store) {
+      case 'memory':
+        return createMemoryReportStore({ retentionDays });
+      case 'sqlite':
+        return createSqliteReportStore({ retentionDays, path: config.sqlitePath });
+      case 'redis':
+        return createRedisReportStore({
+          retentionDays,
+          url: config.redisUrl,
+          ...(config.redisCluster ? { cluster: true } : {}),
+          ...(config.redisKeyPrefix !== undefined ? { keyPrefix: config.redisKeyPrefix } : {}),
+        });
+      default:
+        return unknownKind(config.store);
+    }
+  } catch (err) {
+    throw new StartupError(`cannot open the ${config.store} report store: ${(err as Error).message}`);
   }
 }
 

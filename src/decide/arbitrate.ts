@@ -15,6 +15,8 @@ export interface ArbitrationInput {
   channel: string | undefined;
   /** Whether an item with caps is capped; absent when no item the placement lists has caps. */
   capCheck?: CapCheck | undefined;
+  /** How many items to serve (default: the placement's maxItems); optimize asks for every eligible one. */
+  limit?: number;
 }
 
 /** Told what became of each item considered; `rule` is null for fallback items; `cap` the cap that stopped a capped item. */
@@ -34,7 +36,8 @@ export function arbitrate(input: ArbitrationInput, record?: ItemRecorder): Place
   const { placement, matches, now } = input;
   const items: ServedItem[] = [];
   const taken = new Set<string>();
-  const full = (): boolean => items.length >= placement.maxItems;
+  const limit = input.limit ?? placement.maxItems;
+  const full = (): boolean => items.length >= limit;
 
   const consider = (id: string, rule: string | null): void => {
     // The item's own reason comes first: an expired item in a full placement is "inactive", not a

@@ -8,6 +8,8 @@ import type { Placement, RulesetSnapshot } from '../ruleset/snapshot.js';
 import { arbitrate } from './arbitrate.js';
 import { createCapCheck, type CapCheck } from './caps.js';
 import { explainPlacement } from './explain.js';
+import { decideOptimized, type GoalStatsSource, type OptimizeInput } from './optimize.js';
+import type { RandomSource } from './sampling.js';
 import { explainStage, resolveStage, type StageResolution } from './stage.js';
 
 export interface DecideOptions {
@@ -15,6 +17,14 @@ export interface DecideOptions {
   decisionId: string;
   /** Everyone's outcomes, for caps with scope "all"; absent: every such count is 0. */
   outcomeTotals?: OutcomeTotals;
+  /**
+   * Chance, for placements with optimize: which arm a decision takes, and
+   * each item's sampled goal rate. Absent: such placements keep priority
+   * order and say so (`ranking: "priority"`), as rule tests want.
+   */
+  random?: RandomSource;
+  /** The goal statistics optimized placements rank by; absent or empty for a placement: every item starts from Beta(1, 1). */
+  goalStats?: GoalStatsSource;
 }
 
 /**
@@ -80,7 +90,9 @@ export async function decide(
     const stageTrace = explainStage(snapshot, profile, facts);
     const placements: Record<string, PlacementDecision> = {};
     for (const placement of asked) {
-      placements[placement.name] = explainPlacement(snapshot, placement, facts, options.now, channel, placement.capped ? capCheck : undefined);
+      const optimize = optimizeInput(placement, options);
+      const explained = explainPlacement(snapshot, placement, facts, options.now, channel, placement.capped ? capCheck : undefined, optimize);
+      placements[placement.name] = placement.optimize !== null && !optimize ? { ...explained, ranking: 'priority' } : explained;
     }
     return { ...header(snapshot, request, options, stageTrace), placements, stageTrace };
   }
@@ -103,9 +115,20 @@ export async function decide(
     }
     const rules = placement.rulesByStage.get(stage.stage) ?? placement.rules;
     const placementCaps = placement.capped ? capCheck : undefined;
-    placements[placement.name] = arbitrate({ placement, rules, catalog: snapshot.catalog, matches, now: options.now, channel, capCheck: placementCaps });
+    const input = { placement, rules, catalog: snapshot.catalog, matches, now: options.now, channel, capCheck: placementCaps };
+    if (placement.optimize === null) placements[placement.name] = arbitrate(input);
+    else {
+      const optimize = optimizeInput(placement, options);
+      placements[placement.name] = optimize ? decideOptimized(input, optimize) : { ...arbitrate(input), ranking: 'priority' };
+    }
   }
   return { ...header(snapshot, request, options, stage), placements };
+}
+
+/** What an optimized placement ranks with; undefined for other placements, or without a random source. */
+function optimizeInput(placement: Placement, options: DecideOptions): OptimizeInput | undefined {
+  if (placement.optimize === null || !options.random) return undefined;
+  return { optimize: placement.optimize, random: options.random, stats: options.goalStats?.(placement.name) };
 }
 
 function header(

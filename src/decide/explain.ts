@@ -10,6 +10,7 @@ import { traceCondition } from '../conditions/trace.js';
 import { isActive, type Placement, type RulesetSnapshot } from '../ruleset/snapshot.js';
 import { arbitrate } from './arbitrate.js';
 import type { CapCheck, CapHit } from './caps.js';
+import { explainOptimized, type OptimizeInput } from './optimize.js';
 
 export function explainPlacement(
   snapshot: RulesetSnapshot,
@@ -18,6 +19,7 @@ export function explainPlacement(
   now: number,
   channel: string | undefined,
   capCheck?: CapCheck,
+  optimize?: OptimizeInput,
 ): PlacementDecision {
   const rules: RuleTrace[] = placement.rules.map((rule) => {
     const base = { name: rule.name, priority: rule.priority };
@@ -37,11 +39,16 @@ export function explainPlacement(
   const matched = new Set(rules.filter((r) => r.outcome === 'matched').map((r) => r.name));
   const itemsByRule = new Map<string | null, ItemTrace[]>();
   const input = { placement, catalog: snapshot.catalog, matches: (name: string) => matched.has(name), now, channel, capCheck };
-  const decision = arbitrate(input, (rule, id, outcome, hit) => {
+  const recordItem = (rule: string | null, trace: ItemTrace): void => {
     const list = itemsByRule.get(rule) ?? [];
-    list.push(hit ? { id, outcome, ...capTrace(hit) } : { id, outcome });
+    list.push(trace);
     itemsByRule.set(rule, list);
-  });
+  };
+  const decision = optimize
+    ? explainOptimized(input, optimize, (rule, id, outcome, { cap, score }) =>
+        recordItem(rule, { id, outcome, ...(cap ? capTrace(cap) : {}), ...(score !== undefined ? { score } : {}) }),
+      )
+    : arbitrate(input, (rule, id, outcome, hit) => recordItem(rule, hit ? { id, outcome, ...capTrace(hit) } : { id, outcome }));
   for (const rule of rules) {
     if (rule.outcome === 'matched') rule.items = itemsByRule.get(rule.name) ?? [];
   }

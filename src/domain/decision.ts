@@ -7,6 +7,7 @@ import * as z from 'zod';
 import { customerIdAnswerSchema, customerIdSchema, slugSchema } from './ids.js';
 import { jsonValueSchema, type JsonObject } from './json.js';
 import { stageSourceSchema } from './profile.js';
+import { RANKING_ARMS } from './report.js';
 import { problemSchema } from './responses.js';
 import { itemTraceSchema, ruleTraceSchema, stageTraceSchema } from './trace.js';
 
@@ -62,6 +63,13 @@ export type ServedItem = z.output<typeof servedItemSchema>;
 export const placementDecisionSchema = z.object({
   items: z.array(servedItemSchema),
   fallback: z.boolean().meta({ description: "Whether the items are the placement's fallback (no rule served any)." }),
+  ranking: z
+    .enum(RANKING_ARMS)
+    .optional()
+    .meta({
+      description:
+        'Only for a placement with optimize: optimized (ranked by Thompson sampling on the goal rate) or priority (the control arm, kept in priority order; also a fallback).',
+    }),
   trace: z.array(ruleTraceSchema).optional().meta({ description: 'With explain: every rule of the placement in arbitration order, matched or not, and why.' }),
   fallbackTrace: z.array(itemTraceSchema).optional().meta({ description: 'With explain, when the placement fell back: each fallback item and what became of it.' }),
 });

@@ -95,6 +95,10 @@ export const rulesStatusSchema = z.object({
         file: z.string(),
         maxItems: z.int().min(1),
         fallback: z.array(z.string()),
+        optimize: z
+          .object({ goal: z.enum(['click', 'conversion']), explore: z.number().min(0).max(0.5) })
+          .nullable()
+          .meta({ description: 'How the placement ranks eligible items by what works (contract section 10); null: priority order.' }),
         rules: z.array(
           z.object({
             name: z.string(),

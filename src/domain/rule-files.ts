@@ -6,6 +6,7 @@
 import * as z from 'zod';
 import { itemIdSchema, slugSchema } from './ids.js';
 import { outcomeKindSchema } from './outcome.js';
+import { OPTIMIZE_GOALS } from './report.js';
 
 export const DEFAULT_STAGES = ['awareness', 'consideration', 'purchase', 'retention', 'advocacy'] as const;
 
@@ -271,6 +272,26 @@ export const decisionRuleSchema = z
 export type DecisionRuleSpec = z.infer<typeof decisionRuleSchema>;
 
 export const MAX_ITEMS_LIMIT = 50;
+export const DEFAULT_EXPLORE = 0.1;
+export const MAX_EXPLORE = 0.5;
+
+export const optimizeSchema = z
+  .strictObject({
+    goal: z
+      .enum(OPTIMIZE_GOALS, { error: (issue) => (issue.input === undefined ? 'is required' : `must be one of ${OPTIMIZE_GOALS.join(', ')}`) })
+      .meta({ description: 'The outcome to get more of: click or conversion, per impression.' }),
+    explore: z
+      .number()
+      .min(0, 'must be from 0 to 0.5')
+      .max(MAX_EXPLORE, 'must be from 0 to 0.5')
+      .optional()
+      .meta({ description: `The share of decisions kept in priority order, the control arm the gain is measured against: 0 to ${MAX_EXPLORE} (default ${DEFAULT_EXPLORE}).` }),
+  })
+  .meta({
+    description:
+      'Ranks the eligible items by what customers do with them (Thompson sampling on each item\'s goal rate over the last 30 days) instead of priority order, except for a share `explore` of decisions.',
+  });
+export type OptimizeSpec = z.infer<typeof optimizeSchema>;
 
 export const placementFileSchema = z
   .strictObject({
@@ -290,6 +311,7 @@ export const placementFileSchema = z
     rules: z
       .array(decisionRuleSchema)
       .meta({ description: 'Decision rules, taken highest priority first; their items fill the placement up to maxItems.' }),
+    optimize: optimizeSchema.optional(),
   })
   .meta({ title: 'nextbest placement', description: 'One placement: the slot a request asks for, and the rules that fill it.' });
 export type PlacementFile = z.infer<typeof placementFileSchema>;

@@ -132,6 +132,10 @@ export const itemTraceSchema = z.object({
     .min(0)
     .optional()
     .meta({ description: "For a capped item: the outcomes counted for the cap (this customer's, or everyone's for scope all)." }),
+  score: z
+    .number()
+    .optional()
+    .meta({ description: 'In an optimized ranking: the goal rate sampled for the item, by which eligible items were ordered.' }),
 });
 export type ItemTrace = z.output<typeof itemTraceSchema>;
 

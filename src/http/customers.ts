@@ -145,6 +145,10 @@ export const customerRoutes = [
     scope: 'profiles',
     handler: (deps) => async (c) => {
       const customerId = parseCustomerId(c.req.param('id'));
+      // The customer's outcomes leave the report counters first: if that fails, the customer is still there to
+      // delete again, and taking an outcome back is idempotent, so a retry never takes it twice.
+      const outcomes = (await deps.store.get(customerId))?.outcomes ?? [];
+      if (outcomes.length > 0) await deps.reports.store.forgetOutcomes(outcomes.map((outcome) => ({ ...outcome, customerId })));
       const existed = await deps.store.delete(customerId);
       if (!existed) throw notFoundProblem(`customer "${customerId}" has never been seen`);
       return c.body(null, 204);
@@ -152,7 +156,7 @@ export const customerRoutes = [
     doc: {
       operationId: 'deleteCustomer',
       summary: 'Delete a profile',
-      description: 'Deletes the customer: every trace is gone, caches included.',
+      description: "Deletes the customer: every trace is gone, caches included, and their outcomes leave the placement reports' counters.",
       tag: 'customers',
       pathParameters: { id: 'CustomerId' },
       responses: {

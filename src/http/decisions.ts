@@ -308,11 +308,14 @@ export async function decideCounted(
   degraded?: DegradedReason,
 ): Promise<Decision> {
   const started = performance.now();
+  const { reports } = deps;
   const decision = await decide(snapshot, profile, request, {
     now,
     // Set below, once the placements are decided: the id is signed over what they served.
     decisionId: '',
     ...(deps.outcomeTotals ? { outcomeTotals: deps.outcomeTotals } : {}),
+    random: deps.random,
+    goalStats: reports.goalStats.get,
   });
   decision.decisionId = deps.signer.sign(request.customerId, decision.placements, now);
   if (degraded) {
@@ -320,6 +323,7 @@ export async function decideCounted(
     degradedBecause.set(decision, degraded);
   }
   deps.metrics.recordDecision(decision, (performance.now() - started) / 1000);
+  reports.served.count(decision, now);
   return decision;
 }
 

@@ -3,6 +3,9 @@ import type { Logger } from '../observability/logger.js';
 import type { OutcomeTotals } from '../domain/outcome-totals.js';
 import { createDecisionSigner, createKeyring, generateDecisionKey, type DecisionSigner } from '../outcomes/decision-id.js';
 import type { ProfileStore } from '../profiles/store.js';
+import { DEFAULT_REPORT_RETENTION_DAYS } from '../reports/report-store.js';
+import { createMemoryReportStore } from '../reports/memory-report-store.js';
+import { createReports, type Reports } from '../reports/reports.js';
 import type { RulesStatus } from '../reload/registry.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
 import { degradedWarner, type DegradedWarner } from './degraded-warning.js';
@@ -34,6 +37,10 @@ export interface AppDeps {
   outcomeTotals?: OutcomeTotals | null;
   /** A journey map older than this is recomputed in the background when next asked for (reports/journey-job.ts). */
   journeyMaxAgeMs?: number;
+  /** Report aggregates, served counts and optimize's statistics; absent: kept in memory. */
+  reports?: Reports;
+  /** The random source decisions of optimized placements draw from; default Math.random. */
+  random?: () => number;
 }
 
 export interface ResolvedDeps extends Required<AppDeps> {
@@ -53,8 +60,16 @@ export function resolveDeps(deps: AppDeps): ResolvedDeps {
     metrics: noMetrics,
     outcomeTotals: null,
     journeyMaxAgeMs: 60_000,
+    random: Math.random,
     ...deps,
     signer: deps.signer ?? createDecisionSigner(createKeyring([generateDecisionKey()])),
+    reports:
+      deps.reports ??
+      createReports({
+        store: createMemoryReportStore({ retentionDays: DEFAULT_REPORT_RETENTION_DAYS, ...(deps.now ? { now: deps.now } : {}) }),
+        rules: () => deps.rules.current,
+        ...(deps.now ? { now: deps.now } : {}),
+      }),
     warnDegraded: degradedWarner(deps.logger),
     snapshot(): RulesetSnapshot {
       const current = deps.rules.current;

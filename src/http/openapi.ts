@@ -15,11 +15,12 @@ import { simulationAnswerSchema, simulationRequestSchema } from '../domain/simul
 import * as decisions from '../domain/decision.js';
 import { batchDecisionRequestSchema, decisionRequestSchema } from '../domain/decision.js';
 import { streamProblemSchema } from '../domain/decision-stream.js';
-import { CUSTOMER_ID_PATTERN } from '../domain/ids.js';
+import { CUSTOMER_ID_PATTERN, SLUG_PATTERN } from '../domain/ids.js';
 import { jsonValueSchema } from '../domain/json.js';
 import { outcomeAppendResultSchema, outcomeBatchSchema, outcomeInputSchema, outcomeViewSchema } from '../domain/outcome.js';
 import { profilePatchSchema, profileViewSchema } from '../domain/profile.js';
 import * as answers from '../domain/responses.js';
+import * as reports from '../domain/report.js';
 import { touchpointBatchSchema, touchpointInputSchema, touchpointViewSchema } from '../domain/touchpoint.js';
 import * as traces from '../domain/trace.js';
 import { PROBLEM_TYPES } from './problem.js';
@@ -79,6 +80,12 @@ const RESPONSE_SCHEMAS = {
   BatchDecisionResults: decisions.batchDecisionResultsSchema,
   StreamProblem: streamProblemSchema,
   RuleError: answers.ruleErrorSchema,
+  PlacementReport: reports.placementReportSchema,
+  ReportRow: reports.reportRowSchema,
+  ReportDay: reports.reportDaySchema,
+  ReportTotals: reports.reportTotalsSchema,
+  RateInterval: reports.rateSchema,
+  Lift: reports.liftSchema,
   RulesStatus: answers.rulesStatusSchema,
   JourneyReport: journeyReportSchema,
   SimulationAnswer: simulationAnswerSchema,
@@ -161,7 +168,7 @@ function buildDocument(routes: readonly RouteDef[]): OpenApiObject {
       { name: 'decisions', description: 'Next-best content and offers, one customer or many at once.' },
       { name: 'outcomes', description: 'What customers did with what decisions served: impressions, clicks, conversions, dismissals.' },
       { name: 'rules', description: 'The rules serving.' },
-      { name: 'reports', description: 'What the service did, over all customers: the journey map.' },
+      { name: 'reports', description: 'What placements served and what customers did with it, and the journey map.' },
       { name: 'operations', description: 'Liveness, readiness, metrics and this documentation. Open to all.' },
     ],
     paths: buildPaths(routes),
@@ -404,10 +411,17 @@ function buildComponentResponses(): Record<SharedResponse | 'Unauthorized' | 'Fo
   };
 }
 
-function buildComponentParameters(): Record<SharedParameter, { name: string }> {
+function buildComponentParameters(): Record<SharedParameter, { name: string; [key: string]: unknown }> {
   return {
     CustomerId: customerIdParameter('id'),
     DecisionCustomerId: customerIdParameter('customerId'),
+    Placement: {
+      name: 'placement',
+      in: 'path',
+      required: true,
+      description: 'A placement of the loaded rules.',
+      schema: { type: 'string', pattern: SLUG_PATTERN.source, examples: ['home-hero'] },
+    },
   };
 }
 
@@ -487,7 +501,7 @@ function response(answer: ResponseDoc, where: string): object {
   if (typeof answer === 'string') return responseRef(answer);
   if ('json' in answer) {
     const example = answer.example ? { example: answer.example } : {};
-    return { description: answer.description, content: { [JSON_TYPE]: { schema: schemaRef(answer.json, where), ...example } } };
+    return { description: answer.description, content: { [JSON_TYPE]: { schema: schemaRef(answer.json, where), ...example }, ...answer.alsoContent } };
   }
   if ('problems' in answer) {
     return { description: answer.description, content: problemContent(answer.problems, answer.schema ? schemaName(answer.schema, where) : 'Problem') };

@@ -61,6 +61,9 @@ export const outcomeRoutes = [
       }
       // One store write per customer; each is durable when it resolves, so the answer waits for all of them.
       const results = await Promise.all([...byCustomer].map(([customerId, outcomes]) => deps.store.appendOutcomes(customerId, outcomes, now)));
+      // Then the report counters, before the answer, for every valid outcome, duplicates too: counting is idempotent per
+      // outcome, so a request retried after a crash between the two writes completes the counters exactly once.
+      await deps.reports.store.recordOutcomes([...byCustomer].flatMap(([customerId, outcomes]) => outcomes.map((outcome) => ({ ...outcome, customerId }))));
       let accepted = 0;
       let duplicates = 0;
       for (const result of results) {

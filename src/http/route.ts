@@ -57,7 +57,7 @@ export type SharedResponse =
   | 'StoreUnavailable';
 
 /** Path parameters shared by several operations: components/parameters of the document (openapi.ts). */
-export type SharedParameter = 'CustomerId' | 'DecisionCustomerId';
+export type SharedParameter = 'CustomerId' | 'DecisionCustomerId' | 'Placement';
 
 export interface OperationDoc {
   operationId: string;
@@ -90,8 +90,8 @@ export type ResponseDoc =
   | SharedResponse
   /** An answer with no body (204). */
   | { description: string }
-  /** A JSON answer. */
-  | { description: string; json: z.ZodType; example?: object }
+  /** A JSON answer; `alsoContent`: other media types the same answer may take (a report as CSV). */
+  | { description: string; json: z.ZodType; example?: object; alsoContent?: Readonly<Record<string, { schema: Record<string, unknown> }>> }
   /** A problem+json answer with examples; its schema is Problem unless named. */
   | { description: string; problems: Readonly<Record<string, object>>; schema?: z.ZodType }
   /** Anything else, as OpenAPI writes it (a text or HTML page); `headers` as OpenAPI header objects. */

@@ -16,6 +16,7 @@ import { metricsRoute } from './metrics-route.js';
 import { openApiDocument, openApiDocumentRoute } from './openapi.js';
 import { outcomeRoutes } from './outcomes.js';
 import type { RouteDef } from './route.js';
+import { reportRoutes } from './reports.js';
 import { rulesRoutes } from './rules.js';
 import { simulateRoutes } from './simulate.js';
 
@@ -34,6 +35,7 @@ export const ROUTES: readonly RouteDef[] = [
   ...rulesRoutes,
   ...journeyRoutes,
   ...simulateRoutes,
+  ...reportRoutes,
 ];
 
 /** The OpenAPI document of the table; built once. */

@@ -40,6 +40,7 @@ function placementRules(snapshot: RulesetSnapshot | null) {
     file: placement.file,
     maxItems: placement.maxItems,
     fallback: [...placement.fallback],
+    optimize: placement.optimize ? { goal: placement.optimize.goal, explore: placement.optimize.explore } : null,
     rules: placement.rules.map((rule) => ({
       name: rule.name,
       priority: rule.priority,

@@ -7,6 +7,7 @@
  */
 import { joinPath, type Json } from '../domain/json.js';
 import {
+  DEFAULT_EXPLORE,
   DEFAULT_STAGES,
   RESERVED_ITEM_FIELDS,
   segmentNameSchema,
@@ -304,7 +305,8 @@ function checkPlacements(
     if (data.rules.length === 0 && data.fallback.length === 0) {
       warnings.push({ file, path: '$', message: `placement "${data.placement}" has no rules and no fallback, so it always answers with no items` });
     }
-    drafts.push({ name: data.placement, file, maxItems: data.maxItems, fallback: data.fallback, rules: sortRules(rules) });
+    const optimize = data.optimize ? { goal: data.optimize.goal, explore: data.optimize.explore ?? DEFAULT_EXPLORE } : null;
+    drafts.push({ name: data.placement, file, maxItems: data.maxItems, fallback: data.fallback, rules: sortRules(rules), optimize });
   }
   return drafts;
 }

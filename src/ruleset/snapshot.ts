@@ -1,5 +1,6 @@
 import type { Json } from '../domain/json.js';
 import type { OutcomeKind } from '../domain/outcome.js';
+import type { OptimizeGoal } from '../domain/report.js';
 import type { BooleanCondition, CapScope, RuleError } from '../domain/rule-files.js';
 import type { OutcomeCountParams } from '../conditions/fact-catalog.js';
 import type { TraceEnvironment } from '../conditions/trace.js';
@@ -56,6 +57,14 @@ export interface Placement {
   matcher: RuleMatcher;
   /** Whether any item its rules or fallback list has caps: without, decisions count nothing. */
   capped: boolean;
+  /** Ranks eligible items by Thompson sampling on the goal (contract section 10); null: priority order. */
+  optimize: PlacementOptimize | null;
+}
+
+export interface PlacementOptimize {
+  goal: OptimizeGoal;
+  /** The share of decisions kept in priority order (the control arm), 0 to 0.5. */
+  explore: number;
 }
 
 export interface StageRule {

@@ -301,6 +301,7 @@ describe('API keys: the scope table', () => {
       'POST /v1/outcomes': 'ingest',
       'GET /v1/reports/journey': 'admin',
       'POST /v1/simulate': 'admin',
+      'GET /v1/reports/placements/:placement': 'admin',
     });
     expect(new Set(ROUTE_SCOPES.map((r) => r.scope))).toEqual(new Set(SCOPES));
   });

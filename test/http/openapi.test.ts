@@ -29,6 +29,9 @@ import type { ProfileView, profileViewSchema } from '../../src/domain/profile.js
 import type { ProblemAnswer, RulesStatusAnswer } from '../../src/domain/responses.js';
 import type { ConditionTrace, conditionTraceSchema } from '../../src/domain/trace.js';
 import { createApp } from '../../src/http/app.js';
+import type { RulesPort } from '../../src/http/deps.js';
+import { createMemoryReportStore } from '../../src/reports/memory-report-store.js';
+import { createReports, type Reports } from '../../src/reports/reports.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { buildOpenApiDocument, OPEN_PATHS, ROUTE_SCOPES } from '../../src/http/routes.js';
 import type { Problem } from '../../src/http/problem.js';
@@ -379,8 +382,15 @@ async function buildApp(options: AppOptions = {}): Promise<TestApp> {
     maxBodyBytes: MAX_BODY_BYTES,
     apiKeys: options.apiKeys ?? null,
     ...(options.metrics ? { metrics: createMetrics({ processMetrics: false }) } : {}),
+    ...(options.broken ? { reports: brokenReports(() => registry.current) } : {}),
   });
   return { app, registry, close: () => realStore.close() };
+}
+
+/** Reports whose store fails every read with an unexpected error. */
+function brokenReports(rules: () => RulesPort['current']): Reports {
+  const store = createMemoryReportStore({ retentionDays: 410 });
+  return createReports({ store: { ...store, query: () => Promise.reject(new Error('an unexpected failure')) }, rules });
 }
 
 /** The store with every call but close() rejected with `error()`. */
@@ -416,7 +426,7 @@ interface Observed {
 
 /** The path of an operation with c-42 as the customer, plus a query. */
 function urlOf(operationId: string, customerId = 'c-42', query = ''): string {
-  const path = operationById(operationId).path.replace('{id}', encodeURIComponent(customerId)).replace('{customerId}', encodeURIComponent(customerId));
+  const path = operationById(operationId).path.replace('{id}', encodeURIComponent(customerId)).replace('{customerId}', encodeURIComponent(customerId)).replace('{placement}', 'home-hero');
   return `${path}${query}`;
 }
 
@@ -497,7 +507,7 @@ async function exchange(app: Hono, x: Exchange, seen: Observed[]): Promise<strin
   return problems;
 }
 
-const V1_OPERATIONS = ['appendTouchpoints', 'patchCustomer', 'getCustomer', 'deleteCustomer', 'decide', 'decideByQuery', 'decideBatch', 'decideStream', 'getRulesStatus'];
+const V1_OPERATIONS = ['appendTouchpoints', 'patchCustomer', 'getCustomer', 'deleteCustomer', 'decide', 'decideByQuery', 'decideBatch', 'decideStream', 'getRulesStatus', 'placementReport'];
 
 /** The values of an NDJSON text, one a non-blank line. */
 function ndjsonValues(text: string): unknown[] {
@@ -591,6 +601,8 @@ describe('real answers match the document', () => {
       { operationId: 'getJourneyMap', status: 200, why: 'seven days', url: '/v1/reports/journey?days=7' },
       ...requestExamples('simulate').map(([name, body]) => ({ operationId: 'simulate', status: 200, why: `example ${name}`, body })),
       { operationId: 'simulate', status: 200, why: 'a new visitor now', body: { placements: ['home-hero', 'sidebar'] } },
+      { operationId: 'placementReport', status: 200, why: 'the decisions above', url: '/v1/reports/placements/home-hero' },
+      { operationId: 'placementReport', status: 200, why: 'as CSV', url: '/v1/reports/placements/home-hero?format=csv&from=2026-02-01' },
     ]);
 
     // Bad requests, each error status of each operation.
@@ -617,6 +629,8 @@ describe('real answers match the document', () => {
       { operationId: 'recordOutcomes', status: 413, why: 'too large', body: OVERSIZED },
       { operationId: 'recordOutcomes', status: 401, why: 'no key', key: null, body: outcome },
       { operationId: 'recordOutcomes', status: 403, why: 'a key without ingest', key: keyWithout('ingest'), body: outcome },
+      { operationId: 'placementReport', status: 400, why: 'from after to', url: '/v1/reports/placements/home-hero?from=2026-03-02&to=2026-03-01' },
+      { operationId: 'placementReport', status: 404, why: 'not in the rules', url: '/v1/reports/placements/nope' },
       { operationId: 'getCustomer', status: 404, why: 'never seen', url: urlOf('getCustomer', 'c-never') },
       { operationId: 'getJourneyMap', status: 400, why: 'days out of range', url: '/v1/reports/journey?days=0' },
       { operationId: 'simulate', status: 400, why: 'an unknown placement', body: { placements: ['nope'] } },
@@ -639,7 +653,7 @@ describe('real answers match the document', () => {
     await run(notReady, [
       { operationId: 'getReadiness', status: 503, why: 'no rules' },
       { operationId: 'appendTouchpoints', status: 202, why: 'needs no rules', body: firstExample('appendTouchpoints') },
-      ...['patchCustomer', 'getCustomer', 'decide', 'decideByQuery', 'decideBatch', 'decideStream'].map((operationId) => ({
+      ...['patchCustomer', 'getCustomer', 'decide', 'decideByQuery', 'decideBatch', 'decideStream', 'placementReport'].map((operationId) => ({
         operationId,
         status: 503,
         why: 'no rules',
@@ -652,7 +666,7 @@ describe('real answers match the document', () => {
     await run(storeDown, [
       { operationId: 'getReadiness', status: 503, why: 'the store does not answer' },
       { operationId: 'recordOutcomes', status: 503, why: 'the store does not answer', body: downOutcome },
-      ...V1_OPERATIONS.filter((id) => id !== 'getRulesStatus').map((operationId) => ({
+      ...V1_OPERATIONS.filter((id) => id !== 'getRulesStatus' && id !== 'placementReport').map((operationId) => ({
         operationId,
         // Decisions degrade (a new visitor's decision, `degraded: true`) rather than fail the page.
         status: ['decide', 'decideByQuery', 'decideBatch', 'decideStream'].includes(operationId) ? 200 : 503,

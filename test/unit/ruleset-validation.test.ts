@@ -742,6 +742,32 @@ const rows: Row[] = [
     errors: [{ file: 'catalog.json', path: '$.items[0].caps', message: 'array' }],
   },
 
+  // optimize on a placement
+  {
+    name: 'optimize without a goal, with an unknown goal, an explore out of range, an unknown key',
+    files: folder({
+      [HOME]: { placement: 'home', rules: [serve('r1', { all: [] })], optimize: { explore: 0.6, goal: 'purchase', arms: 2 } },
+    }),
+    errors: [
+      { file: HOME, path: '$.optimize.goal', message: 'click, conversion' },
+      { file: HOME, path: '$.optimize.explore', message: 'from 0 to 0.5' },
+      { file: HOME, path: '$.optimize.arms', message: 'unknown key' },
+    ],
+  },
+  {
+    name: 'optimize with no goal, and a negative explore',
+    files: withPlacement({ optimize: { explore: -0.1 } }),
+    errors: [
+      { file: HOME, path: '$.optimize.goal', message: 'required' },
+      { file: HOME, path: '$.optimize.explore', message: 'from 0 to 0.5' },
+    ],
+  },
+  {
+    name: 'optimize that is not an object',
+    files: withPlacement({ optimize: 'click' }),
+    errors: [{ file: HOME, path: '$.optimize', message: 'object' }],
+  },
+
   // prototype keys
   {
     name: '"__proto__" as a catalog item field',
