@@ -36,8 +36,24 @@ try {
   await page.getByTestId('decision').waitFor();
   await shot('simulator');
 
-  await page.goto(`${service.url}/console#/reports`);
-  await page.locator('main table, main .notice, main .problem').first().waitFor();
+  // Something to report: decisions for the home hero, with impressions for each, clicks for some, a few conversions.
+  for (let n = 0; n < 60; n++) {
+    const customerId = `visitor-${n}`;
+    const post = (path: string, body: unknown) =>
+      fetch(`${service.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const decision = (await (await post('/v1/decisions', { customerId, placements: ['home-hero'], context: { channel: 'web' } })).json()) as {
+      decisionId: string;
+      placements: Record<string, { items: Array<{ id: string }> }>;
+    };
+    const item = decision.placements['home-hero']?.items[0]?.id;
+    if (!item) continue;
+    const kinds = ['impression', ...(n % 4 === 0 ? ['click'] : []), ...(n % 12 === 0 ? ['conversion'] : [])];
+    const answer = await post('/v1/outcomes', { outcomes: kinds.map((kind) => ({ decisionId: decision.decisionId, customerId, placement: 'home-hero', item, kind, ...(kind === 'conversion' ? { value: 49 } : {}) })) });
+    if (answer.status !== 202) throw new Error(`outcomes answered ${answer.status}: ${await answer.text()}`);
+  }
+  await page.goto(`${service.url}/console#/reports/home-hero`);
+  await page.locator('main table').waitFor();
+  await page.waitForFunction("document.querySelectorAll('main .card canvas').length > 0");
   await shot('reports');
 
   await page.goto(`${service.url}/console#/journey`);
