@@ -87,7 +87,9 @@ export async function outcomesSection(
       });
       progress(`(outcomes) seeding ${customers.length} customers`);
       await seedCustomers(server.url, customers);
-      if (capped) {
+      // Outcomes are ingested on both services, so that both decide over profiles holding the same outcomes and
+      // the GET figures differ by the caps alone.
+      {
         const bodies = await outcomeBatches(server.url, paths);
         let next = 0;
         const nextBody = () => bodies[next++ % bodies.length] as string;
@@ -95,7 +97,7 @@ export async function outcomesSection(
         const ingest = { url: server.url, connections: Math.min(settings.connections, 16), method: 'POST' as const, nextPath: () => '/v1/outcomes', nextBody };
         await loadTest({ ...ingest, durationSec: settings.warmupSeconds });
         const run = await loadTest({ ...ingest, durationSec: settings.seconds, serverPid: server.process.pid });
-        results.ingest = { ...run, outcomesPerSec: run.requestsPerSec * BATCH };
+        if (!capped) results.ingest = { ...run, outcomesPerSec: run.requestsPerSec * BATCH };
       }
       progress(`(outcomes) GET decisions ${label}`);
       await loadTest({ url: server.url, connections: settings.connections, durationSec: settings.warmupSeconds, nextPath });

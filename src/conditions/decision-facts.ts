@@ -147,6 +147,26 @@ class Facts implements DecisionFacts {
     const since = filter.withinDays === undefined ? -Infinity : this.now - filter.withinDays * DAY_MS;
     const newestFirst = (this.memo.outcomesNewestFirst ??= isNewestFirst(at));
     let count = 0;
+    if (filter.items !== null) {
+      // Caps ask per item, for every candidate of a decision: a customer with hundreds of outcomes would have them all
+      // scanned for each. Grouped by item once per cached profile, each count reads only that item's outcomes.
+      const byItem = (this.memo.outcomesByItem ??= groupByItem(items));
+      for (const item of filter.items) {
+        const positions = byItem.get(item as string);
+        if (positions === undefined) continue;
+        for (const i of positions) {
+          const time = at[i] as number;
+          if (!(time >= since)) {
+            if (newestFirst && time < since) break;
+            continue;
+          }
+          if (filter.kinds !== null && !filter.kinds.includes(kinds[i] as string)) continue;
+          if (filter.placements !== null && !filter.placements.includes(placements[i] as string)) continue;
+          count++;
+        }
+      }
+      return count;
+    }
     for (let i = 0; i < n; i++) {
       const time = at[i] as number;
       if (!(time >= since)) {
@@ -154,7 +174,6 @@ class Facts implements DecisionFacts {
         continue;
       }
       if (filter.kinds !== null && !filter.kinds.includes(kinds[i] as string)) continue;
-      if (filter.items !== null && !filter.items.includes(items[i] as string)) continue;
       if (filter.placements !== null && !filter.placements.includes(placements[i] as string)) continue;
       count++;
     }
@@ -254,6 +273,8 @@ interface ProfileMemo {
   newestFirst?: boolean;
   /** Whether the outcome times never increase. */
   outcomesNewestFirst?: boolean;
+  /** The positions of each item's outcomes, in column order. */
+  outcomesByItem?: Map<string, number[]>;
   index?: TouchpointIndex;
 }
 
@@ -341,6 +362,18 @@ function findGroup(ids: TouchpointIds, n: number, type: number): number {
  * little beside the profile's touchpoints.
  */
 const memoByProfile = new WeakMap<DecisionProfile, ProfileMemo>();
+
+/** Each item's positions in the outcome columns, in column order. */
+function groupByItem(items: readonly string[]): Map<string, number[]> {
+  const byItem = new Map<string, number[]>();
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i] as string;
+    const positions = byItem.get(item);
+    if (positions) positions.push(i);
+    else byItem.set(item, [i]);
+  }
+  return byItem;
+}
 
 function newMemo(): ProfileMemo {
   return {};
@@ -444,7 +477,8 @@ function outcomeFilterOf(params: OutcomeCountParams): OutcomeFilter {
   if (!filter) {
     filter = {
       kinds: asList(params.kind),
-      items: asList(params.item),
+      // Each item once: counting goes item by item, and a list naming one twice must not count it twice.
+      items: params.item === undefined ? null : [...new Set(asList(params.item) ?? [])],
       placements: asList(params.placement),
       withinDays: params.withinDays,
     };

@@ -288,6 +288,9 @@ describe('createFacts: outcomeCount', () => {
     [{ item: 'hero-a', kind: 'impression', placement: 'home-hero', withinDays: 1 }, 1],
     [{ kind: 'dismiss' }, 0],
     [{ item: 'nothing' }, 0],
+    [{ item: ['hero-a', 'hero-a'], kind: 'impression' }, 3],
+    [{ item: ['offer-x', 'hero-a', 'nothing'], withinDays: 7 }, 4],
+    [{ item: 'hero-a', placement: 'app-hero' }, 1],
   ])('%j counts %d', (params, expected) => {
     expect(withOutcomes(OUTCOMES).outcomeCount(params)).toBe(expected);
     // In whatever order the store kept them.
