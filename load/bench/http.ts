@@ -25,7 +25,9 @@ export async function runPool<T>(items: readonly T[], concurrency: number, task:
 }
 
 async function send(url: string, init: RequestInit, expected: readonly number[]): Promise<string> {
-  const res = await fetch(url, init);
+  const res = await fetch(url, init).catch((err: Error) => {
+    throw new Error(`${init.method ?? 'GET'} ${url} failed: ${err.message} (${String((err.cause as Error | undefined)?.message ?? '')})`);
+  });
   const text = await res.text();
   if (!expected.includes(res.status)) throw new Error(`${init.method ?? 'GET'} ${url} answered ${res.status}: ${text.slice(0, 500)}`);
   return text;
@@ -104,7 +106,7 @@ export async function loadTest(options: LoadOptions): Promise<LoadRun> {
             method: options.method ?? 'GET',
             setupRequest: (request) =>
               options.nextBody
-                ? { ...request, path: options.nextPath(), headers: JSON_HEADERS, body: options.nextBody() }
+                ? { ...request, path: options.nextPath(), headers: { ...JSON_HEADERS }, body: options.nextBody() } // a copy: autocannon writes content-length into the headers it is given
                 : { ...request, path: options.nextPath() },
           },
         ],
