@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   createDecisionSigner,
@@ -19,6 +20,18 @@ const placements = {
 };
 
 describe('signed decision ids', () => {
+  it('ends in the first 16 bytes of HMAC-SHA256 over the payload, as node:crypto computes it, so every id issued before verifies', () => {
+    const k = key('k1');
+    const signer = createDecisionSigner(createKeyring([k]));
+    for (const customer of ['c-1', 'c-'.repeat(80), 'ü'.repeat(70)]) {
+      const bytes = Buffer.from(signer.sign(customer, placements, NOW), 'base64url');
+      const body = bytes.subarray(0, bytes.length - 16);
+      expect(bytes.subarray(bytes.length - 16)).toEqual(createHmac('sha256', k.secret).update(body).digest().subarray(0, 16));
+      const resigned = Buffer.concat([body, createHmac('sha256', k.secret).update(body).digest().subarray(0, 16)]).toString('base64url');
+      expect(signer.verify(resigned, NOW).ok).toBe(true);
+    }
+  });
+
   it('round-trips what the decision served, per placement, with rules and arms', () => {
     const signer = createDecisionSigner(createKeyring([key('k1')]));
     const id = signer.sign('c-42', placements, NOW);
