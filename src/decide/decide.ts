@@ -16,7 +16,7 @@ export interface DecideOptions {
   now: number;
   decisionId: string;
   /** Everyone's outcomes, for caps with scope "all"; absent: every such count is 0. */
-  outcomeTotals?: OutcomeTotals;
+  outcomeTotals?: OutcomeTotals | undefined;
   /**
    * Chance, for placements with optimize: which arm a decision takes, and
    * each item's sampled goal rate. Absent: such placements keep priority

@@ -313,7 +313,7 @@ export async function decideCounted(
     now,
     // Set below, once the placements are decided: the id is signed over what they served.
     decisionId: '',
-    ...(deps.outcomeTotals ? { outcomeTotals: deps.outcomeTotals } : {}),
+    outcomeTotals: deps.outcomeTotals ?? undefined,
     random: deps.random,
     goalStats: reports.goalStats.get,
   });
