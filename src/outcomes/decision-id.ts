@@ -169,9 +169,12 @@ export function createDecisionSigner(keyring: DecisionKeyring): DecisionSigner {
     let at = 0;
     out[at++] = FORMAT_VERSION;
     at = writeString(out, at, key.id);
-    out.writeUInt32BE(Math.floor(now / 1000) >>> 0, at);
-    at += 4;
-    at += prefix.copy(out, at);
+    const seconds = Math.floor(now / 1000) >>> 0;
+    out[at++] = seconds >>> 24;
+    out[at++] = (seconds >>> 16) & 0xff;
+    out[at++] = (seconds >>> 8) & 0xff;
+    out[at++] = seconds & 0xff;
+    for (let i = 0; i < PREFIX_BYTES; i++) out[at++] = prefix[i] as number;
     at = writeVarint(out, at, counter++);
     at = writeString(out, at, customerId);
     let count = 0;
