@@ -23,6 +23,9 @@
  * A benchmark, not a test: it prints figures beside the targets and never
  * fails on them. Environment:
  *   BENCH_DURATION   seconds per HTTP run (default 10)
+ *   BENCH_ROUNDS     where two services are compared (the baseline in (b),
+ *                    caps in outcomes), runs each, taken in turns A B A B and
+ *                    summed (default 2; 1 with BENCH_QUICK)
  *   BENCH_QUICK=1    short everything (a smoke test, well under a minute)
  *   BENCH_EVALUATOR  compiled | json-rules-engine: run only that side
  *   BENCH_ONLY       comma-separated sections to run: decide (a), http (b, and
@@ -70,7 +73,7 @@ import { createJreMatcher } from '../src/conditions/jre-matcher.js';
 import type { MatcherFactory } from '../src/conditions/matcher.js';
 import type { Placement, RulesetSnapshot } from '../src/ruleset/snapshot.js';
 import { runLoadScript, startChild, tempDirs, type ChildServer } from './bench/children.js';
-import { getJson, loadTest, meanTimings, seedCustomers, serverTimings, timeBatches, warmProfileCache, type BatchRun, type LoadRun } from './bench/http.js';
+import { combineRuns, getJson, loadTest, meanTimings, seedCustomers, serverTimings, timeBatches, warmProfileCache, type BatchRun, type LoadRun } from './bench/http.js';
 import { runMemoryMeasurement, type MemoryOutcome } from './bench/cache-memory.js';
 import { generateProfiles } from './bench/profiles.js';
 import { ingestSection } from './bench/ingest.js';
@@ -131,6 +134,8 @@ interface Settings {
   jsonPath: string | undefined;
   /** A checkout with dist/ built, measured beside the service in (b); null: none. */
   baseline: string | null;
+  /** Runs per service where two are compared (the baseline in (b), caps in outcomes), taken in turns. */
+  rounds: number;
 }
 
 function readSettings(env: NodeJS.ProcessEnv): Settings {
@@ -159,7 +164,10 @@ function readSettings(env: NodeJS.ProcessEnv): Settings {
   if (service !== 'dist' && service !== 'tsx') throw new Error(`BENCH_SERVICE must be dist or tsx (got ${JSON.stringify(env.BENCH_SERVICE)})`);
   const seconds = env.BENCH_DURATION ? Number(env.BENCH_DURATION) : quick ? 2 : 10;
   if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`BENCH_DURATION must be a positive number of seconds (got ${JSON.stringify(env.BENCH_DURATION)})`);
+  const rounds = env.BENCH_ROUNDS ? Number(env.BENCH_ROUNDS) : quick ? 1 : 2;
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`BENCH_ROUNDS must be a whole number of at least 1 (got ${JSON.stringify(env.BENCH_ROUNDS)})`);
   return {
+    rounds,
     quick,
     evaluators,
     sections,
@@ -280,6 +288,7 @@ async function main(): Promise<void> {
         connections: settings.connections,
         seconds: settings.httpSeconds,
         warmupSeconds: settings.httpWarmupSeconds,
+        rounds: settings.rounds,
       },
       rules,
       now,
@@ -621,6 +630,8 @@ interface HttpResults {
   service: Partial<Record<EvaluatorName, ServiceRun>>;
   /** BENCH_BASELINE's build, compiled evaluator, measured the same way. */
   baseline?: LoadRun;
+  /** The baseline's own handler and decide() times, from its /metrics. */
+  baselineTimings?: { handlerMs: number; decideMs: number };
   bare?: LoadRun;
   /** The bare route again, spinning as long as the service's handler took per request. */
   bareSpin?: { spinUs: number; load: LoadRun };
@@ -651,6 +662,7 @@ async function httpSection(settings: Settings, rules: GeneratedRules, now: numbe
       }),
     );
     let decisionBody: string | undefined;
+    const batches = new Map<EvaluatorName, BatchRun>();
 
     // The services (one per evaluator) are seeded side by side, each ingesting on its own core, then measured
     // one at a time while the others sit idle.
@@ -677,30 +689,48 @@ async function httpSection(settings: Settings, rules: GeneratedRules, now: numbe
         [...services.values()].map(({ server }) => withStderr(server, () => warmProfileCache(server.url, customers.map((c) => c.customerId), first))),
       );
 
-      for (const [evaluator, { server, startLine }] of services) {
-        if (evaluator === BASELINE) {
-          progress(`(b) autocannon against the baseline service: ${settings.httpWarmupSeconds} s warm-up, ${settings.httpSeconds} s measured`);
+      // Each service takes its turn; with a baseline, BENCH_ROUNDS turns each (A B A B), summed, so that other
+      // work coming and going on the machine weighs on both alike. The batch runs once, after the first turn.
+      const turns = new Map<EvaluatorName | typeof BASELINE, { runs: LoadRun[]; handlerMs: number[]; decideMs: number[] }>();
+      const rounds = settings.baseline !== null ? settings.rounds : 1;
+      for (let round = 0; round < rounds; round++) {
+        for (const [evaluator, { server }] of services) {
           await withStderr(server, async () => {
+            if (decisionBody === undefined && evaluator !== BASELINE) {
+              decisionBody = JSON.stringify(await getJson(`${server.url}${paths[0]}`));
+              results.decisionBytes = Buffer.byteLength(decisionBody);
+            }
+            const label = evaluator === BASELINE ? 'the baseline service' : `the service (${evaluator})`;
+            progress(`(b) autocannon against ${label}: ${settings.httpWarmupSeconds} s warm-up, ${settings.httpSeconds} s measured${rounds > 1 ? `, turn ${round + 1} of ${rounds}` : ''}`);
             await loadTest({ url: server.url, connections: settings.connections, durationSec: settings.httpWarmupSeconds, nextPath });
-            results.baseline = await loadTest({ url: server.url, connections: settings.connections, durationSec: settings.httpSeconds, nextPath, serverPid: server.process.pid });
+            const timingsBefore = await serverTimings(server.url);
+            const load = await loadTest({ url: server.url, connections: settings.connections, durationSec: settings.httpSeconds, nextPath, serverPid: server.process.pid });
+            const timings = meanTimings(timingsBefore, await serverTimings(server.url));
+            let turn = turns.get(evaluator);
+            if (!turn) turns.set(evaluator, (turn = { runs: [], handlerMs: [], decideMs: [] }));
+            turn.runs.push(load);
+            turn.handlerMs.push(timings.handlerMs);
+            turn.decideMs.push(timings.decideMs);
+            if (round === 0 && evaluator !== BASELINE) {
+              progress(`(c) ${settings.batchRepetitions} batches of ${settings.batchSize} over HTTP (${evaluator})`);
+              await timeBatches(server.url, batchBodies.slice(0, settings.batchWarmups), settings.batchSize);
+              batches.set(evaluator, await timeBatches(server.url, batchBodies.slice(settings.batchWarmups), settings.batchSize));
+            }
           });
+        }
+      }
+      const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+      for (const [evaluator, turn] of turns) {
+        const load = combineRuns(turn.runs);
+        const timings = { handlerMs: mean(turn.handlerMs), decideMs: mean(turn.decideMs) };
+        if (evaluator === BASELINE) {
+          results.baseline = load;
+          results.baselineTimings = timings;
           continue;
         }
-        await withStderr(server, async () => {
-          if (decisionBody === undefined) {
-            decisionBody = JSON.stringify(await getJson(`${server.url}${paths[0]}`));
-            results.decisionBytes = Buffer.byteLength(decisionBody);
-          }
-          progress(`(b) autocannon against the service (${evaluator}): ${settings.httpWarmupSeconds} s warm-up, ${settings.httpSeconds} s measured`);
-          await loadTest({ url: server.url, connections: settings.connections, durationSec: settings.httpWarmupSeconds, nextPath });
-          const timingsBefore = await serverTimings(server.url);
-          const load = await loadTest({ url: server.url, connections: settings.connections, durationSec: settings.httpSeconds, nextPath, serverPid: server.process.pid });
-          const timings = meanTimings(timingsBefore, await serverTimings(server.url));
-          progress(`(c) ${settings.batchRepetitions} batches of ${settings.batchSize} over HTTP (${evaluator})`);
-          await timeBatches(server.url, batchBodies.slice(0, settings.batchWarmups), settings.batchSize);
-          const batch = await timeBatches(server.url, batchBodies.slice(settings.batchWarmups), settings.batchSize);
-          results.service[evaluator] = { load, batch, seedMs, startLine, ...timings };
-        });
+        const entry = services.get(evaluator);
+        const batch = batches.get(evaluator);
+        if (entry && batch) results.service[evaluator] = { load, batch, seedMs, startLine: entry.startLine, ...timings };
       }
     } finally {
       await Promise.all([...services.values()].map(({ server }) => server.stop()));
@@ -872,6 +902,14 @@ function printHttp(settings: Settings, rules: GeneratedRules, results: HttpResul
       `Where a response's server time goes (${evaluator}, from the service's /metrics over the measured run): ${duration(run.handlerMs)} in the app ` +
         `(request log start to answer), of which decide() ${duration(run.decideMs)}; the other ${duration(outside)} of CPU per response is outside the app: ` +
         `Node's HTTP parsing and socket writes, the event loop, garbage collection and the kernel.`,
+    );
+  }
+  if (results.baseline && results.baselineTimings) {
+    const outside = results.baseline.serverCpuPerResponse - results.baselineTimings.handlerMs;
+    out();
+    out(
+      `The baseline, measured the same way: ${duration(results.baselineTimings.handlerMs)} in the app, of which decide() ${duration(results.baselineTimings.decideMs)}; ` +
+        `${duration(outside)} of CPU per response outside the app.`,
     );
   }
   if (results.bare && results.bareSpin) {

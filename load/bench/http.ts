@@ -229,3 +229,30 @@ export function meanTimings(before: ServerTimings, after: ServerTimings): { hand
     decideMs: ((after.decideSeconds - before.decideSeconds) * 1000) / (after.decideCount - before.decideCount),
   };
 }
+
+/**
+ * Several runs against one server as one: responses and server CPU over the
+ * summed time; latencies of the run with the median throughput (percentiles
+ * of separate runs do not add up). Runs of two servers taken in turns (A B A
+ * B) and combined this way are compared on equal terms even when other work
+ * on the machine comes and goes during the benchmark.
+ */
+export function combineRuns(runs: readonly LoadRun[]): LoadRun {
+  if (runs.length === 0) throw new Error('combineRuns needs at least one run');
+  if (runs.length === 1) return runs[0] as LoadRun;
+  const responses = runs.reduce((sum, run) => sum + run.responses, 0);
+  const durationSec = runs.reduce((sum, run) => sum + run.durationSec, 0);
+  const median = [...runs].sort((a, b) => a.requestsPerSec - b.requestsPerSec)[Math.floor(runs.length / 2)] as LoadRun;
+  const cpu = runs.reduce((sum, run) => sum + run.serverCpuPerResponse * run.responses, 0);
+  return {
+    requestsPerSec: responses / durationSec,
+    latency: median.latency,
+    responses,
+    non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
+    errors: runs.reduce((sum, run) => sum + run.errors, 0),
+    timeouts: runs.reduce((sum, run) => sum + run.timeouts, 0),
+    bytesPerResponse: runs.reduce((sum, run) => sum + run.bytesPerResponse * run.responses, 0) / responses,
+    durationSec,
+    serverCpuPerResponse: cpu / responses,
+  };
+}

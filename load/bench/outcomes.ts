@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { startChild, tempDirs, type ChildServer } from './children.js';
-import { loadTest, seedCustomers, type LoadRun } from './http.js';
+import { combineRuns, loadTest, seedCustomers, type LoadRun } from './http.js';
 import { generateProfiles } from './profiles.js';
 import { duration, heading, percent, rate, table } from './report.js';
 import type { GeneratedRules } from './rules.js';
@@ -25,6 +25,8 @@ export interface OutcomesBenchSettings {
   connections: number;
   seconds: number;
   warmupSeconds: number;
+  /** GET runs per service, taken in turns (plain, capped, plain, ...). */
+  rounds: number;
 }
 
 export interface OutcomesBenchResults {
@@ -50,7 +52,8 @@ export async function outcomesSection(
   const [first, second] = rules.webPlacements as [string, string];
   const paths = customers.map((c) => `/v1/decisions/${c.customerId}?placement=${first}&placement=${second}&channel=web`);
   const nextPath = () => paths[Math.floor(Math.random() * paths.length)] as string;
-  let server: ChildServer | undefined;
+  const servers = new Map<boolean, ChildServer>();
+  let starting: ChildServer | undefined;
   try {
     for (const capped of [false, true]) {
       const rulesDir = join(dir, capped ? 'capped' : 'plain');
@@ -71,7 +74,7 @@ export async function outcomesSection(
       }
       const label = capped ? 'with caps' : 'without caps';
       progress(`(outcomes) starting the service on SQLite, rules ${label}`);
-      server = await startChild({
+      starting = await startChild({
         name: `the service on SQLite, ${label}`,
         args: settings.serviceArgs,
         cwd: settings.root,
@@ -85,32 +88,42 @@ export async function outcomesSection(
           }
         },
       });
+      const server = starting;
       progress(`(outcomes) seeding ${customers.length} customers`);
       await seedCustomers(server.url, customers);
       // Outcomes are ingested on both services, so that both decide over profiles holding the same outcomes and
       // the GET figures differ by the caps alone.
-      {
-        const bodies = await outcomeBatches(server.url, paths);
-        let next = 0;
-        const nextBody = () => bodies[next++ % bodies.length] as string;
-        progress(`(outcomes) ingestion: batches of ${BATCH}, ${settings.warmupSeconds} s warm-up, ${settings.seconds} s measured`);
-        const ingest = { url: server.url, connections: Math.min(settings.connections, 16), method: 'POST' as const, nextPath: () => '/v1/outcomes', nextBody };
-        await loadTest({ ...ingest, durationSec: settings.warmupSeconds });
-        const run = await loadTest({ ...ingest, durationSec: settings.seconds, serverPid: server.process.pid });
-        if (!capped) results.ingest = { ...run, outcomesPerSec: run.requestsPerSec * BATCH };
-      }
-      progress(`(outcomes) GET decisions ${label}`);
-      await loadTest({ url: server.url, connections: settings.connections, durationSec: settings.warmupSeconds, nextPath });
-      const get = await loadTest({ url: server.url, connections: settings.connections, durationSec: settings.seconds, nextPath, serverPid: server.process.pid });
-      if (capped) results.withCaps = get;
-      else results.withoutCaps = get;
-      await server.stop();
-      server = undefined;
+      const bodies = await outcomeBatches(server.url, paths);
+      let next = 0;
+      const nextBody = () => bodies[next++ % bodies.length] as string;
+      progress(`(outcomes) ingestion: batches of ${BATCH}, ${settings.warmupSeconds} s warm-up, ${settings.seconds} s measured`);
+      const ingest = { url: server.url, connections: Math.min(settings.connections, 16), method: 'POST' as const, nextPath: () => '/v1/outcomes', nextBody };
+      await loadTest({ ...ingest, durationSec: settings.warmupSeconds });
+      const run = await loadTest({ ...ingest, durationSec: settings.seconds, serverPid: server.process.pid });
+      if (!capped) results.ingest = { ...run, outcomesPerSec: run.requestsPerSec * BATCH };
+      servers.set(capped, server);
+      starting = undefined;
     }
+    // Both services stay up and take turns, so that other work on the machine weighs on both alike.
+    const runs = new Map<boolean, LoadRun[]>([
+      [false, []],
+      [true, []],
+    ]);
+    for (let round = 0; round < settings.rounds; round++) {
+      for (const [capped, server] of servers) {
+        progress(`(outcomes) GET decisions ${capped ? 'with' : 'without'} caps, round ${round + 1} of ${settings.rounds}`);
+        await loadTest({ url: server.url, connections: settings.connections, durationSec: settings.warmupSeconds, nextPath });
+        runs.get(capped)?.push(await loadTest({ url: server.url, connections: settings.connections, durationSec: settings.seconds, nextPath, serverPid: server.process.pid }));
+      }
+    }
+    results.withoutCaps = combineRuns(runs.get(false) ?? []);
+    results.withCaps = combineRuns(runs.get(true) ?? []);
   } catch (err) {
-    throw new Error(`${(err as Error).message}${server ? `\n-- server stderr --\n${server.stderrTail()}` : ''}`);
+    const failing = starting ?? [...servers.values()].at(-1);
+    throw new Error(`${(err as Error).message}${failing ? `\n-- server stderr --\n${failing.stderrTail()}` : ''}`);
   } finally {
-    await server?.stop();
+    await starting?.stop();
+    await Promise.all([...servers.values()].map((server) => server.stop()));
     await rm(dir, { recursive: true, force: true });
     tempDirs.delete(dir);
   }
@@ -141,7 +154,8 @@ async function outcomeBatches(url: string, paths: readonly string[]): Promise<st
 function print(settings: OutcomesBenchSettings, results: OutcomesBenchResults, out: (line?: string) => void): void {
   out(heading('Outcomes on SQLite (durable)'));
   out(
-    `${settings.customers.toLocaleString('en-US')} customers seeded through the API; ${settings.seconds} s measured after ${settings.warmupSeconds} s of warm-up each. ` +
+    `${settings.customers.toLocaleString('en-US')} customers seeded through the API; ${settings.seconds} s measured after ${settings.warmupSeconds} s of warm-up each` +
+      `${settings.rounds > 1 ? `; the two GET services take ${settings.rounds} turns each (A B A B), their runs summed` : ''}. ` +
       `Ingestion: POST /v1/outcomes, ${BATCH} outcomes of real decisions per body (each id verified, one transaction per customer). ` +
       'GET decisions: the realistic two-placement request, the same rules with and without caps on every catalog item.',
   );
