@@ -16,6 +16,8 @@ export interface Profile {
   touchpoints: StoredTouchpoint[];
   /** What the customer did with what was served, newest first; absent: none (stores without outcomes). */
   outcomes?: readonly StoredOutcome[];
+  /** The other ids of this customer (contract section 11), sorted; absent: none. */
+  aliases?: readonly string[];
   createdAt: number;
   updatedAt: number;
 }
@@ -51,6 +53,7 @@ export const profileViewSchema = z.object({
   touchpointCount: z.int().min(0),
   touchpoints: z.array(touchpointViewSchema).meta({ description: 'Newest first.' }),
   outcomes: z.array(outcomeViewSchema).meta({ description: 'What the customer did with what decisions served (POST /v1/outcomes), newest first.' }),
+  aliases: z.array(customerIdAnswerSchema).meta({ description: 'The other ids of this customer (POST /v1/customers/{id}/aliases), sorted; `customerId` is the canonical one.' }),
   createdAt: timestampSchema,
   updatedAt: timestampSchema,
 });
@@ -66,6 +69,7 @@ export function toProfileView(profile: Profile, stage: string, stageSource: Stag
     touchpointCount: profile.touchpoints.length,
     touchpoints: profile.touchpoints.map(toTouchpointView),
     outcomes: (profile.outcomes ?? []).map(toOutcomeView),
+    aliases: [...(profile.aliases ?? [])],
     createdAt: new Date(profile.createdAt).toISOString(),
     updatedAt: new Date(profile.updatedAt).toISOString(),
   };
