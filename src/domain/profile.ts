@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { customerIdAnswerSchema } from './ids.js';
+import { customerIdAnswerSchema, customerIdSchema } from './ids.js';
 import { jsonObjectSchema, timestampSchema, type JsonObject } from './json.js';
 import { outcomeViewSchema, toOutcomeView, type StoredOutcome } from './outcome.js';
 import { toTouchpointView, touchpointViewSchema, type StoredTouchpoint } from './touchpoint.js';
@@ -36,6 +36,13 @@ export const profilePatchSchema = z
   })
   .meta({ description: 'Changes to a profile; a missing profile is created.' });
 export type ProfilePatch = z.infer<typeof profilePatchSchema>;
+
+/** POST /v1/customers/{id}/aliases (contract section 11). */
+export const aliasRequestSchema = z
+  .strictObject({
+    alias: customerIdSchema.meta({ description: 'Another id of the same customer: a device, a cookie, an email system id.', examples: ['device-7f3a'] }),
+  })
+  .meta({ description: 'An id to tie to the customer.' });
 
 /** Where a customer's current stage comes from (contract section 3). */
 export const stageSourceSchema = z
