@@ -138,6 +138,8 @@ function generatingStore(touchpointsPerProfile: number, now: number): ProfileSto
       return new Map(ids.map((id) => [id, decisionProfile(id)]));
     },
     scanDecisionProfiles: unused,
+    resolve: async (id) => id,
+    addAlias: unused,
     appendTouchpoints: unused,
     appendOutcomes: unused,
     outcomeTotals: unused,

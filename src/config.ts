@@ -50,6 +50,7 @@ const envSchema = z.object({
   PROFILE_CACHE_MAX: int(0, 10_000_000).default(10_000),
   TOUCHPOINT_RETENTION_DAYS: positiveNumber.default(365),
   MAX_TOUCHPOINTS_PER_PROFILE: int(1, 100_000).default(1000),
+  MAX_ALIASES_PER_CUSTOMER: int(1, 100_000).default(100),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   RULES_POLL_INTERVAL_MS: int(0, 3_600_000).default(2000),
   EVALUATOR: z.enum(['compiled', 'json-rules-engine'], { error: 'must be one of compiled, json-rules-engine' }).default('compiled'),
@@ -119,6 +120,8 @@ export interface Config {
   profileCacheMax: number;
   touchpointRetentionDays: number;
   maxTouchpointsPerProfile: number;
+  /** Most aliases of one customer (contract section 11); past it, POST …/aliases answers 409. */
+  maxAliasesPerCustomer: number;
   shutdownTimeoutMs: number;
   rulesPollIntervalMs: number;
   /** How big rule files and placements may get; larger ones are rule errors. */
@@ -178,6 +181,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     profileCacheMax: e.PROFILE_CACHE_MAX,
     touchpointRetentionDays: e.TOUCHPOINT_RETENTION_DAYS,
     maxTouchpointsPerProfile: e.MAX_TOUCHPOINTS_PER_PROFILE,
+    maxAliasesPerCustomer: e.MAX_ALIASES_PER_CUSTOMER,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     rulesPollIntervalMs: e.RULES_POLL_INTERVAL_MS,
     ruleLimits: Object.freeze({ maxFileBytes: e.RULES_MAX_FILE_BYTES, maxRulesPerPlacement: e.RULES_MAX_RULES_PER_PLACEMENT }),

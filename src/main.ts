@@ -239,6 +239,8 @@ export interface ProfileStoreConfig {
   onRedisEvent?: (event: RedisStoreEvent) => void;
   retentionDays: number;
   maxTouchpointsPerProfile: number;
+  /** Most aliases of one customer; default 100. */
+  maxAliasesPerCustomer?: number;
   /** LRU entries; 0 disables the cache. */
   cacheMax: number;
   /** The clock for retention on reads; tests inject one. */
@@ -256,6 +258,7 @@ export function createProfileStore(config: ProfileStoreConfig): CachedProfileSto
   const limits: StoreLimits = {
     retentionDays: config.retentionDays,
     maxTouchpointsPerProfile: config.maxTouchpointsPerProfile,
+    ...(config.maxAliasesPerCustomer !== undefined ? { maxAliasesPerCustomer: config.maxAliasesPerCustomer } : {}),
     ...(config.now ? { now: config.now } : {}),
   };
   const decorations = {
@@ -306,6 +309,7 @@ function openStore(config: Config, metrics: PrometheusMetrics, logger: Logger): 
       },
       retentionDays: config.touchpointRetentionDays,
       maxTouchpointsPerProfile: config.maxTouchpointsPerProfile,
+      maxAliasesPerCustomer: config.maxAliasesPerCustomer,
       cacheMax: config.profileCacheMax,
       wrapBackend: metrics.instrumentStore,
       storeTimeoutMs: config.storeTimeoutMs,

@@ -66,6 +66,7 @@ export async function localTransport(env: NodeJS.ProcessEnv): Promise<Transport>
       redisKeyPrefix: config.redisKeyPrefix,
       retentionDays: config.touchpointRetentionDays,
       maxTouchpointsPerProfile: config.maxTouchpointsPerProfile,
+      maxAliasesPerCustomer: config.maxAliasesPerCustomer,
       // One pass over a list, each recipient once: a cache would only cost.
       cacheMax: 0,
       storeTimeoutMs: config.storeTimeoutMs,

@@ -74,7 +74,9 @@ export async function decide(
   }
   if (unknown) throw unknownPlacementsError(snapshot, request.placements, unknown);
 
-  const facts = createFacts({ customerId: request.customerId, profile, context: request.context, now: options.now });
+  // Asked for an alias, the store answers its canonical customer's profile: facts (customerId, bucket) see that id, the
+  // answer the one asked for (contract section 11).
+  const facts = createFacts({ customerId: profile?.customerId ?? request.customerId, profile, context: request.context, now: options.now });
   const channel = typeof request.context.channel === 'string' ? request.context.channel : undefined;
   // One check for the whole decision (an item offered in two placements is counted once), and none
   // at all when no placement asked for lists a capped item.

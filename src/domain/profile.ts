@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { customerIdAnswerSchema } from './ids.js';
+import { customerIdAnswerSchema, customerIdSchema } from './ids.js';
 import { jsonObjectSchema, timestampSchema, type JsonObject } from './json.js';
 import { outcomeViewSchema, toOutcomeView, type StoredOutcome } from './outcome.js';
 import { toTouchpointView, touchpointViewSchema, type StoredTouchpoint } from './touchpoint.js';
@@ -16,6 +16,8 @@ export interface Profile {
   touchpoints: StoredTouchpoint[];
   /** What the customer did with what was served, newest first; absent: none (stores without outcomes). */
   outcomes?: readonly StoredOutcome[];
+  /** The other ids of this customer (contract section 11), sorted; absent: none. */
+  aliases?: readonly string[];
   createdAt: number;
   updatedAt: number;
 }
@@ -35,6 +37,13 @@ export const profilePatchSchema = z
   .meta({ description: 'Changes to a profile; a missing profile is created.' });
 export type ProfilePatch = z.infer<typeof profilePatchSchema>;
 
+/** POST /v1/customers/{id}/aliases (contract section 11). */
+export const aliasRequestSchema = z
+  .strictObject({
+    alias: customerIdSchema.meta({ description: 'Another id of the same customer: a device, a cookie, an email system id.', examples: ['device-7f3a'] }),
+  })
+  .meta({ description: 'An id to tie to the customer.' });
+
 /** Where a customer's current stage comes from (contract section 3). */
 export const stageSourceSchema = z
   .enum(['explicit', 'inferred', 'default'])
@@ -51,6 +60,7 @@ export const profileViewSchema = z.object({
   touchpointCount: z.int().min(0),
   touchpoints: z.array(touchpointViewSchema).meta({ description: 'Newest first.' }),
   outcomes: z.array(outcomeViewSchema).meta({ description: 'What the customer did with what decisions served (POST /v1/outcomes), newest first.' }),
+  aliases: z.array(customerIdAnswerSchema).meta({ description: 'The other ids of this customer (POST /v1/customers/{id}/aliases), sorted; `customerId` is the canonical one.' }),
   createdAt: timestampSchema,
   updatedAt: timestampSchema,
 });
@@ -66,6 +76,7 @@ export function toProfileView(profile: Profile, stage: string, stageSource: Stag
     touchpointCount: profile.touchpoints.length,
     touchpoints: profile.touchpoints.map(toTouchpointView),
     outcomes: (profile.outcomes ?? []).map(toOutcomeView),
+    aliases: [...(profile.aliases ?? [])],
     createdAt: new Date(profile.createdAt).toISOString(),
     updatedAt: new Date(profile.updatedAt).toISOString(),
   };

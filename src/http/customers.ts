@@ -1,7 +1,7 @@
-/** A customer's profile: touchpoints in, attributes and stage set, read and deleted. */
+/** A customer's profile: touchpoints in, attributes and stage set, aliases added, read and deleted. */
 import type { FieldError } from '../domain/errors.js';
 import { findForbiddenKey, isPlainObject, jsonByteLength, joinPath } from '../domain/json.js';
-import { profilePatchSchema, profileViewSchema, toProfileView, type Profile } from '../domain/profile.js';
+import { aliasRequestSchema, profilePatchSchema, profileViewSchema, toProfileView, type Profile } from '../domain/profile.js';
 import { appendResultSchema } from '../domain/responses.js';
 import {
   MAX_FUTURE_SKEW_MS,
@@ -15,7 +15,7 @@ import {
 import { profileStage } from '../decide/decide.js';
 import { parseCustomerId } from './customer-id.js';
 import type { ResolvedDeps } from './deps.js';
-import { notFoundProblem, validationProblem } from './problem.js';
+import { conflictProblem, notFoundProblem, PROBLEM_TYPES, validationProblem } from './problem.js';
 import { parseWith, readJson, rejectForbiddenKeys } from './request-body.js';
 import { defineRoute } from './route.js';
 
@@ -54,7 +54,7 @@ export const customerRoutes = [
       if (errors.length > 0) throw validationProblem(`${errors[0]?.path}: ${errors[0]?.message}`, errors);
       const result = await deps.store.appendTouchpoints(customerId, touchpoints.map((t) => t.touchpoint), now);
       deps.metrics.recordTouchpoints(result);
-      return c.json(result, 202);
+      return c.json({ accepted: result.accepted, duplicates: result.duplicates, expired: result.expired }, 202);
     },
     doc: {
       operationId: 'appendTouchpoints',
@@ -83,7 +83,8 @@ export const customerRoutes = [
     doc: {
       operationId: 'getCustomer',
       summary: 'Read a profile',
-      description: "The customer's profile: attributes, current stage (and where it came from), touchpoints newest first.",
+      description:
+        "The customer's profile: attributes, current stage (and where it came from), touchpoints newest first, aliases. Given an alias, the profile of its canonical customer, whose id `customerId` holds.",
       tag: 'customers',
       pathParameters: { id: 'CustomerId' },
       responses: {
@@ -140,6 +141,69 @@ export const customerRoutes = [
   }),
 
   defineRoute({
+    method: 'POST',
+    path: '/v1/customers/:id/aliases',
+    scope: 'ingest',
+    body: {
+      description: 'The other id of the same customer.',
+      schemas: [aliasRequestSchema],
+      examples: {
+        login: { summary: 'A device id, now known to be this customer', value: { alias: 'device-7f3a' } },
+      },
+    },
+    handler: (deps) => async (c) => {
+      const customerId = parseCustomerId(c.req.param('id'), '$.id');
+      const { alias } = parseWith(aliasRequestSchema, await readJson(c));
+      if (alias === customerId) {
+        const message = 'must differ from the customer id in the path';
+        throw validationProblem(`alias ${message}`, [{ path: '$.alias', message }]);
+      }
+      const result = await deps.store.addAlias(customerId, alias, deps.now());
+      if (result.kind === 'conflict') {
+        const message = `already belongs to customer "${result.canonical}"`;
+        throw conflictProblem(PROBLEM_TYPES.aliasConflict, 'Alias of another customer', `alias "${alias}" ${message}`, [{ path: '$.alias', message }]);
+      }
+      if (result.kind === 'limit') {
+        const message = `the customer would have more than ${result.max} aliases (MAX_ALIASES_PER_CUSTOMER)`;
+        throw conflictProblem(PROBLEM_TYPES.aliasLimit, 'Too many aliases', message, [{ path: '$.alias', message }]);
+      }
+      return c.json(await view(deps, result.profile));
+    },
+    doc: {
+      operationId: 'addAlias',
+      summary: 'Tie another id to the customer',
+      description:
+        "From now on `alias` and the customer are one customer (a device id and the login, say), whose canonical id is the path's (or, if that is itself an alias, its canonical id). What `alias` had is merged in: touchpoints (deduplicated by touchpoint id; retention and the per-profile cap applied), outcomes, attributes (the canonical value wins a conflict), the explicit stage (the canonical one's if set) and its own aliases. Every route given an alias then acts on the canonical customer. Ids never seen work. Repeating it, or naming an id already of the same customer, changes nothing (200). Atomic: a crash loses and duplicates nothing.",
+      tag: 'customers',
+      pathParameters: { id: 'CustomerId' },
+      responses: {
+        200: { description: 'The merged profile, which lists `aliases`.', json: profileViewSchema },
+        400: 'InvalidRequest',
+        409: {
+          description: '`alias` already belongs to another customer, or the customer would have more than MAX_ALIASES_PER_CUSTOMER aliases.',
+          problems: {
+            conflict: {
+              type: PROBLEM_TYPES.aliasConflict,
+              title: 'Alias of another customer',
+              status: 409,
+              detail: 'alias "device-7f3a" already belongs to customer "c-41"',
+              errors: [{ path: '$.alias', message: 'already belongs to customer "c-41"' }],
+            },
+            limit: {
+              type: PROBLEM_TYPES.aliasLimit,
+              title: 'Too many aliases',
+              status: 409,
+              detail: 'the customer would have more than 100 aliases (MAX_ALIASES_PER_CUSTOMER)',
+              errors: [{ path: '$.alias', message: 'the customer would have more than 100 aliases (MAX_ALIASES_PER_CUSTOMER)' }],
+            },
+          },
+        },
+        503: 'StoreUnavailable',
+      },
+    },
+  }),
+
+  defineRoute({
     method: 'DELETE',
     path: '/v1/customers/:id',
     scope: 'profiles',
@@ -147,8 +211,14 @@ export const customerRoutes = [
       const customerId = parseCustomerId(c.req.param('id'));
       // The customer's outcomes leave the report counters first: if that fails, the customer is still there to
       // delete again, and taking an outcome back is idempotent, so a retry never takes it twice.
-      const outcomes = (await deps.store.get(customerId))?.outcomes ?? [];
-      if (outcomes.length > 0) await deps.reports.store.forgetOutcomes(outcomes.map((outcome) => ({ ...outcome, customerId })));
+      // Given an alias, the canonical customer goes with all its aliases. An outcome was counted under the id it was sent
+      // for, which may be any of them (one sent before a merge, under the alias): it is taken back under each.
+      const profile = await deps.store.get(customerId);
+      const outcomes = profile?.outcomes ?? [];
+      const ids = profile ? [profile.customerId, ...(profile.aliases ?? [])] : [customerId];
+      if (outcomes.length > 0) {
+        await deps.reports.store.forgetOutcomes(ids.flatMap((id) => outcomes.map((outcome) => ({ ...outcome, customerId: id }))));
+      }
       const existed = await deps.store.delete(customerId);
       if (!existed) throw notFoundProblem(`customer "${customerId}" has never been seen`);
       return c.body(null, 204);
@@ -156,7 +226,8 @@ export const customerRoutes = [
     doc: {
       operationId: 'deleteCustomer',
       summary: 'Delete a profile',
-      description: "Deletes the customer: every trace is gone, caches included, and their outcomes leave the placement reports' counters.",
+      description:
+        "Deletes the customer: every trace is gone, caches included, and their outcomes leave the placement reports' counters. Given any id of a customer with aliases, the canonical customer and all its aliases are deleted.",
       tag: 'customers',
       pathParameters: { id: 'CustomerId' },
       responses: {

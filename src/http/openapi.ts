@@ -18,7 +18,7 @@ import { streamProblemSchema } from '../domain/decision-stream.js';
 import { CUSTOMER_ID_PATTERN, SLUG_PATTERN } from '../domain/ids.js';
 import { jsonValueSchema } from '../domain/json.js';
 import { outcomeAppendResultSchema, outcomeBatchSchema, outcomeInputSchema, outcomeViewSchema } from '../domain/outcome.js';
-import { profilePatchSchema, profileViewSchema } from '../domain/profile.js';
+import { aliasRequestSchema, profilePatchSchema, profileViewSchema } from '../domain/profile.js';
 import * as answers from '../domain/responses.js';
 import * as reports from '../domain/report.js';
 import { touchpointBatchSchema, touchpointInputSchema, touchpointViewSchema } from '../domain/touchpoint.js';
@@ -45,6 +45,7 @@ const REQUEST_SCHEMAS = {
   OutcomeInput: outcomeInputSchema,
   OutcomeBatch: outcomeBatchSchema,
   ProfilePatch: profilePatchSchema,
+  AliasRequest: aliasRequestSchema,
   DecisionRequest: decisionRequestSchema,
   BatchDecisionRequest: batchDecisionRequestSchema,
   SimulationRequest: simulationRequestSchema,
@@ -95,7 +96,7 @@ const COMPONENT_DESCRIPTIONS: Record<string, string> = {
   JsonValue: 'Any JSON value.',
   ConditionTrace: 'A condition and its result: all / any / not (with their sub-conditions traced), a segment reference (with the segment traced), or a fact condition.',
   Decision: 'The items to show in each placement, and why.',
-  ProfileView: "A customer's profile: attributes, current stage and touchpoints.",
+  ProfileView: "A customer's profile: attributes, current stage, touchpoints, outcomes and aliases.",
   RulesStatus: 'The rules serving, and how the latest loads went.',
 };
 

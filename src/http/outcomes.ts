@@ -50,7 +50,7 @@ export const outcomeRoutes = [
         throw err;
       }
       const paths = inputs.map((_, i) => (batch ? `$.outcomes[${i}]` : '$'));
-      const { byCustomer, rejected } = checkOutcomes(inputs, paths, deps.signer, now);
+      const { byCustomer, rejected } = await checkOutcomes(inputs, paths, deps.signer, now, (id) => deps.store.resolve(id));
       if (rejected.length > 0) {
         const reasons = new Map<RejectReason, number>();
         for (const r of rejected) reasons.set(r.reason, (reasons.get(r.reason) ?? 0) + 1);
@@ -62,8 +62,11 @@ export const outcomeRoutes = [
       // One store write per customer; each is durable when it resolves, so the answer waits for all of them.
       const results = await Promise.all([...byCustomer].map(([customerId, outcomes]) => deps.store.appendOutcomes(customerId, outcomes, now)));
       // Then the report counters, before the answer, for every valid outcome, duplicates too: counting is idempotent per
-      // outcome, so a request retried after a crash between the two writes completes the counters exactly once.
-      await deps.reports.store.recordOutcomes([...byCustomer].flatMap(([customerId, outcomes]) => outcomes.map((outcome) => ({ ...outcome, customerId }))));
+      // outcome, so a request retried after a crash between the two writes completes the counters exactly once. Counted
+      // under the canonical id the store put them on, so that the same outcome sent for two ids of a customer counts once.
+      await deps.reports.store.recordOutcomes(
+        [...byCustomer.values()].flatMap((outcomes, n) => outcomes.map((outcome) => ({ ...outcome, customerId: (results[n] as { customerId: string }).customerId }))),
+      );
       let accepted = 0;
       let duplicates = 0;
       for (const result of results) {

@@ -23,6 +23,8 @@ export const PROBLEM_TYPES = {
   unknownPlacement: '/problems/unknown-placement',
   malformedJson: '/problems/malformed-json',
   notFound: '/problems/not-found',
+  aliasConflict: '/problems/alias-conflict',
+  aliasLimit: '/problems/alias-limit',
   tooLarge: '/problems/body-too-large',
   storeUnavailable: '/problems/store-unavailable',
   notReady: '/problems/not-ready',
@@ -44,6 +46,11 @@ export class HttpProblem extends Error {
 
 export function validationProblem(detail: string, errors: FieldError[]): HttpProblem {
   return new HttpProblem({ type: PROBLEM_TYPES.validation, title: 'Invalid request', status: 400, detail, errors });
+}
+
+/** 409: the request is valid but conflicts with what is stored (an alias of another customer, too many aliases). */
+export function conflictProblem(type: string, title: string, detail: string, errors: FieldError[]): HttpProblem {
+  return new HttpProblem({ type, title, status: 409, detail, errors });
 }
 
 export function notFoundProblem(detail: string): HttpProblem {

@@ -10,7 +10,7 @@ import { joinPath } from '../domain/json.js';
 import type { OutcomeInput, StoredOutcome } from '../domain/outcome.js';
 import { MAX_FUTURE_SKEW_MS } from '../domain/touchpoint.js';
 import { MAX_DECISION_AGE_DAYS, type DecisionSigner, type VerifyFailure } from './decision-id.js';
-import { sameCustomer } from './same-customer.js';
+import { sameCustomer, type ResolveCustomer } from './same-customer.js';
 
 /** Why an outcome is refused, as the metric counts it. */
 export type RejectReason = 'invalid' | 'forged' | 'expired' | 'not-served' | 'other-customer';
@@ -33,28 +33,50 @@ const FAILURE_MESSAGES: Record<VerifyFailure, { reason: RejectReason; message: s
   expired: { reason: 'expired', message: `is older than ${MAX_DECISION_AGE_DAYS} days` },
 };
 
-/** `paths[i]` locates `inputs[i]` in the request (`$` or `$.outcomes[i]`). */
-export function checkOutcomes(inputs: readonly OutcomeInput[], paths: readonly string[], signer: DecisionSigner, now: number): CheckedOutcomes {
+/**
+ * `paths[i]` locates `inputs[i]` in the request (`$` or `$.outcomes[i]`);
+ * `resolve` gives a customer's canonical id, for outcomes sent for another id
+ * of the decision's customer (an alias).
+ */
+export async function checkOutcomes(
+  inputs: readonly OutcomeInput[],
+  paths: readonly string[],
+  signer: DecisionSigner,
+  now: number,
+  resolve: ResolveCustomer,
+): Promise<CheckedOutcomes> {
   const byCustomer = new Map<string, StoredOutcome[]>();
   const rejected: RejectedOutcome[] = [];
-  inputs.forEach((input, i) => {
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i] as OutcomeInput;
     const path = paths[i] as string;
     const reject = (field: string, reason: RejectReason, message: string) => rejected.push({ path: joinPath(path, field), message, reason });
     const at = input.at === undefined ? now : Date.parse(input.at);
-    if (at > now + MAX_FUTURE_SKEW_MS) return reject('at', 'invalid', 'is more than 5 minutes in the future');
+    if (at > now + MAX_FUTURE_SKEW_MS) {
+      reject('at', 'invalid', 'is more than 5 minutes in the future');
+      continue;
+    }
     const verified = signer.verify(input.decisionId, now);
     if (!verified.ok) {
       const failure = FAILURE_MESSAGES[verified.reason];
-      return reject('decisionId', failure.reason, failure.message);
+      reject('decisionId', failure.reason, failure.message);
+      continue;
     }
     const { token } = verified;
-    if (!sameCustomer(token.customerId, input.customerId)) {
-      return reject('customerId', 'other-customer', 'is not the customer the decision was made for');
+    if (!(await sameCustomer(token.customerId, input.customerId, resolve))) {
+      reject('customerId', 'other-customer', 'is not the customer the decision was made for');
+      continue;
     }
     const placement = token.placements.get(input.placement);
-    if (!placement) return reject('placement', 'not-served', `the decision did not decide placement "${input.placement}"`);
+    if (!placement) {
+      reject('placement', 'not-served', `the decision did not decide placement "${input.placement}"`);
+      continue;
+    }
     const rule = placement.items.get(input.item);
-    if (rule === undefined) return reject('item', 'not-served', `the decision did not serve "${input.item}" in ${input.placement}`);
+    if (rule === undefined) {
+      reject('item', 'not-served', `the decision did not serve "${input.item}" in ${input.placement}`);
+      continue;
+    }
     const stored: StoredOutcome = {
       decisionId: input.decisionId,
       placement: input.placement,
@@ -65,10 +87,10 @@ export function checkOutcomes(inputs: readonly OutcomeInput[], paths: readonly s
       at,
       value: input.value ?? null,
     };
-    // Stored under the decision's customer: with aliases, the canonical one.
+    // Stored under the decision's customer; the store puts it on that customer's canonical id.
     const list = byCustomer.get(token.customerId);
     if (list) list.push(stored);
     else byCustomer.set(token.customerId, [stored]);
-  });
+  }
   return { byCustomer, rejected };
 }

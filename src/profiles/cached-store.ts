@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { DecisionProfile } from '../domain/decision-profile.js';
 import { StoreUnavailableError } from '../domain/errors.js';
-import { DAY_MS, type ProfileStore } from './store.js';
+import { DAY_MS, type AliasResult, type ProfileStore } from './store.js';
 
 export interface CacheStats {
   /** Decision reads served from a cached entry (a profile, or the knowledge that there is none). */
@@ -48,6 +48,8 @@ type Entry = DecisionProfile | typeof ABSENT;
 interface PendingRead {
   promise: Promise<DecisionProfile | null>;
   stale: boolean;
+  /** `invalidations` when it started: a read that resolved an alias is cached only if nothing was invalidated meanwhile. */
+  startedAt: number;
 }
 
 /**
@@ -71,7 +73,32 @@ interface PendingRead {
  * and `getManyForDecision` must load all its misses with a single inner call.
  */
 export function createCachedStore(inner: ProfileStore, options: CachedStoreOptions): CachedProfileStore {
-  const newCache = () => (options.max > 0 ? new LRUCache<string, Entry>({ max: options.max }) : null);
+  /**
+   * Aliases (contract section 11): an entry is keyed by the id asked for, and
+   * an alias's entry is its canonical customer's profile (whose customerId
+   * says so). A write through any id of a customer must drop the entries of
+   * all of them, so this indexes, for each canonical id, the other keys whose
+   * entry is its profile. Kept in step with the cache by `onInsert` and `dispose`.
+   */
+  const aliasKeys = new Map<string, Set<string>>();
+  const indexAlias = (key: string, entry: Entry): void => {
+    if (entry === ABSENT || entry.customerId === key) return;
+    let keys = aliasKeys.get(entry.customerId);
+    if (!keys) aliasKeys.set(entry.customerId, (keys = new Set()));
+    keys.add(key);
+  };
+  const unindexAlias = (key: string, entry: Entry): void => {
+    if (entry === ABSENT || entry.customerId === key) return;
+    const keys = aliasKeys.get(entry.customerId);
+    keys?.delete(key);
+    if (keys?.size === 0) aliasKeys.delete(entry.customerId);
+  };
+  /** Counts invalidations: see PendingRead.startedAt. */
+  let invalidations = 0;
+  const newCache = () =>
+    options.max > 0
+      ? new LRUCache<string, Entry>({ max: options.max, dispose: (entry, key) => unindexAlias(key, entry), onInsert: (entry, key) => indexAlias(key, entry) })
+      : null;
   let cache = newCache();
   /**
    * The entries cached before the last `resume`, and those of customers whose
@@ -88,7 +115,16 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
   let misses = 0;
   let suspended = false;
 
+  /** Forgets the customer under every id this cache knows it by: its own, its canonical one, its aliases'. */
   function invalidate(customerId: string): void {
+    invalidations++;
+    const entry = cache?.peek(customerId);
+    const canonical = entry !== undefined && entry !== ABSENT ? entry.customerId : customerId;
+    const ids = new Set([customerId, canonical, ...(aliasKeys.get(customerId) ?? []), ...(aliasKeys.get(canonical) ?? [])]);
+    for (const id of ids) forgetId(id);
+  }
+
+  function forgetId(customerId: string): void {
     cache?.delete(customerId);
     fallback?.delete(customerId);
     const read = pending.get(customerId);
@@ -142,7 +178,10 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
   function settle(customerId: string, read: PendingRead, profile: DecisionProfile | null): DecisionProfile | null {
     const frozen = profile === null ? null : freezeLoaded(customerId, profile);
     if (pending.get(customerId) === read) pending.delete(customerId);
-    if (!read.stale) cache?.set(customerId, frozen ?? ABSENT);
+    // A read through an alias is not known to belong to its canonical customer until it answers: a write to that
+    // customer meanwhile could not mark it stale, so it is cached only when nothing at all was invalidated.
+    const throughAlias = frozen !== null && frozen.customerId !== customerId;
+    if (!read.stale && !(throughAlias && read.startedAt !== invalidations)) cache?.set(customerId, frozen ?? ABSENT);
     // The store answers again: what it says from now on beats entries that may be stale.
     fallback = null;
     return frozen;
@@ -156,7 +195,7 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
   function startReads(customerIds: readonly string[], load: () => Promise<Map<string, DecisionProfile>>): void {
     const loaded = callSafely(load);
     for (const customerId of customerIds) {
-      const read: PendingRead = { stale: false, promise: Promise.resolve(null) };
+      const read: PendingRead = { stale: false, promise: Promise.resolve(null), startedAt: invalidations };
       read.promise = loaded.then(
         (profiles) => settle(customerId, read, profiles.get(customerId) ?? null),
         (error: unknown) => {
@@ -184,10 +223,13 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
    * `keepAsFallback`); a delete always forgets it, since its caller wants
    * nothing of the customer served again.
    */
-  async function write<T>(customerId: string, operation: () => Promise<T>, keepOnOutage = true): Promise<T> {
+  async function write<T>(customerId: string, operation: () => Promise<T>, keepOnOutage = true, landedOn?: (result: T) => string): Promise<T> {
     try {
       const result = await operation();
       invalidate(customerId);
+      // The store says which canonical customer the write reached: entries cached under its other ids go too.
+      const canonical = landedOn?.(result);
+      if (canonical !== undefined && canonical !== customerId) invalidate(canonical);
       return result;
     } catch (error) {
       if (keepOnOutage && error instanceof StoreUnavailableError) keepAsFallback(customerId);
@@ -270,11 +312,11 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
       return inner.scanDecisionProfiles(cursor, limit);
     },
     appendTouchpoints(customerId, touchpoints, now) {
-      return write(customerId, () => inner.appendTouchpoints(customerId, touchpoints, now));
+      return write(customerId, () => inner.appendTouchpoints(customerId, touchpoints, now), true, (result) => result.customerId);
     },
     appendOutcomes(customerId, outcomes, now) {
       // Caps and the outcomeCount fact read the customer's own outcomes from here: they must see this write at once.
-      return write(customerId, () => inner.appendOutcomes(customerId, outcomes, now));
+      return write(customerId, () => inner.appendOutcomes(customerId, outcomes, now), true, (result) => result.customerId);
     },
     outcomeTotals(items, now) {
       return inner.outcomeTotals(items, now);
@@ -283,10 +325,33 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
       return inner.sharedSecret(name, candidate);
     },
     patch(customerId, change, now) {
-      return write(customerId, () => inner.patch(customerId, change, now));
+      return write(customerId, () => inner.patch(customerId, change, now), true, (profile) => profile.customerId);
     },
-    delete(customerId) {
-      return write(customerId, () => inner.delete(customerId), false);
+    async delete(customerId) {
+      // Every id of the customer goes: its canonical id first (a rare call), whose entries index those of its aliases.
+      const canonical = await inner.resolve(customerId).catch(() => customerId);
+      try {
+        return await write(customerId, () => inner.delete(customerId), false);
+      } finally {
+        invalidate(canonical);
+      }
+    },
+    async resolve(customerId) {
+      // A cached entry knows: an alias's entry is its canonical customer's profile, and an absent one is nobody's alias.
+      const entry = suspended ? undefined : cache?.peek(customerId);
+      if (entry !== undefined) return entry === ABSENT ? customerId : entry.customerId;
+      return inner.resolve(customerId);
+    },
+    async addAlias(customerId, alias, now) {
+      let result: AliasResult;
+      try {
+        result = await write(customerId, () => inner.addAlias(customerId, alias, now));
+      } finally {
+        invalidate(alias);
+      }
+      // Every id of the merged customer now answers with its profile: the alias's own aliases were another customer's.
+      if (result.kind === 'merged') for (const id of [result.profile.customerId, ...(result.profile.aliases ?? [])]) invalidate(id);
+      return result;
     },
     async sweepExpired(now) {
       const dropped = await inner.sweepExpired(now);
@@ -341,7 +406,9 @@ function callSafely<T>(operation: () => Promise<T>): Promise<T> {
 function freezeLoaded(customerId: string, profile: DecisionProfile): DecisionProfile {
   const { attributes, stage, types, channels, at, outcomes } = profile;
   deepFreeze(attributes);
-  return freezeDecisionProfile({ customerId, attributes, stage, types, channels, at, outcomes });
+  // Read through an alias, the profile is its canonical customer's, and says so.
+  const id = profile.customerId === customerId ? customerId : profile.customerId;
+  return freezeDecisionProfile({ customerId: id, attributes, stage, types, channels, at, outcomes });
 }
 
 /**

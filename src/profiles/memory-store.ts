@@ -4,9 +4,10 @@ import type { JsonObject } from '../domain/json.js';
 import { outcomesNewestFirst, type StoredOutcome } from '../domain/outcome.js';
 import type { Profile } from '../domain/profile.js';
 import type { StoredTouchpoint } from '../domain/touchpoint.js';
+import { mergeAliases, mergeAttributes, mergeOutcomes, mergeStage, mergeTouchpoints, outcomeKey } from '../identity/merge.js';
 import { cloneJson } from './clone-json.js';
 import { patchAttributes } from './patch-attributes.js';
-import { countByKind, DAY_MS, type AppendResult, type OutcomeAppendResult, type OutcomeDayCount, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
+import { countByKind, DAY_MS, DEFAULT_MAX_ALIASES_PER_CUSTOMER, type AliasResult, type AppendResult, type OutcomeAppendResult, type OutcomeDayCount, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
 
 /** A stored touchpoint with its insertion number, which breaks ties between equal `at` (later first). */
 interface Entry {
@@ -26,11 +27,8 @@ interface StoredProfile {
   outcomes: StoredOutcome[];
   /** outcomeKey of every stored outcome: one per decision, placement, item and kind. */
   outcomeKeys: Set<string>;
-}
-
-/** What makes an outcome a duplicate of another of the same customer. */
-export function outcomeKey(outcome: StoredOutcome): string {
-  return `${outcome.decisionId}\n${outcome.placement}\n${outcome.item}\n${outcome.kind}`;
+  /** The other ids of this customer. */
+  aliases: Set<string>;
 }
 
 /**
@@ -40,6 +38,10 @@ export function outcomeKey(outcome: StoredOutcome): string {
  */
 export function createMemoryStore(limits: StoreLimits): ProfileStore {
   const records = new Map<string, StoredProfile>();
+  /** alias -> canonical id: always one step (chains are flattened by addAlias). */
+  const canonicalOf = new Map<string, string>();
+  const resolve = (customerId: string): string => canonicalOf.get(customerId) ?? customerId;
+  const maxAliases = limits.maxAliasesPerCustomer ?? DEFAULT_MAX_ALIASES_PER_CUSTOMER;
   const secrets = new Map<string, string>();
   const clock = limits.now ?? Date.now;
   let nextSeq = 1;
@@ -54,7 +56,7 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
   function recordFor(customerId: string, now: number): StoredProfile {
     let record = records.get(customerId);
     if (!record) {
-      record = { customerId, attributes: {}, stage: null, createdAt: now, updatedAt: now, entries: [], outcomes: [], outcomeKeys: new Set() };
+      record = { customerId, attributes: {}, stage: null, createdAt: now, updatedAt: now, entries: [], outcomes: [], outcomeKeys: new Set(), aliases: new Set() };
       records.set(customerId, record);
     }
     return record;
@@ -80,6 +82,7 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
       stage: record.stage,
       touchpoints,
       outcomes,
+      aliases: [...record.aliases].sort(),
       createdAt: record.createdAt,
       updatedAt: record.updatedAt,
     };
@@ -95,7 +98,7 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
   }
 
   function append(customerId: string, touchpoints: readonly StoredTouchpoint[], now: number): AppendResult {
-    const record = recordFor(customerId, now);
+    const record = recordFor(resolve(customerId), now);
     const oldestKept = cutoff(now);
     // Expired touchpoints go first so that an id whose touchpoint has aged out can be stored again.
     dropExpired(record, oldestKept);
@@ -121,11 +124,11 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
       if (record.entries.length > limits.maxTouchpointsPerProfile) record.entries.length = limits.maxTouchpointsPerProfile;
     }
     record.updatedAt = now;
-    return { accepted: added.length, duplicates: touchpoints.length - added.length - expired, expired };
+    return { customerId: record.customerId, accepted: added.length, duplicates: touchpoints.length - added.length - expired, expired };
   }
 
   function appendOutcomes(customerId: string, outcomes: readonly StoredOutcome[], now: number): OutcomeAppendResult {
-    const record = recordFor(customerId, now);
+    const record = recordFor(resolve(customerId), now);
     dropExpiredOutcomes(record, cutoff(now));
     const added: StoredOutcome[] = [];
     for (const outcome of outcomes) {
@@ -139,7 +142,7 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
       record.outcomes = added.reverse().concat(record.outcomes).sort(outcomesNewestFirst);
     }
     record.updatedAt = now;
-    return { accepted: added.length, duplicates: outcomes.length - added.length, acceptedByKind: countByKind(added) };
+    return { customerId: record.customerId, accepted: added.length, duplicates: outcomes.length - added.length, acceptedByKind: countByKind(added) };
   }
 
   function outcomeTotals(items: readonly string[], now: number): OutcomeDayCount[] {
@@ -160,7 +163,8 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
     return [...counts.values()];
   }
 
-  function patch(customerId: string, change: ProfileChange, now: number): Profile {
+  function patch(askedId: string, change: ProfileChange, now: number): Profile {
+    const customerId = resolve(askedId);
     // Merged before the record is created, so a rejected patch leaves no trace.
     // The patch is cloned because the merge may adopt its arrays and objects.
     const attributes =
@@ -174,6 +178,52 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
     return toProfile(record, now);
   }
 
+  function addAlias(customerId: string, alias: string, now: number): AliasResult {
+    const canonical = resolve(customerId);
+    const owner = canonicalOf.get(alias);
+    if (alias === canonical || owner === canonical) {
+      return { kind: 'merged', profile: toProfile(recordFor(canonical, now), now), changed: false };
+    }
+    if (owner !== undefined) return { kind: 'conflict', canonical: owner };
+    const target = records.get(canonical);
+    const merged = records.get(alias);
+    const aliases = mergeAliases(canonical, [...(target?.aliases ?? [])], alias, [...(merged?.aliases ?? [])]);
+    if (aliases.length > maxAliases) return { kind: 'limit', max: maxAliases };
+    // Everything that can fail is computed before the first change.
+    const attributes = mergeAttributes(target?.attributes ?? {}, merged?.attributes ?? {});
+    const record = recordFor(canonical, now);
+    if (merged) {
+      const mergeLimits = { oldestKept: cutoff(now), maxTouchpointsPerProfile: limits.maxTouchpointsPerProfile };
+      const touchpoints = mergeTouchpoints(
+        record.entries.map((e) => e.touchpoint),
+        merged.entries.map((e) => e.touchpoint),
+        mergeLimits,
+      );
+      // Renumbered oldest first, so that equal times keep the merged order (newestEntryFirst breaks ties by seq).
+      const entries: Entry[] = new Array(touchpoints.length);
+      for (let n = touchpoints.length - 1; n >= 0; n--) entries[n] = { touchpoint: touchpoints[n] as StoredTouchpoint, seq: nextSeq++ };
+      record.entries = entries;
+      record.outcomes = mergeOutcomes(record.outcomes, merged.outcomes, mergeLimits);
+      record.outcomeKeys = new Set(record.outcomes.map(outcomeKey));
+      record.stage = mergeStage(record.stage, merged.stage);
+      record.createdAt = Math.min(record.createdAt, merged.createdAt);
+      records.delete(alias);
+    }
+    record.attributes = attributes;
+    record.aliases = new Set(aliases);
+    for (const id of aliases) canonicalOf.set(id, canonical);
+    record.updatedAt = now;
+    return { kind: 'merged', profile: toProfile(record, now), changed: true };
+  }
+
+  function deleteCustomer(customerId: string): boolean {
+    const canonical = resolve(customerId);
+    const record = records.get(canonical);
+    if (!record) return false;
+    for (const alias of record.aliases) canonicalOf.delete(alias);
+    return records.delete(canonical);
+  }
+
   function sweep(now: number): number {
     let dropped = 0;
     const oldestKept = cutoff(now);
@@ -185,7 +235,7 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
     kind: 'memory',
     async get(customerId) {
       ensureOpen();
-      const record = records.get(customerId);
+      const record = records.get(resolve(customerId));
       return record ? toProfile(record, clock()) : null;
     },
     async getMany(customerIds) {
@@ -193,14 +243,14 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
       const now = clock();
       const found = new Map<string, Profile>();
       for (const customerId of customerIds) {
-        const record = records.get(customerId);
+        const record = records.get(resolve(customerId));
         if (record && !found.has(customerId)) found.set(customerId, toProfile(record, now));
       }
       return found;
     },
     async getForDecision(customerId) {
       ensureOpen();
-      const record = records.get(customerId);
+      const record = records.get(resolve(customerId));
       return record ? toDecision(record, clock()) : null;
     },
     async getManyForDecision(customerIds) {
@@ -208,7 +258,7 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
       const now = clock();
       const found = new Map<string, DecisionProfile>();
       for (const customerId of customerIds) {
-        const record = records.get(customerId);
+        const record = records.get(resolve(customerId));
         if (record && !found.has(customerId)) found.set(customerId, toDecision(record, now));
       }
       return found;
@@ -247,7 +297,15 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
     },
     async delete(customerId) {
       ensureOpen();
-      return records.delete(customerId);
+      return deleteCustomer(customerId);
+    },
+    async resolve(customerId) {
+      ensureOpen();
+      return resolve(customerId);
+    },
+    async addAlias(customerId, alias, now) {
+      ensureOpen();
+      return addAlias(customerId, alias, now);
     },
     async sweepExpired(now) {
       ensureOpen();
@@ -259,6 +317,7 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
     async close() {
       closed = true;
       records.clear();
+      canonicalOf.clear();
     },
   };
 }

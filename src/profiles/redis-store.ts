@@ -7,17 +7,25 @@ import { OUTCOME_KINDS, type OutcomeKind, type StoredOutcome } from '../domain/o
 import type { Profile } from '../domain/profile.js';
 import type { StoredTouchpoint } from '../domain/touchpoint.js';
 import { patchAttributes } from './patch-attributes.js';
+import { mergeAttributes } from '../identity/merge.js';
 import {
   APPEND_OUTCOMES_SCRIPT,
   APPEND_SCRIPT,
+  DELETE_POINTER_SCRIPT,
   DELETE_SCRIPT,
+  MERGE_BEGIN_SCRIPT,
+  MERGE_COPY_SCRIPT,
+  MERGE_FINISH_SCRIPT,
+  MERGE_JOURNAL_SCRIPT,
+  MERGE_REPOINT_SCRIPT,
+  MERGE_SCRIPT,
   PATCH_SCRIPT,
   READ_DECISION_SCRIPT,
   READ_PROFILE_SCRIPT,
   SWEEP_OUTCOMES_SCRIPT,
   SWEEP_SCRIPT,
 } from './redis-scripts.js';
-import { countByKind, DAY_MS, type AppendResult, type DecisionProfilePage, type OutcomeAppendResult, type OutcomeDayCount, type ChangeFeed, type ChangeListener, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
+import { countByKind, DAY_MS, DEFAULT_MAX_ALIASES_PER_CUSTOMER, type AliasResult, type AppendResult, type DecisionProfilePage, type OutcomeAppendResult, type OutcomeDayCount, type ChangeFeed, type ChangeListener, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
 
 export interface RedisStoreOptions extends StoreLimits {
   /** redis://[user:password@]host:port[/db] or rediss:// for TLS; with `cluster`, a comma-separated list of seed nodes. */
@@ -30,7 +38,14 @@ export interface RedisStoreOptions extends StoreLimits {
   connectTimeoutMs?: number;
   /** Connection news for the operator's log: lost, restored, configuration worth a warning. */
   onEvent?: (event: RedisStoreEvent) => void;
+  /**
+   * Tests only: called after each step of a Cluster merge (begin, copy,
+   * finish, repoint, done); a throw stands for a crash right there.
+   */
+  afterMergeStep?: (step: ClusterMergeStep) => void;
 }
+
+export type ClusterMergeStep = 'begin' | 'copy' | 'finish' | 'repoint' | 'done';
 
 export type RedisStoreEvent =
   | { kind: 'connected' }
@@ -56,18 +71,36 @@ interface Scripts {
   nbReadProfile: ScriptCall;
   nbAppendOutcomes: ScriptCall;
   nbSweepOutcomes: ScriptCall;
+  nbDeletePointer: ScriptCall;
+  nbMerge: ScriptCall;
+  nbMergeBegin: ScriptCall;
+  nbMergeCopy: ScriptCall;
+  nbMergeFinish: ScriptCall;
+  nbMergeRepoint: ScriptCall;
+  nbMergeJournal: ScriptCall;
 }
 
-const SCRIPT_DEFINITIONS: Record<keyof Scripts, { lua: string; numberOfKeys: number }> = {
-  nbAppend: { lua: APPEND_SCRIPT, numberOfKeys: 4 },
-  nbPatch: { lua: PATCH_SCRIPT, numberOfKeys: 1 },
-  nbDelete: { lua: DELETE_SCRIPT, numberOfKeys: 6 },
+/** numberOfKeys undefined: the call passes the count first (the merge's keys depend on the alias's own aliases). */
+const SCRIPT_DEFINITIONS: Record<keyof Scripts, { lua: string; numberOfKeys?: number }> = {
+  nbAppend: { lua: APPEND_SCRIPT, numberOfKeys: 6 },
+  nbPatch: { lua: PATCH_SCRIPT, numberOfKeys: 3 },
+  nbDelete: { lua: DELETE_SCRIPT, numberOfKeys: 9 },
   nbSweep: { lua: SWEEP_SCRIPT, numberOfKeys: 3 },
-  nbReadDecision: { lua: READ_DECISION_SCRIPT, numberOfKeys: 3 },
-  nbReadProfile: { lua: READ_PROFILE_SCRIPT, numberOfKeys: 5 },
-  nbAppendOutcomes: { lua: APPEND_OUTCOMES_SCRIPT, numberOfKeys: 3 },
+  nbReadDecision: { lua: READ_DECISION_SCRIPT, numberOfKeys: 5 },
+  nbReadProfile: { lua: READ_PROFILE_SCRIPT, numberOfKeys: 8 },
+  nbAppendOutcomes: { lua: APPEND_OUTCOMES_SCRIPT, numberOfKeys: 5 },
   nbSweepOutcomes: { lua: SWEEP_OUTCOMES_SCRIPT, numberOfKeys: 2 },
+  nbDeletePointer: { lua: DELETE_POINTER_SCRIPT, numberOfKeys: 1 },
+  nbMerge: { lua: MERGE_SCRIPT },
+  nbMergeBegin: { lua: MERGE_BEGIN_SCRIPT, numberOfKeys: 9 },
+  nbMergeCopy: { lua: MERGE_COPY_SCRIPT, numberOfKeys: 9 },
+  nbMergeFinish: { lua: MERGE_FINISH_SCRIPT, numberOfKeys: 9 },
+  nbMergeRepoint: { lua: MERGE_REPOINT_SCRIPT, numberOfKeys: 1 },
+  nbMergeJournal: { lua: MERGE_JOURNAL_SCRIPT, numberOfKeys: 2 },
 };
+
+/** Hops an id may take to its canonical customer: one, plus a Cluster merge's alias of an alias until it is repointed. */
+const MAX_HOPS = 8;
 
 /**
  * Profiles in Redis, shared by any number of replicas (see redis-scripts.ts
@@ -114,8 +147,43 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
 
   const keys = (customerId: string) => {
     const base = `${prefix}{${customerId}}:`;
-    return { p: `${base}p`, t: `${base}t`, x: `${base}x`, i: `${base}i`, o: `${base}o`, v: `${base}v` };
+    return { p: `${base}p`, t: `${base}t`, x: `${base}x`, i: `${base}i`, o: `${base}o`, v: `${base}v`, a: `${base}a`, j: `${base}j`, s: `${base}s` };
   };
+  /** The keys a merge script takes for one customer, in its order. */
+  const mergeKeys = (customerId: string): string[] => {
+    const k = keys(customerId);
+    return [k.p, k.t, k.x, k.i, k.o, k.v, k.a, k.j, k.s];
+  };
+  const maxAliases = options.maxAliasesPerCustomer ?? DEFAULT_MAX_ALIASES_PER_CUSTOMER;
+  const afterMergeStep = options.afterMergeStep ?? (() => undefined);
+
+  /**
+   * Runs a script on the customer's keys, following redirects: an alias's
+   * script runs again on its canonical customer, and a Cluster merge found
+   * under way is completed first. Returns the id it ran on and its reply.
+   */
+  async function onCanonical<R>(customerId: string, call: (id: string) => Promise<unknown>): Promise<{ id: string; reply: R }> {
+    let id = customerId;
+    for (let hop = 0; hop < MAX_HOPS; hop++) {
+      const reply = await call(id);
+      const redirect = redirectOf(reply);
+      if (!redirect) return { id, reply: reply as R };
+      if (redirect.kind === 'alias') id = redirect.canonical;
+      else await completeClusterMerge(id, redirect.canonical);
+    }
+    throw new StoreUnavailableError(`customer ${customerId} did not resolve to a canonical customer within ${MAX_HOPS} hops`);
+  }
+
+  /** The canonical id, following pointers (one, but for a Cluster merge's aliases not yet repointed). */
+  async function resolveId(customerId: string): Promise<string> {
+    let id = customerId;
+    for (let hop = 0; hop < MAX_HOPS; hop++) {
+      const next = await client.get(keys(id).a);
+      if (next === null) return id;
+      id = next;
+    }
+    throw new StoreUnavailableError(`customer ${customerId} did not resolve to a canonical customer within ${MAX_HOPS} hops`);
+  }
   /** Everyone's outcome counts of one UTC day (see redis-scripts.ts). */
   const totalsKey = (day: number) => `${prefix}{outcome-totals}:${day}`;
   const message = (customerId: string) => `${origin} ${customerId}`;
@@ -134,8 +202,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
   }
 
   async function readDecision(customerId: string, now: number): Promise<DecisionProfile | null> {
-    const k = keys(customerId);
-    const reply = (await scripts.nbReadDecision(k.p, k.t, k.o, cutoff(now))) as [string, string | null, string[], string[]] | null;
+    const { id, reply } = await onCanonical<[string, string | null, string[], string[]] | null>(customerId, (target) => {
+      const k = keys(target);
+      return scripts.nbReadDecision(k.p, k.t, k.o, k.a, k.j, cutoff(now));
+    });
     if (reply === null) return null;
     const [attributes, stage, timeline, outcomeMembers] = reply;
     const count = timeline.length / 2;
@@ -149,16 +219,16 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
       at[n] = Number(timeline[2 * n + 1]);
     }
     const outcomes = outcomeMembers.length === 0 ? NO_OUTCOMES : toOutcomeColumns(outcomeMembers);
-    return { customerId, attributes: JSON.parse(attributes) as JsonObject, stage, types, channels, at, outcomes };
+    return { customerId: id, attributes: JSON.parse(attributes) as JsonObject, stage, types, channels, at, outcomes };
   }
 
   async function readProfile(customerId: string, now: number): Promise<Profile | null> {
-    const k = keys(customerId);
-    const reply = (await scripts.nbReadProfile(k.p, k.t, k.x, k.o, k.v, cutoff(now))) as
-      | [string, string | null, string, string, string[], string[], string[], string[]]
-      | null;
+    const { id, reply } = await onCanonical<[string, string | null, string, string, string[], string[], string[], string[], string[]] | null>(customerId, (target) => {
+      const k = keys(target);
+      return scripts.nbReadProfile(k.p, k.t, k.x, k.o, k.v, k.a, k.j, k.s, cutoff(now));
+    });
     if (reply === null) return null;
-    const [attributes, stage, createdAt, updatedAt, timeline, extras, outcomeMembers, outcomeExtras] = reply;
+    const [attributes, stage, createdAt, updatedAt, timeline, extras, outcomeMembers, outcomeExtras, aliases] = reply;
     const outcomes: StoredOutcome[] = [];
     for (let n = 0; n < outcomeMembers.length / 2; n++) {
       const [decisionId, placement, item, kind] = parseOutcomeMember(outcomeMembers[2 * n] as string);
@@ -172,11 +242,12 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
       touchpoints.push({ id: extra[0], type, channel: touchpointChannel, at: Number(timeline[2 * n + 1]), properties: extra[1] });
     }
     return {
-      customerId,
+      customerId: id,
       attributes: JSON.parse(attributes) as JsonObject,
       stage,
       touchpoints,
       outcomes,
+      aliases: [...aliases].sort(),
       createdAt: Number(createdAt),
       updatedAt: Number(updatedAt),
     };
@@ -195,41 +266,35 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
   }
 
   async function append(customerId: string, touchpoints: readonly StoredTouchpoint[], now: number): Promise<AppendResult> {
-    const k = keys(customerId);
     // Touchpoints already past retention never reach the script: it would drop them at once. Written as
     // "not older" so that a time that is not a number goes on to the script, which refuses it.
     const oldestKept = now - options.retentionDays * DAY_MS;
     const fresh = touchpoints.filter((tp) => !(tp.at < oldestKept));
-    const args: Array<string | number> = [
-      k.p,
-      k.t,
-      k.x,
-      k.i,
-      String(now),
-      cutoff(now),
-      options.maxTouchpointsPerProfile,
-      channel,
-      message(customerId),
-      fresh.length,
-    ];
+    const rest: Array<string | number> = [];
     for (const tp of fresh) {
       const extra = tp.id === null && tp.properties === null ? '' : JSON.stringify([tp.id, tp.properties]);
-      args.push(tp.id ?? '', tp.type, tp.channel, String(tp.at), extra);
+      rest.push(tp.id ?? '', tp.type, tp.channel, String(tp.at), extra);
     }
-    const [accepted, duplicates] = (await scripts.nbAppend(...args)) as [number, number];
-    return { accepted, duplicates, expired: touchpoints.length - fresh.length };
+    const { id, reply } = await onCanonical<[number, number]>(customerId, (target) => {
+      const k = keys(target);
+      return scripts.nbAppend(k.p, k.t, k.x, k.i, k.a, k.j, String(now), cutoff(now), options.maxTouchpointsPerProfile, channel, message(target), fresh.length, ...rest);
+    });
+    const [accepted, duplicates] = reply;
+    return { customerId: id, accepted, duplicates, expired: touchpoints.length - fresh.length };
   }
 
   async function appendOutcomes(customerId: string, outcomes: readonly StoredOutcome[], now: number): Promise<OutcomeAppendResult> {
-    const k = keys(customerId);
-    const args: Array<string | number> = [k.p, k.o, k.v, String(now), cutoff(now), channel, message(customerId), outcomes.length];
+    const rest: Array<string | number> = [];
     for (const outcome of outcomes) {
-      args.push(outcomeMember(outcome), String(outcome.at), JSON.stringify([outcome.rule, outcome.arm, outcome.value]));
+      rest.push(outcomeMember(outcome), String(outcome.at), JSON.stringify([outcome.rule, outcome.arm, outcome.value]));
     }
-    const stored = (await scripts.nbAppendOutcomes(...args)) as number[];
+    const { id, reply: stored } = await onCanonical<number[]>(customerId, (target) => {
+      const k = keys(target);
+      return scripts.nbAppendOutcomes(k.p, k.o, k.v, k.a, k.j, String(now), cutoff(now), channel, message(target), outcomes.length, ...rest);
+    });
     const added = stored.map((n) => outcomes[n] as StoredOutcome);
     await addToTotals(added, 1, now);
-    return { accepted: added.length, duplicates: outcomes.length - added.length, acceptedByKind: countByKind(added) };
+    return { customerId: id, accepted: added.length, duplicates: outcomes.length - added.length, acceptedByKind: countByKind(added) };
   }
 
   /**
@@ -310,27 +375,213 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
    * replicas may patch the same customer at the same moment.
    */
   async function patchOnce(customerId: string, change: ProfileChange, now: number): Promise<Profile> {
-    const k = keys(customerId);
+    let target = customerId;
     const stageMode = change.stage === undefined ? 'keep' : change.stage === null ? 'clear' : 'set';
-    for (let attempt = 0; attempt < PATCH_ATTEMPTS; attempt++) {
+    for (let attempt = 0, hops = 0; attempt < PATCH_ATTEMPTS; attempt++) {
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));
+      const k = keys(target);
       const [stored, , version] = (await client.hmget(k.p, 'a', 's', 'v')) as [string | null, string | null, string | null];
       const current = stored === null ? {} : (JSON.parse(stored) as JsonObject);
       // Throws before anything is written, so a rejected patch leaves no trace.
       const attributes = change.attributes === undefined ? current : patchAttributes(current, change.attributes);
       const applied = await scripts.nbPatch(
         k.p,
+        k.a,
+        k.j,
         version ?? '',
         JSON.stringify(attributes),
         stageMode,
         change.stage ?? '',
         String(now),
         channel,
-        message(customerId),
+        message(target),
       );
-      if (applied === 1) return (await readProfile(customerId, now)) as Profile;
+      const redirect = redirectOf(applied);
+      if (redirect && hops++ < MAX_HOPS) {
+        // An alias: patch its canonical customer (completing a Cluster merge under way first). Not a failed attempt.
+        if (redirect.kind === 'alias') target = redirect.canonical;
+        else await completeClusterMerge(target, redirect.canonical);
+        attempt--;
+        continue;
+      }
+      if (applied === 1) return (await readProfile(target, now)) as Profile;
     }
     throw new StoreUnavailableError(`the attributes of ${customerId} kept changing during ${PATCH_ATTEMPTS} attempts to patch them`);
+  }
+
+  /** The merged customer as addAlias answers it. */
+  async function mergedProfile(canonical: string, now: number, changed: boolean): Promise<AliasResult> {
+    const profile = await readProfile(canonical, now);
+    if (!profile) throw new StoreUnavailableError(`the profile of ${canonical} vanished right after a merge`);
+    return { kind: 'merged', profile, changed };
+  }
+
+  /** Outcomes the merge dropped as duplicates were counted in everyone's totals under the alias: they leave them. */
+  async function forgetDropped(dropped: readonly string[], now: number): Promise<void> {
+    const gone: Array<Pick<StoredOutcome, 'item' | 'kind' | 'at'>> = [];
+    for (let n = 0; n < dropped.length / 2; n++) {
+      const [, , item, kind] = parseOutcomeMember(dropped[2 * n] as string);
+      gone.push({ item, kind, at: Number(dropped[2 * n + 1]) });
+    }
+    await addToTotals(gone, -1, now);
+  }
+
+  async function addAlias(customerId: string, alias: string, now: number): Promise<AliasResult> {
+    for (let attempt = 0; attempt < PATCH_ATTEMPTS; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));
+      const canonical = await resolveId(customerId);
+      if (alias === canonical) return mergedProfile(canonical, now, false);
+      const result = options.cluster ? await addAliasOnCluster(canonical, alias, now) : await addAliasOnServer(canonical, alias, now);
+      if (result !== 'retry') return result;
+    }
+    throw new StoreUnavailableError(`the customers ${customerId} and ${alias} kept changing during ${PATCH_ATTEMPTS} attempts to merge them`);
+  }
+
+  /** One server: the whole merge in one script, given what JavaScript merges (the attributes) as read just before. */
+  async function addAliasOnServer(canonical: string, alias: string, now: number): Promise<AliasResult | 'retry'> {
+    const c = keys(canonical);
+    const a = keys(alias);
+    const [target, merged, own] = await Promise.all([
+      client.hmget(c.p, 'a', 'v') as Promise<Array<string | null>>,
+      client.hmget(a.p, 'a', 'v') as Promise<Array<string | null>>,
+      client.smembers(a.s),
+    ]);
+    const attributes = mergeAttributes(parseAttributes(target[0] ?? null), parseAttributes(merged[0] ?? null));
+    const keyList = [...mergeKeys(canonical), ...mergeKeys(alias), ...own.map((id) => keys(id).a)];
+    const reply = (await scripts.nbMerge(
+      keyList.length,
+      ...keyList,
+      String(now),
+      cutoff(now),
+      options.maxTouchpointsPerProfile,
+      maxAliases,
+      target[1] ?? '',
+      merged[1] ?? '',
+      JSON.stringify(attributes),
+      channel,
+      origin,
+      alias,
+      canonical,
+      ...own,
+    )) as [string, unknown];
+    return settleMerge(reply, canonical, now);
+  }
+
+  async function settleMerge(reply: [string, unknown], canonical: string, now: number): Promise<AliasResult | 'retry'> {
+    switch (reply[0]) {
+      case 'same':
+        return mergedProfile(canonical, now, false);
+      case 'conflict':
+        return { kind: 'conflict', canonical: reply[1] as string };
+      case 'limit':
+        return { kind: 'limit', max: maxAliases };
+      case 'merged':
+      case 'copied':
+        await forgetDropped(reply[1] as string[], now);
+        return mergedProfile(canonical, now, true);
+      default:
+        // A redirect (the canonical customer became an alias meanwhile) or changed versions: start over.
+        return 'retry';
+    }
+  }
+
+  /**
+   * Redis Cluster: the two customers live in different hash slots, which no
+   * script can span. The merge is a sequence of steps, each atomic in one
+   * slot and each safe to repeat, recorded by a journal in the alias's slot
+   * (MERGE_BEGIN_SCRIPT): whoever finds the journal (this call's retry, or
+   * any read or write of the alias) completes the merge from where it
+   * stopped. The copy is idempotent because the alias joins the canonical
+   * customer's alias set in the same script as the copy.
+   */
+  async function addAliasOnCluster(canonical: string, alias: string, now: number): Promise<AliasResult | 'retry'> {
+    const begun = (await scripts.nbMergeBegin(...mergeKeys(alias), canonical, cutoff(now), 'start')) as [string, ...unknown[]];
+    if (begun[0] === '@merging') {
+      // Another merge of the alias is under way: complete it, then this one answers same or conflict.
+      await completeClusterMerge(alias, begun[1] as string);
+      return 'retry';
+    }
+    if (begun[0] !== 'begun') return settleMerge(begun as [string, unknown], canonical, now);
+    afterMergeStep('begin');
+    const result = await completeClusterMerge(alias, canonical, now);
+    return result === 'limit' ? { kind: 'limit', max: maxAliases } : mergedProfile(result, now, true);
+  }
+
+  /**
+   * Completes the merge of `alias` into `canonical` recorded by its journal:
+   * copy, point the alias over and delete its data, point its own aliases
+   * over, drop the journal. Returns the canonical id it ended on, or 'limit'
+   * when the canonical customer has no room for the alias (the journal is
+   * then dropped and the alias stays as it was).
+   */
+  async function completeClusterMerge(alias: string, canonical: string, now = clock()): Promise<string | 'limit'> {
+    let target = canonical;
+    for (let attempt = 0; attempt < PATCH_ATTEMPTS; attempt++) {
+      const begun = (await scripts.nbMergeBegin(...mergeKeys(alias), target, cutoff(now), 'resume')) as [string, ...unknown[]];
+      // Completed (or given up) by someone else meanwhile.
+      if (begun[0] !== 'begun') return target;
+      const [, finished, attributes, , stage, createdAt, touchpoints, outcomes, own] = begun as [
+        string,
+        number,
+        string,
+        string,
+        string,
+        string,
+        string[],
+        string[],
+        string[],
+      ];
+      if (finished === 0) {
+        const c = keys(target);
+        const [current, version] = (await client.hmget(c.p, 'a', 'v')) as [string | null, string | null];
+        const merged = mergeAttributes(parseAttributes(current), parseAttributes(attributes === '' ? null : attributes));
+        const copy = (await scripts.nbMergeCopy(
+          ...mergeKeys(target),
+          String(now),
+          cutoff(now),
+          options.maxTouchpointsPerProfile,
+          maxAliases,
+          version ?? '',
+          JSON.stringify(merged),
+          stage,
+          createdAt,
+          channel,
+          message(target),
+          alias,
+          own.length,
+          ...own,
+          touchpoints.length / 4,
+          ...touchpoints,
+          outcomes.length / 3,
+          ...outcomes,
+        )) as [string, unknown];
+        const redirect = redirectOf(copy);
+        if (redirect) {
+          if (redirect.kind === 'merging') await completeClusterMerge(target, redirect.canonical, now);
+          const next = redirect.kind === 'alias' ? redirect.canonical : await resolveId(target);
+          await scripts.nbMergeJournal(keys(alias).j, keys(alias).s, target, next);
+          target = next;
+          continue;
+        }
+        if (copy[0] === 'retry') continue;
+        if (copy[0] === 'limit') {
+          await scripts.nbMergeJournal(keys(alias).j, keys(alias).s, target, 'abort');
+          return 'limit';
+        }
+        await forgetDropped(copy[1] as string[], now);
+        afterMergeStep('copy');
+      }
+      const repoint = (await scripts.nbMergeFinish(...mergeKeys(alias), target, channel, message(alias))) as string[] | null;
+      afterMergeStep('finish');
+      if (repoint) {
+        await Promise.all(repoint.map((id) => scripts.nbMergeRepoint(keys(id).a, alias, target, channel, message(id))));
+        afterMergeStep('repoint');
+      }
+      await scripts.nbMergeJournal(keys(alias).j, keys(alias).s, target, 'done');
+      afterMergeStep('done');
+      return target;
+    }
+    throw new StoreUnavailableError(`the merge of ${alias} into ${canonical} kept being disturbed during ${PATCH_ATTEMPTS} attempts`);
   }
 
   /**
@@ -409,8 +660,14 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
     patch: (customerId, change, now) => run('patch', () => patch(customerId, change, now)),
     delete: (customerId) =>
       run('delete', async () => {
-        const k = keys(customerId);
-        const [removed, outcomes] = (await scripts.nbDelete(k.p, k.t, k.x, k.i, k.o, k.v, channel, message(customerId))) as [number, string[]];
+        const { id, reply } = await onCanonical<[number, string[], string[]]>(customerId, (target) => {
+          const k = keys(target);
+          return scripts.nbDelete(k.p, k.t, k.x, k.i, k.o, k.v, k.a, k.j, k.s, channel, message(target));
+        });
+        const [removed, outcomes, aliases] = reply;
+        // The aliases' pointers (in their own slots on a Cluster) go after the customer: a crash between leaves pointers
+        // at a customer that no longer exists, which read as a customer never seen; deleting again removes them.
+        await Promise.all(aliases.map((alias) => scripts.nbDeletePointer(keys(alias).a, id, channel, message(alias))));
         const gone: Array<Pick<StoredOutcome, 'item' | 'kind' | 'at'>> = [];
         for (let n = 0; n < outcomes.length / 2; n++) {
           try {
@@ -424,6 +681,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
         await addToTotals(gone, -1, clock());
         return removed > 0;
       }),
+    resolve: (customerId) => run('resolve', () => resolveId(customerId)),
+    addAlias: (customerId, alias, now) => run('addAlias', () => addAlias(customerId, alias, now)),
     scanDecisionProfiles: (cursor, limit) => run('scanDecisionProfiles', () => scanPage(cursor, Math.max(1, limit))),
     sweepExpired: (now) => run('sweepExpired', () => sweep(now)),
     ping: () =>
@@ -634,3 +893,15 @@ function isDataError(error: Error): boolean {
 }
 
 const UNAVAILABLE_CODES = /\b(?:OOM|READONLY|LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|MISCONF|NOREPLICAS)\b/;
+
+/** A script's redirect: the customer is an alias, or a Cluster merge of it is under way (redis-scripts.ts). */
+function redirectOf(reply: unknown): { kind: 'alias' | 'merging'; canonical: string } | null {
+  if (!Array.isArray(reply) || reply.length !== 2 || typeof reply[1] !== 'string') return null;
+  if (reply[0] === '@alias') return { kind: 'alias', canonical: reply[1] };
+  if (reply[0] === '@merging') return { kind: 'merging', canonical: reply[1] };
+  return null;
+}
+
+function parseAttributes(stored: string | null): JsonObject {
+  return stored === null ? {} : (JSON.parse(stored) as JsonObject);
+}

@@ -7,10 +7,11 @@ import type { JsonObject } from '../domain/json.js';
 import type { OutcomeKind, StoredOutcome } from '../domain/outcome.js';
 import type { Profile } from '../domain/profile.js';
 import type { StoredTouchpoint } from '../domain/touchpoint.js';
+import { mergeAttributes, mergeStage } from '../identity/merge.js';
 import { patchAttributes } from './patch-attributes.js';
 import { recordFileIdentity } from './sqlite-file-identity.js';
 import { createGroupCommitQueue } from './sqlite-group-commit.js';
-import { countByKind, DAY_MS, type AppendResult, type DecisionProfilePage, type OutcomeAppendResult, type OutcomeDayCount, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
+import { countByKind, DAY_MS, DEFAULT_MAX_ALIASES_PER_CUSTOMER, type AliasResult, type AppendResult, type DecisionProfilePage, type OutcomeAppendResult, type OutcomeDayCount, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
 
 export interface SqliteStoreOptions extends StoreLimits {
   /** The database file; its folder is created when missing. */
@@ -89,6 +90,12 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX touchpoints_decision ON touchpoints (customer_id, at, seq, type, channel);
   DROP INDEX touchpoints_customer_at;
   `,
+  // Aliases (contract section 11): each alias points at its canonical customer in one step (addAlias flattens chains).
+  // An alias has no profile row of its own; its canonical customer does.
+  `
+  CREATE TABLE aliases (alias TEXT PRIMARY KEY, canonical TEXT NOT NULL) STRICT;
+  CREATE INDEX aliases_canonical ON aliases (canonical);
+  `,
 ];
 
 /** Rows deleted per transaction by the sweep, so request writes are never held up for long. */
@@ -156,11 +163,23 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     ...(options.onCommit ? { onCommit: options.onCommit } : {}),
   });
 
-  function readProfile(customerId: string, now: number): Profile | null {
-    const row = statements.selectProfile.get(customerId);
+  const maxAliases = options.maxAliasesPerCustomer ?? DEFAULT_MAX_ALIASES_PER_CUSTOMER;
+
+  /** The canonical id: the one the alias points at, else the id itself. */
+  function resolve(customerId: string): string {
+    return statements.selectCanonical.get(customerId) ?? customerId;
+  }
+
+  function readProfile(askedId: string, now: number): Profile | null {
+    const row = statements.selectResolvedProfile.get(askedId, askedId);
     if (!row) return null;
+    const customerId = row.customer_id;
     const oldestKept = cutoff(now);
-    return { ...toProfile(row, statements.selectTouchpoints.all(customerId, oldestKept)), outcomes: statements.selectOutcomes.all(customerId, oldestKept).map(toOutcome) };
+    return {
+      ...toProfile(row, statements.selectTouchpoints.all(customerId, oldestKept)),
+      outcomes: statements.selectOutcomes.all(customerId, oldestKept).map(toOutcome),
+      aliases: statements.selectAliasesOf.all(customerId),
+    };
   }
 
   /**
@@ -208,9 +227,11 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     return { profiles, cursor: rows.length < limit ? null : last };
   }
 
-  function readDecisionProfile(customerId: string, now: number): DecisionProfile | null {
-    const row = statements.selectProfile.get(customerId);
+  function readDecisionProfile(askedId: string, now: number): DecisionProfile | null {
+    // The alias lookup is folded into the profile's read: one primary-key probe more, no statement more.
+    const row = statements.selectResolvedProfile.get(askedId, askedId);
     if (!row) return null;
+    const customerId = row.customer_id;
     // Through toDecisionProfile, so that every store builds decision profiles alike.
     const oldestKept = cutoff(now);
     const touchpoints = statements.selectDecisionTouchpoints
@@ -230,7 +251,8 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
   );
 
   // The writes run inside a group's transaction, each in its own savepoint (see `write`).
-  function append(customerId: string, touchpoints: readonly StoredTouchpoint[], now: number): AppendResult {
+  function append(askedId: string, touchpoints: readonly StoredTouchpoint[], now: number): AppendResult {
+    const customerId = resolve(askedId);
     statements.touchProfile.run(customerId, now, now);
     const oldestKept = cutoff(now);
     // Expired rows go first so that an id whose touchpoint has aged out can be stored again.
@@ -245,10 +267,11 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
       statements.deleteExpiredOf.run(customerId, oldestKept);
       statements.deleteBeyondCap.run(customerId, options.maxTouchpointsPerProfile);
     }
-    return { accepted, duplicates: touchpoints.length - accepted - expired, expired };
+    return { customerId, accepted, duplicates: touchpoints.length - accepted - expired, expired };
   }
 
-  function appendOutcomes(customerId: string, outcomes: readonly StoredOutcome[], now: number): OutcomeAppendResult {
+  function appendOutcomes(askedId: string, outcomes: readonly StoredOutcome[], now: number): OutcomeAppendResult {
+    const customerId = resolve(askedId);
     statements.touchProfile.run(customerId, now, now);
     // Expired rows go first so that an outcome that has aged out can be stored again.
     statements.deleteExpiredOutcomesOf.run(customerId, cutoff(now));
@@ -267,7 +290,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
       }).changes;
       if (changes > 0) added.push(outcome);
     }
-    return { accepted: added.length, duplicates: outcomes.length - added.length, acceptedByKind: countByKind(added) };
+    return { customerId, accepted: added.length, duplicates: outcomes.length - added.length, acceptedByKind: countByKind(added) };
   }
 
   function outcomeTotals(items: readonly string[], now: number): OutcomeDayCount[] {
@@ -286,7 +309,8 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     return (statements.selectMeta.get(name) as { value: string }).value;
   }
 
-  function patch(customerId: string, change: ProfileChange, now: number): Profile {
+  function patch(askedId: string, change: ProfileChange, now: number): Profile {
+    const customerId = resolve(askedId);
     const row = statements.selectProfile.get(customerId);
     const current = row ? (JSON.parse(row.attributes) as JsonObject) : {};
     // Throws before anything is written, so a rejected patch leaves no trace.
@@ -296,8 +320,49 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     return readProfile(customerId, now) as Profile;
   }
 
-  function deleteProfile(customerId: string): boolean {
-    return statements.deleteProfile.run(customerId).changes > 0;
+  function deleteProfile(askedId: string): boolean {
+    const customerId = resolve(askedId);
+    const aliases = statements.deleteAliasesOf.run(customerId).changes;
+    return statements.deleteProfile.run(customerId).changes + aliases > 0;
+  }
+
+  /** The whole merge runs in the write's savepoint: it happens entirely or not at all. */
+  function addAlias(customerId: string, alias: string, now: number): AliasResult {
+    const canonical = resolve(customerId);
+    const owner = statements.selectCanonical.get(alias);
+    if (alias === canonical || owner === canonical) {
+      statements.touchProfile.run(canonical, now, now);
+      return { kind: 'merged', profile: readProfile(canonical, now) as Profile, changed: false };
+    }
+    if (owner !== undefined) return { kind: 'conflict', canonical: owner };
+    const count = statements.countAliasesOf.get(canonical) as number;
+    const own = statements.countAliasesOf.get(alias) as number;
+    if (count + 1 + own > maxAliases) return { kind: 'limit', max: maxAliases };
+    const target = statements.selectProfile.get(canonical);
+    const merged = statements.selectProfile.get(alias);
+    // Throws before anything is written when the attributes would grow too big.
+    const attributes = mergeAttributes(target ? (JSON.parse(target.attributes) as JsonObject) : {}, merged ? (JSON.parse(merged.attributes) as JsonObject) : {});
+    statements.touchProfile.run(canonical, now, now);
+    if (merged) {
+      const oldestKept = cutoff(now);
+      statements.moveTouchpoints.run({ canonical, alias });
+      statements.moveOutcomes.run({ canonical, alias });
+      statements.deleteExpiredOf.run(canonical, oldestKept);
+      statements.deleteBeyondCap.run(canonical, options.maxTouchpointsPerProfile);
+      statements.deleteExpiredOutcomesOf.run(canonical, oldestKept);
+      // What was not moved (duplicates) goes with the alias's row.
+      statements.deleteProfile.run(alias);
+    }
+    statements.mergeProfile.run({
+      customerId: canonical,
+      attributes: JSON.stringify(attributes),
+      stage: mergeStage(target?.stage ?? null, merged?.stage ?? null),
+      createdAt: Math.min(target?.created_at ?? now, merged?.created_at ?? now),
+      now,
+    });
+    statements.repointAliases.run(canonical, alias);
+    statements.insertAlias.run(alias, canonical);
+    return { kind: 'merged', profile: readProfile(canonical, now) as Profile, changed: true };
   }
 
   const sweepChunk = db.transaction((oldestKept: number) => statements.deleteExpiredChunk.run(oldestKept, SWEEP_CHUNK).changes);
@@ -358,6 +423,12 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     },
     async delete(customerId) {
       return write(() => deleteProfile(customerId));
+    },
+    async resolve(customerId) {
+      return guard(() => resolve(customerId));
+    },
+    async addAlias(customerId, alias, now) {
+      return write(() => addAlias(customerId, alias, now));
     },
     async sweepExpired(now) {
       const oldestKept = cutoff(now);
@@ -428,6 +499,30 @@ function prepareStatements(db: Database.Database) {
     ping: db.prepare<[], { ok: number }>('SELECT 1 AS ok'),
     selectProfile: db.prepare<[string], ProfileRow>(
       'SELECT customer_id, attributes, stage, created_at, updated_at FROM profiles WHERE customer_id = ?',
+    ),
+    selectResolvedProfile: db.prepare<[string, string], ProfileRow>(
+      `SELECT customer_id, attributes, stage, created_at, updated_at FROM profiles
+       WHERE customer_id = coalesce((SELECT canonical FROM aliases WHERE alias = ?), ?)`,
+    ),
+    selectCanonical: db.prepare<[string], string>('SELECT canonical FROM aliases WHERE alias = ?').pluck(true),
+    selectAliasesOf: db.prepare<[string], string>('SELECT alias FROM aliases WHERE canonical = ? ORDER BY alias').pluck(true),
+    countAliasesOf: db.prepare<[string], number>('SELECT count(*) FROM aliases WHERE canonical = ?').pluck(true),
+    insertAlias: db.prepare<[string, string]>('INSERT INTO aliases (alias, canonical) VALUES (?, ?)'),
+    repointAliases: db.prepare<[string, string]>('UPDATE aliases SET canonical = ? WHERE canonical = ?'),
+    deleteAliasesOf: db.prepare<[string]>('DELETE FROM aliases WHERE canonical = ?'),
+    // The alias's touchpoints whose id the canonical customer does not hold yet, and its outcomes the canonical
+    // customer does not have (same decision, placement, item and kind). Moved rows keep their seq.
+    moveTouchpoints: db.prepare<[{ canonical: string; alias: string }]>(
+      `UPDATE touchpoints SET customer_id = @canonical WHERE customer_id = @alias
+       AND (id IS NULL OR id NOT IN (SELECT id FROM touchpoints WHERE customer_id = @canonical AND id IS NOT NULL))`,
+    ),
+    moveOutcomes: db.prepare<[{ canonical: string; alias: string }]>(
+      `UPDATE outcomes SET customer_id = @canonical WHERE customer_id = @alias AND NOT EXISTS (
+         SELECT 1 FROM outcomes AS held WHERE held.customer_id = @canonical AND held.decision_id = outcomes.decision_id
+         AND held.placement = outcomes.placement AND held.item = outcomes.item AND held.kind = outcomes.kind)`,
+    ),
+    mergeProfile: db.prepare<[{ customerId: string; attributes: string; stage: string | null; createdAt: number; now: number }]>(
+      'UPDATE profiles SET attributes = @attributes, stage = @stage, created_at = @createdAt, updated_at = @now WHERE customer_id = @customerId',
     ),
     selectTouchpoints: db
       .prepare<[string, number], TouchpointRow>(

@@ -6,6 +6,8 @@ import type { StoredTouchpoint } from '../domain/touchpoint.js';
 import { methodList, type AsyncMethodName } from './wrap-store.js';
 
 export interface AppendResult {
+  /** The canonical id the touchpoints landed on: the one asked for, or the customer it is an alias of. */
+  customerId: string;
   /** Touchpoints newly stored (an old one may be dropped at once by the cap). */
   accepted: number;
   /** Touchpoints skipped because one with the same id was already stored for the customer. */
@@ -19,6 +21,8 @@ export interface AppendResult {
 }
 
 export interface OutcomeAppendResult {
+  /** The canonical id the outcomes landed on. */
+  customerId: string;
   /** Outcomes newly stored. */
   accepted: number;
   /** Outcomes skipped: one of the same decision, placement, item and kind was already stored for the customer. */
@@ -57,12 +61,28 @@ export interface ProfileChange {
 }
 
 /**
+ * What `addAlias` did (contract section 11). `merged`: the alias now belongs to
+ * the canonical customer (`changed` false when it already did: a repeat is a
+ * no-op); `conflict`: the alias already belongs to another customer;
+ * `limit`: the canonical customer would have more than `max` aliases.
+ */
+export type AliasResult =
+  | { kind: 'merged'; profile: Profile; changed: boolean }
+  | { kind: 'conflict'; canonical: string }
+  | { kind: 'limit'; max: number };
+
+/**
  * Where profiles live. Every method is asynchronous so that network stores fit
  * the same port. Writes are durable when their promise resolves.
  */
 export interface ProfileStore {
   readonly kind: string;
-  /** The profile, its touchpoints and outcomes newest first and within retention; null if never seen. */
+  /**
+   * Every method taking a customer id resolves it first: an alias acts on its
+   * canonical customer (contract section 11), whose id the profiles it returns carry.
+   *
+   * The profile, its touchpoints and outcomes newest first and within retention, its aliases; null if never seen.
+   */
   get(customerId: string): Promise<Profile | null>;
   /** The profiles that exist among the ids; missing ones are absent from the map. */
   getMany(customerIds: readonly string[]): Promise<Map<string, Profile>>;
@@ -107,8 +127,19 @@ export interface ProfileStore {
    * (SCAN's guarantee), so callers that count keep the ids they have seen.
    */
   scanDecisionProfiles(cursor: string | null, limit: number): Promise<DecisionProfilePage>;
-  /** Removes every trace of the customer; false if there was none. */
+  /** Removes every trace of the customer, its canonical customer and all its aliases; false if there was none. */
   delete(customerId: string): Promise<boolean>;
+  /** The canonical id of the customer: the one it is an alias of, else itself (seen or not). */
+  resolve(customerId: string): Promise<string>;
+  /**
+   * Makes `alias` one customer with `customerId`'s canonical customer, merging
+   * in what the alias had (identity/merge.ts), atomically: touchpoints
+   * (deduplicated by id, retention and the cap applied), outcomes, attributes
+   * (the canonical value wins), the explicit stage (the canonical one's if
+   * set) and the alias's own aliases. Creates the canonical profile when
+   * neither was seen. The caller refuses `alias` equal to `customerId`.
+   */
+  addAlias(customerId: string, alias: string, now: number): Promise<AliasResult>;
   /** Drops touchpoints and outcomes older than retention across all profiles; returns how many. */
   sweepExpired(now: number): Promise<number>;
   /** Resolves when the store answers; rejects otherwise. */
@@ -132,6 +163,8 @@ export const PROFILE_STORE_METHODS = methodList<ProfileStore>()([
   'patch',
   'scanDecisionProfiles',
   'delete',
+  'resolve',
+  'addAlias',
   'sweepExpired',
   'ping',
   'close',
@@ -159,8 +192,13 @@ export interface ChangeFeed {
 export interface StoreLimits {
   retentionDays: number;
   maxTouchpointsPerProfile: number;
+  /** Most aliases of one canonical customer (MAX_ALIASES_PER_CUSTOMER); default 100. */
+  maxAliasesPerCustomer?: number;
   /** The clock used to apply retention on reads. */
   now?: () => number;
 }
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** MAX_ALIASES_PER_CUSTOMER's default. */
+export const DEFAULT_MAX_ALIASES_PER_CUSTOMER = 100;

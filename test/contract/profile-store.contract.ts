@@ -118,13 +118,14 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
     describe('appendTouchpoints', () => {
       it('creates the profile', async () => {
         const store = await open();
-        expect(await store.appendTouchpoints('c1', [touchpoint()], T0)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
+        expect(await store.appendTouchpoints('c1', [touchpoint()], T0)).toMatchObject({ accepted: 1, duplicates: 0, expired: 0 });
         expect(await store.get('c1')).toEqual({
           customerId: 'c1',
           attributes: {},
           stage: null,
           touchpoints: [touchpoint()],
           outcomes: [],
+          aliases: [],
           createdAt: T0,
           updatedAt: T0,
         });
@@ -133,11 +134,11 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
       it('stores a batch of a thousand touchpoints', async () => {
         const store = await open({ maxTouchpointsPerProfile: 1000 });
         const batch = Array.from({ length: 1000 }, (_, i) => touchpoint({ id: `tp-${i}`, at: T0 - i * 1000, properties: { i } }));
-        expect(await store.appendTouchpoints('c1', batch, T0)).toEqual({ accepted: 1000, duplicates: 0, expired: 0 });
+        expect(await store.appendTouchpoints('c1', batch, T0)).toMatchObject({ accepted: 1000, duplicates: 0, expired: 0 });
         const profile = await store.get('c1');
         expect(profile?.touchpoints).toHaveLength(1000);
         expect(profile?.touchpoints).toEqual(batch);
-        expect(await store.appendTouchpoints('c1', batch, T0)).toEqual({ accepted: 0, duplicates: 1000, expired: 0 });
+        expect(await store.appendTouchpoints('c1', batch, T0)).toMatchObject({ accepted: 0, duplicates: 1000, expired: 0 });
       });
 
       it('skips an id seen earlier in the same batch, keeping the first', async () => {
@@ -147,7 +148,7 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
           [touchpoint({ id: 'a', properties: { n: 1 } }), touchpoint({ id: 'b' }), touchpoint({ id: 'a', properties: { n: 2 } })],
           T0,
         );
-        expect(result).toEqual({ accepted: 2, duplicates: 1, expired: 0 });
+        expect(result).toMatchObject({ accepted: 2, duplicates: 1, expired: 0 });
         const profile = await store.get('c1');
         expect(profile?.touchpoints.find((tp) => tp.id === 'a')?.properties).toEqual({ n: 1 });
         expect(profile?.touchpoints).toHaveLength(2);
@@ -157,20 +158,20 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
         const store = await open();
         await store.appendTouchpoints('c1', [touchpoint({ id: 'a' }), touchpoint()], T0);
         const result = await store.appendTouchpoints('c1', [touchpoint({ id: 'a', at: T0 + 1 }), touchpoint(), touchpoint(), touchpoint({ id: 'b' })], T0 + 1);
-        expect(result).toEqual({ accepted: 3, duplicates: 1, expired: 0 });
+        expect(result).toMatchObject({ accepted: 3, duplicates: 1, expired: 0 });
         expect((await store.get('c1'))?.touchpoints).toHaveLength(5);
       });
 
       it('keeps touchpoint ids of different customers apart', async () => {
         const store = await open();
-        expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'shared' })], T0)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
-        expect(await store.appendTouchpoints('c2', [touchpoint({ id: 'shared' })], T0)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
+        expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'shared' })], T0)).toMatchObject({ accepted: 1, duplicates: 0, expired: 0 });
+        expect(await store.appendTouchpoints('c2', [touchpoint({ id: 'shared' })], T0)).toMatchObject({ accepted: 1, duplicates: 0, expired: 0 });
         expect((await store.get('c2'))?.touchpoints.map((tp) => tp.id)).toEqual(['shared']);
       });
 
       it('counts an empty batch as a write that creates the profile', async () => {
         const store = await open();
-        expect(await store.appendTouchpoints('c1', [], T0)).toEqual({ accepted: 0, duplicates: 0, expired: 0 });
+        expect(await store.appendTouchpoints('c1', [], T0)).toMatchObject({ accepted: 0, duplicates: 0, expired: 0 });
         expect((await store.get('c1'))?.touchpoints).toEqual([]);
       });
 
@@ -187,11 +188,11 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
         const store = await open({ maxTouchpointsPerProfile: 3 });
         const ats = [5, 1, 4, 2, 3].map((m) => T0 - m * MINUTE);
         const result = await store.appendTouchpoints('c1', ats.map((at, i) => touchpoint({ id: `t${i}`, at })), T0);
-        expect(result).toEqual({ accepted: 5, duplicates: 0, expired: 0 });
+        expect(result).toMatchObject({ accepted: 5, duplicates: 0, expired: 0 });
         expect((await store.get('c1'))?.touchpoints.map((tp) => tp.id)).toEqual(['t1', 't3', 't4']);
 
         // Older than everything kept: accepted, then dropped by the cap at once.
-        expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'old', at: T0 - 60 * MINUTE })], T0)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
+        expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'old', at: T0 - 60 * MINUTE })], T0)).toMatchObject({ accepted: 1, duplicates: 0, expired: 0 });
         expect((await store.get('c1'))?.touchpoints.map((tp) => tp.id)).toEqual(['t1', 't3', 't4']);
 
         await store.appendTouchpoints('c1', [touchpoint({ id: 'new', at: T0 })], T0);
@@ -209,7 +210,7 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
         const store = await open({ maxTouchpointsPerProfile: 1 });
         await store.appendTouchpoints('c1', [touchpoint({ id: 'a', at: T0 - MINUTE })], T0);
         await store.appendTouchpoints('c1', [touchpoint({ id: 'b', at: T0 })], T0);
-        expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'a', at: T0 + MINUTE })], T0 + MINUTE)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
+        expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'a', at: T0 + MINUTE })], T0 + MINUTE)).toMatchObject({ accepted: 1, duplicates: 0, expired: 0 });
         expect((await store.get('c1'))?.touchpoints.map((tp) => tp.id)).toEqual(['a']);
       });
 
@@ -220,7 +221,7 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
         const store = await open({ maxTouchpointsPerProfile: 2 });
         for (let n = 0; n < 4; n++) {
           const sent = touchpoint({ id: `tp-${n}-\ud800`, at: T0 + n, properties: { k: `v\ud800${n}`, [`\udc00${n}`]: 'x' } });
-          expect(await store.appendTouchpoints('c1', [sent], T0 + n)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
+          expect(await store.appendTouchpoints('c1', [sent], T0 + n)).toMatchObject({ accepted: 1, duplicates: 0, expired: 0 });
         }
         const profile = await store.get('c1');
         expect(profile?.touchpoints.map((tp) => tp.at)).toEqual([T0 + 3, T0 + 2]);
@@ -241,7 +242,7 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
           T0,
         );
         // The one already past retention is never stored: counted apart, not as accepted.
-        expect(result).toEqual({ accepted: 2, duplicates: 0, expired: 1 });
+        expect(result).toMatchObject({ accepted: 2, duplicates: 0, expired: 1 });
         expect((await store.get('c1'))?.touchpoints.map((tp) => tp.id)).toEqual(['fresh', 'at-limit']);
       });
 
@@ -254,7 +255,7 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
           [touchpoint({ id: 'kept', at: tooOld }), touchpoint({ id: 'a', at: tooOld }), touchpoint({ id: 'a' }), touchpoint({ at: tooOld })],
           T0,
         );
-        expect(result).toEqual({ accepted: 1, duplicates: 0, expired: 3 });
+        expect(result).toMatchObject({ accepted: 1, duplicates: 0, expired: 3 });
         expect((await store.get('c1'))?.touchpoints.map((tp) => [tp.id, tp.at])).toEqual([['a', T0], ['kept', T0]]);
       });
 
@@ -277,7 +278,7 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
         const store = await open({ retentionDays: 1 });
         await store.appendTouchpoints('c1', [touchpoint({ id: 'a', at: T0 })], T0);
         const later = T0 + 2 * DAY_MS;
-        expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'a', at: later })], later)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
+        expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'a', at: later })], later)).toMatchObject({ accepted: 1, duplicates: 0, expired: 0 });
         now = later;
         expect((await store.get('c1'))?.touchpoints.map((tp) => tp.at)).toEqual([later]);
       });
@@ -303,7 +304,7 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
       it('creates the profile and returns it', async () => {
         const store = await open();
         const profile = await store.patch('c1', { attributes: { tier: 'gold' }, stage: 'consideration' }, T0);
-        expect(profile).toEqual({ customerId: 'c1', attributes: { tier: 'gold' }, stage: 'consideration', touchpoints: [], outcomes: [], createdAt: T0, updatedAt: T0 });
+        expect(profile).toEqual({ customerId: 'c1', attributes: { tier: 'gold' }, stage: 'consideration', touchpoints: [], outcomes: [], aliases: [], createdAt: T0, updatedAt: T0 });
         expect(await store.get('c1')).toEqual(profile);
       });
 
@@ -395,13 +396,14 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
         await store.patch('c1', { attributes: { x: 1 } }, T0);
         await store.delete('c1');
 
-        expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'a' })], T0 + 1)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
+        expect(await store.appendTouchpoints('c1', [touchpoint({ id: 'a' })], T0 + 1)).toMatchObject({ accepted: 1, duplicates: 0, expired: 0 });
         expect(await store.get('c1')).toEqual({
           customerId: 'c1',
           attributes: {},
           stage: null,
           touchpoints: [touchpoint({ id: 'a' })],
           outcomes: [],
+          aliases: [],
           createdAt: T0 + 1,
           updatedAt: T0 + 1,
         });
@@ -657,7 +659,7 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
         const store = await open();
         const older = outcome({ at: T0 - MINUTE, rule: null, arm: 'priority' });
         const newer = outcome({ decisionId: 'd-2', kind: 'conversion', at: T0, value: 59.9, arm: 'optimized', item: 'hero-b', placement: 'email-offer' });
-        expect(await store.appendOutcomes('c1', [older, newer], now)).toEqual({ accepted: 2, duplicates: 0, acceptedByKind: { impression: 1, conversion: 1 } });
+        expect(await store.appendOutcomes('c1', [older, newer], now)).toMatchObject({ accepted: 2, duplicates: 0, acceptedByKind: { impression: 1, conversion: 1 } });
         const profile = await store.get('c1');
         expect(profile?.attributes).toEqual({});
         expect(profile?.outcomes).toEqual([newer, older]);
@@ -732,6 +734,181 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
         expect(await store.outcomeTotals([], now)).toEqual([]);
         await store.delete('c3');
         expect(sorted(await store.outcomeTotals(['hero-a'], now)).at(-1)).toEqual({ item: 'hero-a', kind: 'impression', day, count: 2 });
+      });
+    });
+
+    describe('aliases (contract section 11)', () => {
+      async function mergedOf(store: ProfileStore, customerId: string, alias: string, at = now) {
+        const result = await store.addAlias(customerId, alias, at);
+        if (result.kind !== 'merged') throw new Error(`expected a merge, got ${JSON.stringify(result)}`);
+        return result;
+      }
+
+      it('resolve answers the id itself for a customer never seen or not an alias', async () => {
+        const store = await open();
+        expect(await store.resolve('nobody')).toBe('nobody');
+        await store.appendTouchpoints('c1', [touchpoint()], T0);
+        expect(await store.resolve('c1')).toBe('c1');
+      });
+
+      it('aliasing ids never seen creates the canonical customer with the alias', async () => {
+        const store = await open();
+        const { profile, changed } = await mergedOf(store, 'known', 'device');
+        expect(changed).toBe(true);
+        expect(profile).toMatchObject({ customerId: 'known', attributes: {}, stage: null, touchpoints: [], outcomes: [], aliases: ['device'] });
+        expect(await store.resolve('device')).toBe('known');
+        expect(await store.get('device')).toEqual(await store.get('known'));
+      });
+
+      it('merges touchpoints (deduplicated by id), outcomes, attributes (canonical wins) and the stage', async () => {
+        const store = await open();
+        await store.appendTouchpoints('c', [touchpoint({ id: 'shared', at: T0 - 3 * MINUTE }), touchpoint({ id: 'c-only', at: T0 - 2 * MINUTE })], T0);
+        await store.appendTouchpoints('a', [touchpoint({ id: 'shared', at: T0 - MINUTE, type: 'email_open' }), touchpoint({ id: 'a-only', at: T0 - 4 * MINUTE }), touchpoint({ at: T0 })], T0);
+        await store.appendOutcomes('c', [outcome({ decisionId: 'd-1' })], T0);
+        await store.appendOutcomes('a', [outcome({ decisionId: 'd-1' }), outcome({ decisionId: 'd-2', at: T0 - MINUTE })], T0);
+        await store.patch('c', { attributes: { tier: 'gold', address: { city: 'Lyon' } } }, T0);
+        await store.patch('a', { attributes: { tier: 'silver', device: 'phone', address: { city: 'Paris', zip: '75001' } }, stage: 'consideration' }, T0);
+
+        const { profile } = await mergedOf(store, 'c', 'a', T0 + 1);
+        expect(profile.customerId).toBe('c');
+        expect(profile.touchpoints.map((tp) => tp.id)).toEqual([null, 'c-only', 'shared', 'a-only']);
+        expect(profile.touchpoints.find((tp) => tp.id === 'shared')?.type).toBe('page_view');
+        expect(profile.outcomes?.map((o) => o.decisionId)).toEqual(['d-1', 'd-2']);
+        expect(profile.attributes).toEqual({ tier: 'gold', device: 'phone', address: { city: 'Lyon', zip: '75001' } });
+        expect(profile.stage).toBe('consideration');
+        expect(profile.aliases).toEqual(['a']);
+        // The alias answers with the canonical customer, everywhere.
+        expect(await store.get('a')).toEqual(profile);
+        expect((await store.getForDecision('a'))?.customerId).toBe('c');
+        expect(await store.getForDecision('a')).toEqual(await store.getForDecision('c'));
+        const many = await store.getManyForDecision(['a', 'c']);
+        expect(many.get('a')?.customerId).toBe('c');
+        expect((await store.getMany(['a'])).get('a')?.customerId).toBe('c');
+      });
+
+      it("keeps the canonical customer's explicit stage when it has one", async () => {
+        const store = await open();
+        await store.patch('c', { stage: 'retention' }, T0);
+        await store.patch('a', { stage: 'consideration' }, T0);
+        expect((await mergedOf(store, 'c', 'a')).profile.stage).toBe('retention');
+      });
+
+      it('ignores keys that would reach a prototype', async () => {
+        const store = await open();
+        await store.patch('a', { attributes: JSON.parse('{"__proto__": {"polluted": true}, "constructor": 1, "ok": 1}') as JsonObject }, T0);
+        const { profile } = await mergedOf(store, 'c', 'a');
+        expect(Object.keys(profile.attributes)).toEqual(['ok']);
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      });
+
+      it('applies retention and the per-profile cap to the merged touchpoints, newest kept', async () => {
+        const store = await open({ maxTouchpointsPerProfile: 3 });
+        await store.appendTouchpoints('c', [touchpoint({ id: 'c1', at: T0 - 5 * MINUTE }), touchpoint({ id: 'c2', at: T0 - MINUTE })], T0);
+        await store.appendTouchpoints('a', [touchpoint({ id: 'a1', at: T0 - 4 * MINUTE }), touchpoint({ id: 'a2', at: T0 - 2 * MINUTE })], T0);
+        await store.appendTouchpoints('a', [touchpoint({ id: 'old', at: T0 - 29 * DAY_MS })], T0);
+        now = T0 + 2 * DAY_MS; // 'old' is now past the 30 days of retention
+        const { profile } = await mergedOf(store, 'c', 'a', now);
+        expect(profile.touchpoints.map((tp) => tp.id)).toEqual(['c2', 'a2', 'a1']);
+      });
+
+      it('is a no-op when repeated, or for an alias already of the same customer, or for the canonical id itself', async () => {
+        const store = await open();
+        await store.appendTouchpoints('a', [touchpoint({ id: 'x' })], T0);
+        const first = await mergedOf(store, 'c', 'a');
+        const again = await mergedOf(store, 'c', 'a');
+        expect(again.changed).toBe(false);
+        expect(again.profile.touchpoints).toEqual(first.profile.touchpoints);
+        await mergedOf(store, 'c', 'b');
+        // Through an alias: 'a' resolves to 'c', which already holds 'b', and 'c' is the canonical id itself.
+        expect((await mergedOf(store, 'a', 'b')).changed).toBe(false);
+        expect((await mergedOf(store, 'a', 'c')).changed).toBe(false);
+        expect((await store.get('c'))?.aliases).toEqual(['a', 'b']);
+      });
+
+      it('aliases through an alias onto its canonical customer', async () => {
+        const store = await open();
+        await mergedOf(store, 'c', 'a');
+        const { profile } = await mergedOf(store, 'a', 'b');
+        expect(profile.customerId).toBe('c');
+        expect(await store.resolve('b')).toBe('c');
+      });
+
+      it("answers conflict for an alias of another customer, changing nothing", async () => {
+        const store = await open();
+        await mergedOf(store, 'c', 'a');
+        await store.appendTouchpoints('d', [touchpoint({ id: 'd1' })], T0);
+        expect(await store.addAlias('d', 'a', now)).toEqual({ kind: 'conflict', canonical: 'c' });
+        expect(await store.resolve('a')).toBe('c');
+        expect((await store.get('d'))?.aliases).toEqual([]);
+      });
+
+      it("moves the alias's own aliases over: chains are flattened, resolution is one step", async () => {
+        const store = await open();
+        await store.appendTouchpoints('b', [touchpoint({ id: 'from-b' })], T0);
+        await mergedOf(store, 'a', 'b');
+        const { profile } = await mergedOf(store, 'c', 'a');
+        expect(profile.aliases).toEqual(['a', 'b']);
+        expect(profile.touchpoints.map((tp) => tp.id)).toEqual(['from-b']);
+        expect(await store.resolve('b')).toBe('c');
+        expect(await store.resolve('a')).toBe('c');
+        expect((await store.get('b'))?.customerId).toBe('c');
+      });
+
+      it('answers limit past maxAliasesPerCustomer, changing nothing', async () => {
+        const store = await open({ maxAliasesPerCustomer: 2 });
+        await mergedOf(store, 'c', 'a1');
+        await mergedOf(store, 'c', 'a2');
+        await store.appendTouchpoints('a3', [touchpoint({ id: 'mine' })], T0);
+        expect(await store.addAlias('c', 'a3', now)).toEqual({ kind: 'limit', max: 2 });
+        expect(await store.resolve('a3')).toBe('a3');
+        expect((await store.get('a3'))?.touchpoints.map((tp) => tp.id)).toEqual(['mine']);
+        // An alias with aliases of its own counts them too.
+        await mergedOf(store, 'd', 'd1');
+        expect(await store.addAlias('e', 'd', now)).toEqual({ kind: 'merged', profile: expect.anything(), changed: true });
+        expect(await store.addAlias('c', 'e', now)).toEqual({ kind: 'limit', max: 2 });
+      });
+
+      it('writes through an alias land on the canonical customer and say so', async () => {
+        const store = await open();
+        await mergedOf(store, 'c', 'a');
+        expect(await store.appendTouchpoints('a', [touchpoint({ id: 't1' })], T0)).toMatchObject({ customerId: 'c', accepted: 1 });
+        expect(await store.appendTouchpoints('c', [touchpoint({ id: 't1' })], T0)).toMatchObject({ customerId: 'c', accepted: 0, duplicates: 1 });
+        expect(await store.appendOutcomes('a', [outcome()], T0)).toMatchObject({ customerId: 'c', accepted: 1 });
+        expect((await store.patch('a', { attributes: { via: 'alias' } }, T0)).customerId).toBe('c');
+        const profile = await store.get('c');
+        expect(profile?.touchpoints.map((tp) => tp.id)).toEqual(['t1']);
+        expect(profile?.outcomes).toHaveLength(1);
+        expect(profile?.attributes).toEqual({ via: 'alias' });
+      });
+
+      it('delete through any id erases the canonical customer and all its aliases', async () => {
+        const store = await open();
+        await store.appendTouchpoints('a', [touchpoint({ id: 't1' })], T0);
+        await mergedOf(store, 'c', 'a');
+        await mergedOf(store, 'c', 'b');
+        expect(await store.delete('b')).toBe(true);
+        for (const id of ['a', 'b', 'c']) {
+          expect(await store.get(id)).toBeNull();
+          expect(await store.getForDecision(id)).toBeNull();
+          expect(await store.resolve(id)).toBe(id);
+        }
+        expect(await store.delete('a')).toBe(false);
+        // The ids are free again: 'a' can belong to another customer now.
+        expect((await mergedOf(store, 'd', 'a')).profile.aliases).toEqual(['a']);
+      });
+
+      it('scans canonical customers only', async () => {
+        const store = await open();
+        await store.appendTouchpoints('a', [touchpoint({ id: 't1' })], T0);
+        await mergedOf(store, 'c', 'a');
+        const ids: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const page = await store.scanDecisionProfiles(cursor, 10);
+          ids.push(...page.profiles.map((p) => p.customerId));
+          cursor = page.cursor;
+        } while (cursor !== null);
+        expect([...new Set(ids)]).toEqual(['c']);
       });
     });
 

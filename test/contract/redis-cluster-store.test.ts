@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProfileStore } from '../../src/main.js';
-import { createRedisStore } from '../../src/profiles/redis-store.js';
+import { createRedisStore, type ClusterMergeStep } from '../../src/profiles/redis-store.js';
+import type { ProfileStore } from '../../src/profiles/store.js';
 import { runProfileStoreContract } from './profile-store.contract.js';
 import { startRedisCluster, type RedisCluster } from './redis-cluster.js';
 import { waitReady } from './redis-helpers.js';
@@ -83,5 +84,106 @@ describe('redis store on a cluster', () => {
       await a.close();
       await b.close();
     }
+  });
+
+  describe('a merge that crashes between its steps loses and doubles nothing', () => {
+    const MINUTE = 60 * 1000;
+    const steps: ClusterMergeStep[] = ['begin', 'copy', 'finish', 'repoint'];
+
+    /** The canonical customer and the alias (with an alias of its own), in different slots; returns the store. */
+    async function setUp(prefix: string, crashAt: { step: ClusterMergeStep | null }) {
+      const store = createRedisStore({
+        retentionDays: 30,
+        maxTouchpointsPerProfile: 100,
+        url: cluster.url,
+        cluster: true,
+        keyPrefix: prefix,
+        now: () => T0,
+        afterMergeStep: (step) => {
+          if (step === crashAt.step) throw new Error(`crash after ${step}`);
+        },
+      });
+      await waitReady(store);
+      const tp = (id: string | null, minutesAgo: number) => ({ id, type: 'page_view', channel: 'web', at: T0 - minutesAgo * MINUTE, properties: id ? { id } : null });
+      const outcome = (decisionId: string) => ({ decisionId, placement: 'home-hero', item: 'hero-a', rule: 'r1', arm: null, kind: 'click' as const, at: T0, value: null });
+      await store.appendTouchpoints('canonical', [tp('shared', 5), tp('c-only', 4), tp(null, 3)], T0);
+      await store.appendTouchpoints('alias', [tp('shared', 2), tp('a-only', 1), tp(null, 0)], T0);
+      await store.appendOutcomes('canonical', [outcome('d-1')], T0);
+      await store.appendOutcomes('alias', [outcome('d-1'), outcome('d-2')], T0);
+      await store.patch('alias', { attributes: { device: 'phone' } }, T0);
+      await store.appendTouchpoints('alias-of-alias', [tp('aa', 6)], T0);
+      expect((await store.addAlias('alias', 'alias-of-alias', T0)).kind).toBe('merged');
+      return store;
+    }
+
+    async function expectMerged(store: ProfileStore): Promise<void> {
+      const profile = await store.get('canonical');
+      expect(profile?.touchpoints.map((tp) => tp.id ?? '-').sort()).toEqual(['-', '-', 'a-only', 'aa', 'c-only', 'shared']);
+      expect(profile?.outcomes?.map((o) => o.decisionId).sort()).toEqual(['d-1', 'd-2']);
+      expect(profile?.attributes).toEqual({ device: 'phone' });
+      expect(profile?.aliases).toEqual(['alias', 'alias-of-alias']);
+      for (const id of ['alias', 'alias-of-alias']) {
+        expect(await store.resolve(id)).toBe('canonical');
+        expect((await store.get(id))?.customerId).toBe('canonical');
+      }
+    }
+
+    it('puts the customers in different slots', async () => {
+      const admin = new Cluster(cluster.url.split(','));
+      try {
+        const slots = await Promise.all(['canonical', 'alias', 'alias-of-alias'].map((id) => admin.cluster('KEYSLOT', `{${id}}`)));
+        expect(new Set(slots).size).toBe(3);
+      } finally {
+        await admin.quit();
+      }
+    });
+
+    it.each(steps)('after %s: the next addAlias completes it', async (step) => {
+      const crashAt: { step: ClusterMergeStep | null } = { step: null };
+      const store = await setUp(`nbtest:${randomUUID()}:`, crashAt);
+      try {
+        crashAt.step = step;
+        await expect(store.addAlias('canonical', 'alias', T0)).rejects.toThrow(`crash after ${step}`);
+        crashAt.step = null;
+        expect(await store.addAlias('canonical', 'alias', T0)).toMatchObject({ kind: 'merged' });
+        await expectMerged(store);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it.each(steps)('after %s: another process reading or writing the alias completes it', async (step) => {
+      const prefix = `nbtest:${randomUUID()}:`;
+      const crashAt: { step: ClusterMergeStep | null } = { step };
+      const crashed = await setUp(prefix, { step: null });
+      const crashing = createRedisStore({
+        retentionDays: 30,
+        maxTouchpointsPerProfile: 100,
+        url: cluster.url,
+        cluster: true,
+        keyPrefix: prefix,
+        now: () => T0,
+        afterMergeStep: (at) => {
+          if (at === crashAt.step) throw new Error(`crash after ${at}`);
+        },
+      });
+      try {
+        await waitReady(crashing);
+        await expect(crashing.addAlias('canonical', 'alias', T0)).rejects.toThrow(`crash after ${step}`);
+        // Another replica writes to the alias: the touchpoint lands on the canonical customer, after the merge.
+        expect(await crashed.appendTouchpoints('alias', [{ id: 'late', type: 'page_view', channel: 'web', at: T0, properties: null }], T0)).toMatchObject({
+          customerId: 'canonical',
+          accepted: 1,
+        });
+        const profile = await crashed.get('canonical');
+        expect(profile?.touchpoints.map((tp) => tp.id ?? '-').sort()).toEqual(['-', '-', 'a-only', 'aa', 'c-only', 'late', 'shared']);
+        expect(profile?.outcomes?.map((o) => o.decisionId).sort()).toEqual(['d-1', 'd-2']);
+        expect(await crashed.addAlias('canonical', 'alias', T0)).toMatchObject({ kind: 'merged' });
+        expect((await crashed.get('alias-of-alias'))?.aliases).toEqual(['alias', 'alias-of-alias']);
+      } finally {
+        await crashing.close();
+        await crashed.close();
+      }
+    });
   });
 });

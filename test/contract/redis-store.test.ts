@@ -57,7 +57,7 @@ describe('redis store data model', () => {
     const store = await openStore(prefix);
     try {
       const batch = Array.from({ length: 5 }, (_, n) => ({ id: `tp-${n}`, type: 'page_view', channel: 'web', at: T0 - n * 1000, properties: { n } }));
-      expect(await store.appendTouchpoints('c1', batch, T0)).toEqual({ accepted: 5, duplicates: 0, expired: 0 });
+      expect(await store.appendTouchpoints('c1', batch, T0)).toMatchObject({ accepted: 5, duplicates: 0, expired: 0 });
       expect(await admin.zcard(`${prefix}{c1}:t`)).toBe(3);
       expect((await admin.hkeys(`${prefix}{c1}:i`)).sort()).toEqual(['tp-0', 'tp-1', 'tp-2']);
       expect(await admin.hlen(`${prefix}{c1}:x`)).toBe(3);
@@ -74,7 +74,7 @@ describe('redis store data model', () => {
       // JavaScript writes a lone surrogate as \udXXX into the extra JSON, and the client sends it in the id as U+FFFD.
       for (let n = 0; n < 5; n++) {
         const sent = { id: `tp-${n}\ud800`, type: 'page_view', channel: 'web', at: T0 - (5 - n) * 1000, properties: { k: 'v\ud800' } };
-        expect(await store.appendTouchpoints('c1', [sent], T0)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
+        expect(await store.appendTouchpoints('c1', [sent], T0)).toMatchObject({ accepted: 1, duplicates: 0, expired: 0 });
       }
       expect(await admin.zcard(`${prefix}{c1}:t`)).toBe(3);
       expect(await admin.hlen(`${prefix}{c1}:x`)).toBe(3);
@@ -82,7 +82,7 @@ describe('redis store data model', () => {
       expect(Object.keys(index).sort()).toEqual(['tp-2\ufffd', 'tp-3\ufffd', 'tp-4\ufffd']);
       for (const seq of Object.values(index)) expect(await admin.hexists(`${prefix}{c1}:x`, seq)).toBe(1);
       // Dropped by the cap, so no longer a duplicate.
-      expect(await store.appendTouchpoints('c1', [{ id: 'tp-0\ud800', type: 'page_view', channel: 'web', at: T0, properties: null }], T0)).toEqual({
+      expect(await store.appendTouchpoints('c1', [{ id: 'tp-0\ud800', type: 'page_view', channel: 'web', at: T0, properties: null }], T0)).toMatchObject({
         accepted: 1,
         duplicates: 0,
         expired: 0,
@@ -170,7 +170,7 @@ describe('redis store data model', () => {
         await expect(store.appendTouchpoints('broken', [tp], T0)).rejects.toBeInstanceOf(ProfileDataError);
         await expect(store.getForDecision('broken')).rejects.toBeInstanceOf(ProfileDataError);
       }
-      expect(await store.appendTouchpoints('innocent', [tp], T0)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
+      expect(await store.appendTouchpoints('innocent', [tp], T0)).toMatchObject({ accepted: 1, duplicates: 0, expired: 0 });
       expect((await store.getForDecision('innocent'))?.types).toEqual(['page_view']);
     } finally {
       await store.close();

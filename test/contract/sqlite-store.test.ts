@@ -64,7 +64,7 @@ describe('sqlite store', () => {
     const second = createSqliteStore({ ...limits, path: file });
     expect(await second.get('c1')).toEqual(before);
     expect(await second.get('c2')).toBeNull();
-    expect(await second.appendTouchpoints('c1', touchpoints.slice(0, 3), T0 + 2)).toEqual({ accepted: 0, duplicates: 3, expired: 0 });
+    expect(await second.appendTouchpoints('c1', touchpoints.slice(0, 3), T0 + 2)).toMatchObject({ accepted: 0, duplicates: 3, expired: 0 });
     await second.close();
   });
 
@@ -74,7 +74,7 @@ describe('sqlite store', () => {
 
     const raw = new Database(file);
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(raw.pragma('user_version', { simple: true })).toBe(3);
+    expect(raw.pragma('user_version', { simple: true })).toBe(4);
     raw.pragma('user_version = 99');
     raw.close();
 
@@ -122,8 +122,8 @@ describe('sqlite store', () => {
     expect(commits).toEqual([5]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
     expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(InvalidInputError);
-    expect((results[1] as PromiseFulfilledResult<unknown>).value).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
-    expect((results[3] as PromiseFulfilledResult<unknown>).value).toEqual({ accepted: 1, duplicates: 1, expired: 0 });
+    expect((results[1] as PromiseFulfilledResult<unknown>).value).toMatchObject({ accepted: 1, duplicates: 0, expired: 0 });
+    expect((results[3] as PromiseFulfilledResult<unknown>).value).toMatchObject({ accepted: 1, duplicates: 1, expired: 0 });
     expect((results[4] as PromiseFulfilledResult<unknown>).value).toBe(true);
 
     // What each caller was told is what another connection finds committed.

@@ -295,6 +295,7 @@ describe('API keys: the scope table', () => {
       'POST /v1/decisions/stream': 'decide',
       'POST /v1/customers/:id/touchpoints': 'ingest',
       'PATCH /v1/customers/:id': 'ingest',
+      'POST /v1/customers/:id/aliases': 'ingest',
       'GET /v1/customers/:id': 'profiles',
       'DELETE /v1/customers/:id': 'profiles',
       'GET /v1/rules': 'admin',

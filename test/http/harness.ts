@@ -60,6 +60,7 @@ export interface HarnessOptions {
   clock?: Clock;
   retentionDays?: number;
   maxTouchpointsPerProfile?: number;
+  maxAliasesPerCustomer?: number;
   cacheMax?: number;
   /** Replaces the store the app sees, e.g. to make `ping` fail; the real store is still closed at the end. */
   wrapStore?: (store: ProfileStore) => ProfileStore;
@@ -119,6 +120,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     ...(redisKeyPrefix ? { redisKeyPrefix } : {}),
     retentionDays: options.retentionDays ?? 365,
     maxTouchpointsPerProfile: options.maxTouchpointsPerProfile ?? 1000,
+    ...(options.maxAliasesPerCustomer !== undefined ? { maxAliasesPerCustomer: options.maxAliasesPerCustomer } : {}),
     cacheMax: options.cacheMax ?? 100,
     now: clock.now,
     ...(options.wrapBackend ? { wrapBackend: options.wrapBackend } : {}),

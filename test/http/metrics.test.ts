@@ -296,7 +296,7 @@ describe('GET /metrics', () => {
     const store = metrics.instrumentStore(inner);
     expect(store.kind).toBe(inner.kind);
     const now = Date.now();
-    expect(await store.appendTouchpoints('c-1', [{ id: 'a', type: 't', channel: 'web', at: now, properties: null }], now)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
+    expect(await store.appendTouchpoints('c-1', [{ id: 'a', type: 't', channel: 'web', at: now, properties: null }], now)).toEqual({ customerId: 'c-1', accepted: 1, duplicates: 0, expired: 0 });
     expect((await store.get('c-1'))?.touchpoints).toHaveLength(1);
     expect([...(await store.getMany(['c-1', 'c-2'])).keys()]).toEqual(['c-1']);
     expect((await store.getForDecision('c-1'))?.types).toEqual(['t']);

@@ -507,7 +507,7 @@ async function exchange(app: Hono, x: Exchange, seen: Observed[]): Promise<strin
   return problems;
 }
 
-const V1_OPERATIONS = ['appendTouchpoints', 'patchCustomer', 'getCustomer', 'deleteCustomer', 'decide', 'decideByQuery', 'decideBatch', 'decideStream', 'getRulesStatus', 'placementReport'];
+const V1_OPERATIONS = ['appendTouchpoints', 'patchCustomer', 'addAlias', 'getCustomer', 'deleteCustomer', 'decide', 'decideByQuery', 'decideBatch', 'decideStream', 'getRulesStatus', 'placementReport'];
 
 /** The values of an NDJSON text, one a non-blank line. */
 function ndjsonValues(text: string): unknown[] {
@@ -516,7 +516,7 @@ function ndjsonValues(text: string): unknown[] {
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as unknown);
 }
-const BODY_OPERATIONS = ['appendTouchpoints', 'patchCustomer', 'decide', 'decideBatch', 'simulate'];
+const BODY_OPERATIONS = ['appendTouchpoints', 'patchCustomer', 'addAlias', 'decide', 'decideBatch', 'simulate'];
 /** Admin routes beyond v1's, checked for their own answers and for keys. */
 const ADMIN_OPERATIONS = ['getJourneyMap', 'simulate'];
 
@@ -570,6 +570,8 @@ describe('real answers match the document', () => {
       { operationId: 'appendTouchpoints', status: 202, why: 'a purchase, without id or time', body: { type: 'purchase', channel: 'store' }, url: urlOf('appendTouchpoints', 'c-buyer') },
       ...requestExamples('patchCustomer').map(([name, body]) => ({ operationId: 'patchCustomer', status: 200, why: `example ${name}`, body })),
       { operationId: 'patchCustomer', status: 200, why: 'a gold customer', body: { attributes: { tier: 'gold', spend: 5000 } }, url: urlOf('patchCustomer', 'c-gold') },
+      ...requestExamples('addAlias').map(([name, body]) => ({ operationId: 'addAlias', status: 200, why: `example ${name}`, body })),
+      { operationId: 'addAlias', status: 200, why: 'a repeat', body: firstExample('addAlias') },
       { operationId: 'getCustomer', status: 200, why: 'with touchpoints and attributes' },
       { operationId: 'getCustomer', status: 200, why: 'inferred stage', url: urlOf('getCustomer', 'c-buyer') },
       ...requestExamples('decide').map(([name, body]) => ({ operationId: 'decide', status: 200, why: `example ${name}`, body })),
@@ -616,6 +618,9 @@ describe('real answers match the document', () => {
       { operationId: 'appendTouchpoints', status: 400, why: 'in the future', body: { type: 'page_view', channel: 'web', at: '2026-03-02T00:00:00Z' } },
       { operationId: 'appendTouchpoints', status: 400, why: 'a bad customer id', body: firstExample('appendTouchpoints'), url: urlOf('appendTouchpoints', 'a*b') },
       { operationId: 'patchCustomer', status: 400, why: 'an unknown stage', body: { stage: 'nirvana' } },
+      { operationId: 'addAlias', status: 400, why: 'the id itself', body: { alias: 'c-42' } },
+      { operationId: 'addAlias', status: 400, why: 'a bad alias', body: { alias: 'a*b' } },
+      { operationId: 'addAlias', status: 409, why: "another customer's alias", body: firstExample('addAlias'), url: urlOf('addAlias', 'c-gold') },
       { operationId: 'decide', status: 400, why: 'an unknown placement', body: { customerId: 'c-42', placements: ['home-hero', 'nope'] } },
       { operationId: 'decideBatch', status: 400, why: 'no requests', body: { requests: [] } },
       { operationId: 'getCustomer', status: 400, why: 'a bad customer id', url: urlOf('getCustomer', 'x'.repeat(129)) },

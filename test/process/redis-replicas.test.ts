@@ -200,6 +200,32 @@ describe('two replicas on one Redis', () => {
     await until(b, id, 'offer-gold', performance.now());
   });
 
+  it('a merge through A reaches decisions on B for both ids, and so does a delete through the alias', async () => {
+    // The alias was a new visitor on B; the canonical customer is gold.
+    const canonical = `canon-${randomUUID()}`;
+    const device = `device-${randomUUID()}`;
+    expect((await send(a, 'PATCH', `/v1/customers/${canonical}`, { attributes: { tier: 'gold' } })).status).toBe(200);
+    expect((await warm(b, device)).item).toBe('hero-welcome');
+    expect((await warm(b, canonical)).item).toBe('offer-gold');
+    expect((await send(a, 'POST', `/v1/customers/${canonical}/aliases`, { alias: device })).status).toBe(200);
+    delays.mergeAlias = Math.round(await until(b, device, 'offer-gold', performance.now()));
+
+    // The canonical customer gains what the alias had: a purchase makes it a retention customer.
+    const silver = `silver-${randomUUID()}`;
+    const buyer = `buyer-${randomUUID()}`;
+    expect((await send(a, 'PATCH', `/v1/customers/${silver}`, { attributes: { tier: 'silver' } })).status).toBe(200);
+    expect((await send(a, 'POST', `/v1/customers/${buyer}/touchpoints`, { id: 'buy-1', type: 'purchase', channel: 'web' })).status).toBe(202);
+    expect((await warm(b, silver)).item).toBe('hero-welcome');
+    expect((await send(a, 'POST', `/v1/customers/${silver}/aliases`, { alias: buyer })).status).toBe(200);
+    delays.mergeCanonical = Math.round(await until(b, silver, 'hero-retention', performance.now()));
+
+    // Deleting through the alias erases the canonical customer on B too.
+    expect((await warm(b, canonical)).item).toBe('offer-gold');
+    expect((await send(a, 'DELETE', `/v1/customers/${device}`)).status).toBe(204);
+    delays.deleteAlias = Math.round(await until(b, canonical, 'hero-welcome', performance.now()));
+    expect((await send(b, 'GET', `/v1/customers/${canonical}`)).status).toBe(404);
+  });
+
   it('both replicas are still up', () => {
     for (const child of children) expect(child.process.exitCode).toBeNull();
   });

@@ -15,6 +15,7 @@ describe('loadConfig', () => {
       profileCacheMax: 10000,
       touchpointRetentionDays: 365,
       maxTouchpointsPerProfile: 1000,
+      maxAliasesPerCustomer: 100,
       shutdownTimeoutMs: 10000,
       rulesPollIntervalMs: 2000,
       ruleLimits: { maxFileBytes: 5 * 1024 * 1024, maxRulesPerPlacement: 1000 },

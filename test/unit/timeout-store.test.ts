@@ -24,7 +24,7 @@ describe('createTimeoutStore', () => {
   it('passes results through and clears its timer', async () => {
     const store = createTimeoutStore(withMethods({}), { timeoutMs: 100 });
     const touchpoints = [{ id: 'tp-1', type: 'page_view', channel: 'web', at: NOW, properties: null }];
-    await expect(store.appendTouchpoints('c-1', touchpoints, NOW)).resolves.toEqual({ accepted: 1, duplicates: 0, expired: 0 });
+    await expect(store.appendTouchpoints('c-1', touchpoints, NOW)).resolves.toMatchObject({ accepted: 1, duplicates: 0, expired: 0 });
     const profile = await store.get('c-1');
     expect(profile?.touchpoints).toHaveLength(1);
     expect((await store.getForDecision('c-1'))?.customerId).toBe('c-1');

@@ -20,7 +20,7 @@ describe('wrapStore', () => {
     );
     expect(store.kind).toBe('memory');
     const touchpoints = [{ id: 'tp-1', type: 'page_view', channel: 'web', at: NOW, properties: null }];
-    expect(await store.appendTouchpoints('c-1', touchpoints, NOW)).toEqual({ accepted: 1, duplicates: 0, expired: 0 });
+    expect(await store.appendTouchpoints('c-1', touchpoints, NOW)).toMatchObject({ accepted: 1, duplicates: 0, expired: 0 });
     expect((await store.get('c-1'))?.touchpoints).toHaveLength(1);
     expect([...(await store.getMany(['c-1', 'c-2'])).keys()]).toEqual(['c-1']);
     expect((await store.getForDecision('c-1'))?.types).toEqual(['page_view']);
