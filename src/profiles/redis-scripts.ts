@@ -175,11 +175,14 @@ return 1
 `;
 
 /**
- * KEYS: p t x i o v a j s. ARGV: channel, message. Returns {how many keys
- * existed, {outcome member, at, ...}, {alias, ...}}: the outcomes deleted,
- * which the caller takes off everyone's totals, and the aliases whose
- * pointers the caller deletes next (DELETE_POINTER_SCRIPT; a Cluster keeps
- * them in other slots). An outcome key of the wrong type yields no outcomes.
+ * KEYS: p t x i o v a j s. ARGV: channel, message. Deletes the customer's
+ * data, keeping its set of aliases (s): returns {how many keys existed,
+ * {outcome member, at, ...}, {alias, ...}}: the outcomes deleted, which the
+ * caller takes off everyone's totals, and the aliases whose pointers the
+ * caller deletes next (DELETE_POINTER_SCRIPT; a Cluster keeps them in other
+ * slots), then the set itself. A crash in between leaves the set naming the
+ * pointers still to delete, so deleting again (by any id) finishes the job.
+ * An outcome key of the wrong type yields no outcomes.
  */
 export const DELETE_SCRIPT = `${DROP_MEMBERS}
 local moved = redirect(KEYS[7], KEYS[8])
@@ -188,7 +191,7 @@ local outcomes = {}
 if redis.call('TYPE', KEYS[5]).ok == 'zset' then outcomes = redis.call('ZRANGE', KEYS[5], 0, -1, 'WITHSCORES') end
 local aliases = {}
 if redis.call('TYPE', KEYS[9]).ok == 'set' then aliases = redis.call('SMEMBERS', KEYS[9]) end
-local removed = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[9])
+local removed = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
 if removed > 0 then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
 return {removed, outcomes, aliases}
 `;

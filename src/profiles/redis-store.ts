@@ -43,7 +43,11 @@ export interface RedisStoreOptions extends StoreLimits {
    * finish, repoint, done); a throw stands for a crash right there.
    */
   afterMergeStep?: (step: ClusterMergeStep) => void;
+  /** Tests only: called after each step of a delete (data, pointers); a throw stands for a crash right there. */
+  afterDeleteStep?: (step: DeleteStep) => void;
 }
+
+export type DeleteStep = 'data' | 'pointers';
 
 export type ClusterMergeStep = 'begin' | 'copy' | 'finish' | 'repoint' | 'done';
 
@@ -156,6 +160,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
   };
   const maxAliases = options.maxAliasesPerCustomer ?? DEFAULT_MAX_ALIASES_PER_CUSTOMER;
   const afterMergeStep = options.afterMergeStep ?? (() => undefined);
+  const afterDeleteStep = options.afterDeleteStep ?? (() => undefined);
 
   /**
    * Runs a script on the customer's keys, following redirects: an alias's
@@ -665,9 +670,12 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
           return scripts.nbDelete(k.p, k.t, k.x, k.i, k.o, k.v, k.a, k.j, k.s, channel, message(target));
         });
         const [removed, outcomes, aliases] = reply;
-        // The aliases' pointers (in their own slots on a Cluster) go after the customer: a crash between leaves pointers
-        // at a customer that no longer exists, which read as a customer never seen; deleting again removes them.
+        afterDeleteStep('data');
+        // The aliases' pointers (in their own slots on a Cluster) go after the customer's data, and the set that lists
+        // them last: a crash anywhere between leaves the set, so deleting again by any id of the customer finishes.
         await Promise.all(aliases.map((alias) => scripts.nbDeletePointer(keys(alias).a, id, channel, message(alias))));
+        afterDeleteStep('pointers');
+        if (aliases.length > 0) await client.del(keys(id).s);
         const gone: Array<Pick<StoredOutcome, 'item' | 'kind' | 'at'>> = [];
         for (let n = 0; n < outcomes.length / 2; n++) {
           try {
@@ -679,7 +687,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
         }
         // Erased outcomes stop counting for everyone's caps too.
         await addToTotals(gone, -1, clock());
-        return removed > 0;
+        return removed > 0 || aliases.length > 0;
       }),
     resolve: (customerId) => run('resolve', () => resolveId(customerId)),
     addAlias: (customerId, alias, now) => run('addAlias', () => addAlias(customerId, alias, now)),

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProfileStore } from '../../src/main.js';
-import { createRedisStore, type ClusterMergeStep } from '../../src/profiles/redis-store.js';
+import { createRedisStore, type ClusterMergeStep, type DeleteStep } from '../../src/profiles/redis-store.js';
 import type { ProfileStore } from '../../src/profiles/store.js';
 import { runProfileStoreContract } from './profile-store.contract.js';
 import { startRedisCluster, type RedisCluster } from './redis-cluster.js';
@@ -183,6 +183,53 @@ describe('redis store on a cluster', () => {
       } finally {
         await crashing.close();
         await crashed.close();
+      }
+    });
+  });
+
+  describe('a delete that crashes between its steps is finished by deleting again', () => {
+    const tp = { id: 'tp', type: 'page_view', channel: 'web', at: T0, properties: null };
+
+    it.each<[DeleteStep, string]>([
+      ['data', 'alias'],
+      ['data', 'canonical'],
+      ['pointers', 'canonical'],
+    ])('after %s, deleting again through %s erases every id of the customer', async (step, again) => {
+      const prefix = `nbtest:${randomUUID()}:`;
+      const crashAt: { step: DeleteStep | null } = { step: null };
+      const store = createRedisStore({
+        retentionDays: 30,
+        maxTouchpointsPerProfile: 100,
+        url: cluster.url,
+        cluster: true,
+        keyPrefix: prefix,
+        now: () => T0,
+        afterDeleteStep: (at) => {
+          if (at === crashAt.step) throw new Error(`crash after ${at}`);
+        },
+      });
+      const admin = new Cluster(cluster.url.split(','));
+      try {
+        await waitReady(store);
+        await store.appendTouchpoints('canonical', [tp], T0);
+        await store.appendTouchpoints('alias', [{ ...tp, id: 'tp-2' }], T0);
+        expect((await store.addAlias('canonical', 'alias', T0)).kind).toBe('merged');
+        expect((await store.addAlias('canonical', 'other', T0)).kind).toBe('merged');
+        crashAt.step = step;
+        await expect(store.delete('alias')).rejects.toThrow(`crash after ${step}`);
+        crashAt.step = null;
+        expect(await store.delete(again)).toBe(true);
+        for (const id of ['canonical', 'alias', 'other']) {
+          expect(await store.get(id)).toBeNull();
+          expect(await store.resolve(id)).toBe(id);
+        }
+        // Nothing of the customer is left under the prefix on any master: no data, no pointer, no alias set.
+        const left: string[] = [];
+        for (const node of admin.nodes('master')) left.push(...(await node.keys(`${prefix}*`)).filter((key) => !key.includes('{__shared')));
+        expect(left.filter((key) => /\{(canonical|alias|other)\}/.test(key))).toEqual([]);
+      } finally {
+        await admin.quit();
+        await store.close();
       }
     });
   });
