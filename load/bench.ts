@@ -40,7 +40,7 @@
  *                    SQLite), optimize (i: optimized ranking's simulation,
  *                    its cost and the report query); default all
  *   BENCH_CPU_PROF=dir  (g) also writes V8 CPU profiles of the service and of
- *                    the offers run there
+ *                    the offers run there, and outcomes of its two services
  *   BENCH_REDIS_URL  the Redis for (e), default redis://127.0.0.1:6379; its
  *                    keys go under a prefix of their own and are deleted
  *   BENCH_SERVICE    dist (default: builds dist/ with `npm run build`'s tsc
@@ -289,6 +289,7 @@ async function main(): Promise<void> {
         seconds: settings.httpSeconds,
         warmupSeconds: settings.httpWarmupSeconds,
         rounds: settings.rounds,
+        cpuProfileDir: process.env.BENCH_CPU_PROF?.trim() || null,
       },
       rules,
       now,

@@ -27,6 +27,8 @@ export interface OutcomesBenchSettings {
   warmupSeconds: number;
   /** GET runs per service, taken in turns (plain, capped, plain, ...). */
   rounds: number;
+  /** BENCH_CPU_PROF: a V8 CPU profile of each service goes to a folder of this one, named after its rules. */
+  cpuProfileDir: string | null;
 }
 
 export interface OutcomesBenchResults {
@@ -76,7 +78,9 @@ export async function outcomesSection(
       progress(`(outcomes) starting the service on SQLite, rules ${label}`);
       starting = await startChild({
         name: `the service on SQLite, ${label}`,
-        args: settings.serviceArgs,
+        args: settings.cpuProfileDir
+          ? ['--cpu-prof', '--cpu-prof-dir', join(settings.cpuProfileDir, `outcomes-${capped ? 'capped' : 'plain'}`), ...settings.serviceArgs]
+          : settings.serviceArgs,
         cwd: settings.root,
         env: { ...process.env, STORE: 'sqlite', SQLITE_PATH: join(dir, `${label}.db`), PORT: '0', HOST: '127.0.0.1', RULES_DIR: rulesDir, RULES_POLL_INTERVAL_MS: '0' },
         urlFromLine: (line) => {
