@@ -264,18 +264,25 @@ class Facts implements DecisionFacts {
   }
 }
 
-interface ProfileMemo {
+/**
+ * What is kept with a cached profile. A class with every field present from
+ * the start, filled in as decisions ask: an object literal grown property by
+ * property would take a different hidden class for each order in which rules
+ * first ask (outcomes only for customers who have some), and every access to
+ * it on the decision path would go megamorphic.
+ */
+class ProfileMemo {
   /** Salt, bucket, salt, bucket… */
-  buckets?: Array<string | number>;
-  touchpointTypes?: string[];
-  channels?: string[];
+  buckets: Array<string | number> | undefined = undefined;
+  touchpointTypes: string[] | undefined = undefined;
+  channels: string[] | undefined = undefined;
   /** Whether the touchpoint times never increase. */
-  newestFirst?: boolean;
+  newestFirst: boolean | undefined = undefined;
   /** Whether the outcome times never increase. */
-  outcomesNewestFirst?: boolean;
+  outcomesNewestFirst: boolean | undefined = undefined;
   /** The positions of each item's outcomes, in column order. */
-  outcomesByItem?: Map<string, number[]>;
-  index?: TouchpointIndex;
+  outcomesByItem: Map<string, number[]> | undefined = undefined;
+  index: TouchpointIndex | undefined = undefined;
 }
 
 type TouchpointIds = Uint16Array | Uint32Array;
@@ -376,7 +383,7 @@ function groupByItem(items: readonly string[]): Map<string, number[]> {
 }
 
 function newMemo(): ProfileMemo {
-  return {};
+  return new ProfileMemo();
 }
 
 function profileMemo(profile: DecisionProfile): ProfileMemo {
