@@ -31,6 +31,23 @@ runProfileStoreContract('redis cluster', async (limits) => {
 describe('redis store on a cluster', () => {
   const T0 = Date.UTC(2026, 0, 15, 12);
 
+  /** A store on the cluster under `prefix`, at T0, whose merges and deletes stop with "crash after <step>" at `crashAt.step`. */
+  function storeCrashingAt(prefix: string, crashAt: { step: string | null }): ProfileStore {
+    const crash = (step: string): void => {
+      if (step === crashAt.step) throw new Error(`crash after ${step}`);
+    };
+    return createRedisStore({
+      retentionDays: 30,
+      maxTouchpointsPerProfile: 100,
+      url: cluster.url,
+      cluster: true,
+      keyPrefix: prefix,
+      now: () => T0,
+      afterMergeStep: crash,
+      afterDeleteStep: crash,
+    });
+  }
+
   it('keeps each customer on one slot and spreads customers over every master', async () => {
     const prefix = `nbtest:${randomUUID()}:`;
     const store = createRedisStore({ retentionDays: 30, maxTouchpointsPerProfile: 10, url: cluster.url, cluster: true, keyPrefix: prefix });
@@ -92,17 +109,7 @@ describe('redis store on a cluster', () => {
 
     /** The canonical customer and the alias (with an alias of its own), in different slots; returns the store. */
     async function setUp(prefix: string, crashAt: { step: ClusterMergeStep | null }) {
-      const store = createRedisStore({
-        retentionDays: 30,
-        maxTouchpointsPerProfile: 100,
-        url: cluster.url,
-        cluster: true,
-        keyPrefix: prefix,
-        now: () => T0,
-        afterMergeStep: (step) => {
-          if (step === crashAt.step) throw new Error(`crash after ${step}`);
-        },
-      });
+      const store = storeCrashingAt(prefix, crashAt);
       await waitReady(store);
       const tp = (id: string | null, minutesAgo: number) => ({ id, type: 'page_view', channel: 'web', at: T0 - minutesAgo * MINUTE, properties: id ? { id } : null });
       const outcome = (decisionId: string) => ({ decisionId, placement: 'home-hero', item: 'hero-a', rule: 'r1', arm: null, kind: 'click' as const, at: T0, value: null });
@@ -156,17 +163,7 @@ describe('redis store on a cluster', () => {
       const prefix = `nbtest:${randomUUID()}:`;
       const crashAt: { step: ClusterMergeStep | null } = { step };
       const crashed = await setUp(prefix, { step: null });
-      const crashing = createRedisStore({
-        retentionDays: 30,
-        maxTouchpointsPerProfile: 100,
-        url: cluster.url,
-        cluster: true,
-        keyPrefix: prefix,
-        now: () => T0,
-        afterMergeStep: (at) => {
-          if (at === crashAt.step) throw new Error(`crash after ${at}`);
-        },
-      });
+      const crashing = storeCrashingAt(prefix, crashAt);
       try {
         await waitReady(crashing);
         await expect(crashing.addAlias('canonical', 'alias', T0)).rejects.toThrow(`crash after ${step}`);
@@ -197,17 +194,7 @@ describe('redis store on a cluster', () => {
     ])('after %s, deleting again through %s erases every id of the customer', async (step, again) => {
       const prefix = `nbtest:${randomUUID()}:`;
       const crashAt: { step: DeleteStep | null } = { step: null };
-      const store = createRedisStore({
-        retentionDays: 30,
-        maxTouchpointsPerProfile: 100,
-        url: cluster.url,
-        cluster: true,
-        keyPrefix: prefix,
-        now: () => T0,
-        afterDeleteStep: (at) => {
-          if (at === crashAt.step) throw new Error(`crash after ${at}`);
-        },
-      });
+      const store = storeCrashingAt(prefix, crashAt);
       const admin = new Cluster(cluster.url.split(','));
       try {
         await waitReady(store);
