@@ -4,6 +4,7 @@
  * by their parameters, so a fact used by fifty conditions is computed once.
  */
 import type { JsonObject } from '../domain/json.js';
+import type { OutcomeKind } from '../domain/outcome.js';
 import { internedId, NO_ID, NO_OUTCOMES, type DecisionProfile, type OutcomeColumns } from '../domain/decision-profile.js';
 import type { BucketParams, OutcomeCountParams, TouchpointCountParams, TouchpointFilterParams } from './fact-catalog.js';
 import type { FactSource } from './fact-source.js';
@@ -106,6 +107,26 @@ class Facts implements DecisionFacts {
     return count;
   }
 
+  itemOutcomeCount(item: string, kind: OutcomeKind, withinDays: number | null): number {
+    const { kinds, at } = this.outcomes;
+    if (at.length === 0) return 0;
+    const positions = this.outcomesOf(item);
+    if (positions === undefined) return 0;
+    const since = withinDays === null ? -Infinity : this.now - withinDays * DAY_MS;
+    const newestFirst = (this.memo.outcomesNewestFirst ??= isNewestFirst(at));
+    let count = 0;
+    for (let k = 0; k < positions.length; k++) {
+      const i = positions[k] as number;
+      const time = at[i] as number;
+      if (!(time >= since)) {
+        if (newestFirst && time < since) break;
+        continue;
+      }
+      if (kinds[i] === kind) count++;
+    }
+    return count;
+  }
+
   bucket(params: BucketParams): number {
     // Salt, bucket, salt, bucket…: a rule set uses a salt or two, and a Map per cached profile would weigh more.
     const buckets = (this.memo.buckets ??= []);
@@ -141,20 +162,18 @@ class Facts implements DecisionFacts {
    * few values: a scan comparing strings (interned, so mostly by reference) is enough.
    */
   private countOutcomes(filter: OutcomeFilter): number {
-    const { kinds, items, placements, at } = this.outcomes;
+    const { kinds, placements, at } = this.outcomes;
     const n = at.length;
     if (n === 0) return 0;
     const since = filter.withinDays === undefined ? -Infinity : this.now - filter.withinDays * DAY_MS;
     const newestFirst = (this.memo.outcomesNewestFirst ??= isNewestFirst(at));
     let count = 0;
     if (filter.items !== null) {
-      // Caps ask per item, for every candidate of a decision: a customer with hundreds of outcomes would have them all
-      // scanned for each. Grouped by item once per cached profile, each count reads only that item's outcomes.
-      const byItem = (this.memo.outcomesByItem ??= groupByItem(items));
-      for (const item of filter.items) {
-        const positions = byItem.get(item as string);
+      for (let f = 0; f < filter.items.length; f++) {
+        const positions = this.outcomesOf(filter.items[f] as string);
         if (positions === undefined) continue;
-        for (const i of positions) {
+        for (let k = 0; k < positions.length; k++) {
+          const i = positions[k] as number;
           const time = at[i] as number;
           if (!(time >= since)) {
             if (newestFirst && time < since) break;
@@ -178,6 +197,15 @@ class Facts implements DecisionFacts {
       count++;
     }
     return count;
+  }
+
+  /**
+   * Where an item's outcomes are in the columns, newest first. Caps ask per
+   * item, for every candidate of a decision: grouped by item once per cached
+   * profile, each count reads only that item's outcomes.
+   */
+  private outcomesOf(item: string): number[] | undefined {
+    return (this.memo.outcomesByItem ??= groupByItem(this.outcomes.items)).get(item);
   }
 
   /** The newest matching touchpoint's time; -Infinity when none matches. */

@@ -13,6 +13,7 @@ import {
   type TouchpointCountParams,
   type TouchpointFilterParams,
 } from './fact-catalog.js';
+import type { OutcomeKind } from '../domain/outcome.js';
 
 /** The fact values of one decision. */
 export interface FactSource {
@@ -27,6 +28,12 @@ export interface FactSource {
   touchpointCount(params: TouchpointCountParams): number;
   daysSinceLastTouchpoint(params: TouchpointFilterParams): number | null;
   outcomeCount(params: OutcomeCountParams): number;
+  /**
+   * This customer's outcomes of `kind` for `item`, in any placement, within
+   * the last `withinDays` days (every one when null): what a cap with scope
+   * "customer" counts. Not memoised; one lookup and a scan of the item's outcomes.
+   */
+  itemOutcomeCount(item: string, kind: OutcomeKind, withinDays: number | null): number;
   bucket(params: BucketParams): number;
 }
 

@@ -2,8 +2,8 @@
  * Caps on catalog items (contract section 8): an item is capped once the
  * outcomes of a cap's kind for it, in any placement, within the last
  * withinDays (ever without), have reached the cap's max: this customer's
- * (from the profile, through the outcomeCount fact) or everyone's (scope
- * "all", from the OutcomeTotals the decision was given).
+ * (from the profile's outcomes) or everyone's (scope "all", from the
+ * OutcomeTotals the decision was given).
  */
 import type { OutcomeTotals } from '../domain/outcome-totals.js';
 import type { FactSource } from '../conditions/fact-source.js';
@@ -19,26 +19,36 @@ export interface CapHit {
 export type CapCheck = (item: CatalogItem) => CapHit | null;
 
 /**
- * A check for one decision, which counts each item at most once however many
- * placements or rules offer it. Made only for decisions whose placements list
- * capped items, and asked only for items that would otherwise be served.
+ * The check for one decision, which counts each item at most once however
+ * many placements or rules offer it: one decision sees one count, even when a
+ * refresh of the totals lands between its placements. Made only for decisions
+ * whose placements list capped items, and asked only for items that would
+ * otherwise be served: a few a decision, so what was counted is kept in two
+ * short arrays searched in order, cheaper than a Map made per decision.
  */
 export function createCapCheck(facts: FactSource, totals: OutcomeTotals | undefined, now: number): CapCheck {
-  const known = new Map<CatalogItem, CapHit | null>();
+  const items: CatalogItem[] = [];
+  const hits: Array<CapHit | null> = [];
   return (item) => {
-    let hit = known.get(item);
-    if (hit === undefined) {
-      hit = firstReached(item, facts, totals, now);
-      known.set(item, hit);
-    }
+    for (let i = 0; i < items.length; i++) if (items[i] === item) return hits[i] as CapHit | null;
+    const hit = firstReached(item, facts, totals, now);
+    items.push(item);
+    hits.push(hit);
     return hit;
   };
 }
 
 function firstReached(item: CatalogItem, facts: FactSource, totals: OutcomeTotals | undefined, now: number): CapHit | null {
-  for (const cap of item.caps ?? []) {
+  const caps = item.caps;
+  if (caps === null) return null;
+  for (let i = 0; i < caps.length; i++) {
+    const cap = caps[i] as ItemCap;
     const count =
-      cap.scope === 'customer' ? facts.outcomeCount(cap.customerCount) : (totals?.count(item.id, cap.kind, cap.withinDays, now) ?? 0);
+      cap.scope === 'customer'
+        ? facts.itemOutcomeCount(item.id, cap.kind, cap.withinDays)
+        : totals === undefined
+          ? 0
+          : totals.count(item.id, cap.kind, cap.withinDays, now);
     if (count >= cap.max) return { cap, count };
   }
   return null;

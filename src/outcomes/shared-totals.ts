@@ -34,8 +34,8 @@ export interface SharedTotalsOptions {
 
 export function createSharedOutcomeTotals(options: SharedTotalsOptions): SharedOutcomeTotals {
   const clock = options.now ?? Date.now;
-  /** item → kind → [day, count] pairs. */
-  let counts = new Map<string, Map<OutcomeKind, Array<[number, number]>>>();
+  /** item → kind → day, count, day, count… (flat: read for every capped item a decision considers). */
+  let counts = new Map<string, Map<OutcomeKind, number[]>>();
   let stale = false;
   let running: Promise<void> | null = null;
 
@@ -47,13 +47,13 @@ export function createSharedOutcomeTotals(options: SharedTotalsOptions): SharedO
       return;
     }
     const rows = await options.store.outcomeTotals(items, clock());
-    const next = new Map<string, Map<OutcomeKind, Array<[number, number]>>>();
+    const next = new Map<string, Map<OutcomeKind, number[]>>();
     for (const { item, kind, day, count } of rows) {
       let byKind = next.get(item);
       if (!byKind) next.set(item, (byKind = new Map()));
       let days = byKind.get(kind);
       if (!days) byKind.set(kind, (days = []));
-      days.push([day, count]);
+      days.push(day, count);
     }
     counts = next;
     stale = false;
@@ -78,7 +78,7 @@ export function createSharedOutcomeTotals(options: SharedTotalsOptions): SharedO
       if (!days) return 0;
       const cutoff = withinDays === null ? -Infinity : now - withinDays * DAY_MS;
       let total = 0;
-      for (const [day, count] of days) if ((day + 1) * DAY_MS > cutoff) total += count;
+      for (let i = 0; i < days.length; i += 2) if (((days[i] as number) + 1) * DAY_MS > cutoff) total += days[i + 1] as number;
       return total;
     },
     refresh,

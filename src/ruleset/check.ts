@@ -145,7 +145,6 @@ function compileCaps(id: string, caps: readonly ItemCapSpec[] | undefined): Item
       max: cap.max,
       withinDays,
       scope: cap.scope ?? 'customer',
-      customerCount: withinDays === null ? { kind: cap.kind, item: id } : { kind: cap.kind, item: id, withinDays },
     };
   });
 }

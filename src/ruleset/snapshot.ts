@@ -25,11 +25,6 @@ export interface ItemCap {
   /** null: every outcome ever. */
   withinDays: number | null;
   scope: CapScope;
-  /**
-   * The outcomeCount params that give this customer's count (scope
-   * "customer"): one object per cap, so a decision's facts count it once.
-   */
-  customerCount: OutcomeCountParams;
 }
 
 export interface DecisionRule {

@@ -54,7 +54,7 @@ describe('caps: what a decision counts', () => {
     });
     expect(snapshot.catalog.get('plain')?.caps).toBeNull();
     expect(snapshot.catalog.get('popular')?.caps).toEqual([
-      { kind: 'conversion', max: 2, withinDays: null, scope: 'all', customerCount: { kind: 'conversion', item: 'popular' } },
+      { kind: 'conversion', max: 2, withinDays: null, scope: 'all' },
     ]);
   });
 

@@ -308,6 +308,21 @@ describe('createFacts: outcomeCount', () => {
     expect(facts.touchpointCount({})).toBe(0);
   });
 
+  it('counts for caps (itemOutcomeCount) what the fact counts for one item and kind', () => {
+    const kinds = ['impression', 'click', 'conversion', 'dismiss'] as const;
+    for (const outcomes of [OUTCOMES, [...OUTCOMES].reverse(), [OUTCOMES[2], OUTCOMES[0], OUTCOMES[5], OUTCOMES[1]] as StoredOutcome[]]) {
+      const facts = withOutcomes(outcomes);
+      for (const item of ['hero-a', 'offer-x', 'nothing'])
+        for (const kind of kinds)
+          for (const withinDays of [null, 0.01, 1, 3, 7, 30, 365]) {
+            const fact = facts.outcomeCount(withinDays === null ? { item, kind } : { item, kind, withinDays });
+            expect(facts.itemOutcomeCount(item, kind, withinDays), `${item} ${kind} ${withinDays}`).toBe(fact);
+          }
+    }
+    expect(withOutcomes(OUTCOMES).itemOutcomeCount('hero-a', 'impression', 7)).toBe(2);
+    expect(factsOf(null).itemOutcomeCount('hero-a', 'impression', null)).toBe(0);
+  });
+
   it('memoises by params object, keeping different params apart', () => {
     const facts = withOutcomes(OUTCOMES);
     const clicks = { kind: 'click' as const };

@@ -73,6 +73,7 @@ function asyncFacts(i: number): FactSource {
     touchpointCount: (params) => later(types.has(String(params.type)) ? 1 : 0) as unknown as number,
     daysSinceLastTouchpoint: () => later(days) as unknown as number,
     outcomeCount: () => 0,
+    itemOutcomeCount: () => 0,
     bucket: () => 0,
   };
 }
