@@ -1,119 +1,250 @@
 /**
  * Where `nextbest offers` gets its decisions: the stream route
- * (POST /v1/decisions/stream) either of a running service (`--url`) or of the
- * service's own app run in this process over the rules and the store as
- * `serve` reads them. Either way the same route decides, so the two modes
- * answer alike, columns included (the item fields come in its header).
+ * (POST /v1/decisions/stream) of a running service (`--url`), or decision
+ * workers in this process (worker threads, offers-worker.ts) over the rules
+ * and the store as `serve` reads them. Both decide with lineDecider, what
+ * the stream route runs, so the two modes answer alike, columns included.
+ * Either way the answers come back as batches of output text with what each
+ * recipient came to.
  */
 import http from 'node:http';
 import https from 'node:https';
+import os from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ConfigError, loadConfig } from '../config.js';
+import { Worker } from 'node:worker_threads';
 import { ITEM_FIELDS_HEADER, NDJSON_TYPE } from '../domain/decision-stream.js';
-import { createApp } from '../http/app.js';
-import { createProfileStore, decisionKeyring, itemsCountingEveryone, matcherFor } from '../main.js';
-import { createDecisionSigner } from '../outcomes/decision-id.js';
-import { createSharedOutcomeTotals } from '../outcomes/shared-totals.js';
-import { createLogger } from '../observability/logger.js';
-import { createRuleRegistry } from '../reload/registry.js';
-import { formatRuleError } from '../ruleset/format.js';
+import { NdjsonLineSplitter, type BodyLine } from '../http/ndjson-lines.js';
+import { OffersError } from './offers-error.js';
+import type { RowFailure } from './offers-input.js';
+import { outputEncoder, type AnsweredDecision, type OutputFormat } from './offers-output.js';
+import { failureOf, type FromWorker, type ToWorker } from './offers-protocol.js';
 
-/** The run cannot go on (bad configuration, invalid rules, the service refusing or gone). */
-export class OffersError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'OffersError';
-  }
+export { OffersError } from './offers-error.js';
+
+/** Answers to consecutive requests, in order. */
+export interface AnswerBatch {
+  /** One entry a request: the rows its decision came to (1 a decision for NDJSON), or -1 when it failed, its failure next in `failures`. */
+  rows: readonly number[];
+  failures: readonly RowFailure[];
+  /** The output for the decisions among them, in the format asked for. */
+  text: string;
 }
 
 export interface DecisionStream {
   /** The catalog item fields of the rules deciding, in order (the CSV's extra columns). */
   itemFields: string[];
-  /** The answer's bytes: one line a request, in order. */
-  answers: AsyncIterable<Uint8Array>;
+  answers: AsyncIterable<AnswerBatch>;
 }
 
 export interface Transport {
   /** Where the decisions come from, for messages. */
   readonly source: string;
-  /** Starts a stream; `body` is read only as fast as the answers are. */
-  open(body: AsyncIterable<string>): Promise<DecisionStream>;
+  /** Starts a stream of request lines (each chunk whole lines); `body` is read only as fast as the answers are. */
+  open(body: AsyncIterable<string>, format: OutputFormat): Promise<DecisionStream>;
   close(): Promise<void>;
 }
 
-/** The service's app in this process, configured from the environment as `serve` is. */
-export async function localTransport(env: NodeJS.ProcessEnv): Promise<Transport> {
-  let config;
+export interface LocalTransportOptions {
+  /** Decision workers; default: one per core, at most 2 (the main thread reads and writes on the side). */
+  workers?: number;
+  /** The worker's script; tests give one that misbehaves. */
+  workerUrl?: URL;
+  /** How long `close` waits for a worker to close its store before stopping it. */
+  closeTimeoutMs?: number;
+}
+
+/** Batches sent to each worker ahead of the answers taken: one deciding, one waiting. */
+const BATCHES_AHEAD_PER_WORKER = 2;
+
+/** The worker script beside this file, as TypeScript when run from src/ (tsx, which workers inherit through execArgv), else built. */
+const DEFAULT_WORKER_URL = new URL(`./offers-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+
+/**
+ * Decision workers in this process, configured from the environment as
+ * `serve` is. Batches go to the workers in turn and their answers are taken
+ * in the same order, so the output is in the input's order whatever the
+ * number of workers. A worker that fails, or stops before it has answered
+ * what it was sent, fails the run with what it said or its exit code.
+ */
+export async function localTransport(env: NodeJS.ProcessEnv, options: LocalTransportOptions = {}): Promise<Transport> {
+  const count = Math.max(1, options.workers ?? Math.min(2, os.availableParallelism()));
+  const workers = Array.from({ length: count }, () => new DecisionWorker(options.workerUrl ?? DEFAULT_WORKER_URL, env));
+  let ready: Array<Extract<FromWorker, { kind: 'ready' }>>;
   try {
-    config = loadConfig(env);
+    ready = await Promise.all(workers.map((worker) => worker.ready));
   } catch (err) {
-    if (err instanceof ConfigError) throw new OffersError(err.message);
+    await Promise.all(workers.map((worker) => worker.stop()));
     throw err;
   }
-  // Warnings only, and to stderr: standard output may be the offers themselves.
-  const logger = createLogger({ level: config.logLevel === 'silent' ? 'silent' : 'warn', destination: process.stderr });
-  const registry = createRuleRegistry({ dir: config.rulesDir, logger, createMatcher: matcherFor(config.evaluator), limits: config.ruleLimits });
-  const loaded = await registry.reload();
-  if (!loaded.ok) throw new OffersError(`the rules in ${config.rulesDir} are invalid:\n${loaded.errors.map((e) => `  ${formatRuleError(e)}`).join('\n')}`);
-  let store;
-  try {
-    store = createProfileStore({
-      store: config.store,
-      sqlitePath: config.sqlitePath,
-      redisUrl: config.redisUrl,
-      redisCluster: config.redisCluster,
-      redisKeyPrefix: config.redisKeyPrefix,
-      retentionDays: config.touchpointRetentionDays,
-      maxTouchpointsPerProfile: config.maxTouchpointsPerProfile,
-      maxAliasesPerCustomer: config.maxAliasesPerCustomer,
-      // One pass over a list, each recipient once: a cache would only cost.
-      cacheMax: 0,
-      storeTimeoutMs: config.storeTimeoutMs,
-    });
-  } catch (err) {
-    throw new OffersError(`cannot open the ${config.store} profile store: ${(err as Error).message}`);
-  }
-  // Decisions made here are decisions like any other (contract section 12): signed with the key the service
-  // uses, so their outcomes are accepted, and capped with everyone's counts as the store holds them now.
-  const keyring = await decisionKeyring(config, store, logger);
-  const outcomeTotals = createSharedOutcomeTotals({ store, items: () => itemsCountingEveryone(registry.current) });
-  try {
-    await outcomeTotals.refresh();
-  } catch (err) {
-    logger.warn('cannot read everyone\'s outcome counts; caps with scope "all" count nothing in this run', { error: (err as Error).message });
-  }
-  const app = createApp({ rules: registry, store, logger, signer: createDecisionSigner(keyring.keyring), outcomeTotals });
-  const source = config.store === 'sqlite' ? `the rules in ${config.rulesDir} and the store at ${config.sqlitePath}` : `the rules in ${config.rulesDir} and the ${config.store} store`;
+  const first = ready[0] as (typeof ready)[number];
+  const closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
   return {
-    source,
-    async open(body) {
-      const iterator = body[Symbol.asyncIterator]();
-      const encoder = new TextEncoder();
-      const stream = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          const next = await iterator.next();
-          if (next.done) controller.close();
-          else controller.enqueue(encoder.encode(next.value));
-        },
-        async cancel() {
-          await iterator.return?.();
-        },
-      });
-      const res = await app.request('http://offers.local/v1/decisions/stream', {
-        method: 'POST',
-        body: stream,
-        headers: { 'Content-Type': NDJSON_TYPE },
-        duplex: 'half',
-      } as RequestInit);
-      if (res.status !== 200 || !res.body) throw new OffersError(`the decisions failed: ${res.status} ${await problemText(res.text())}`);
-      return { itemFields: parseItemFields(res.headers.get(ITEM_FIELDS_HEADER)), answers: res.body as unknown as AsyncIterable<Uint8Array> };
+    source: first.source,
+    async open(body, format) {
+      return { itemFields: first.itemFields, answers: workerAnswers(workers, body, format) };
     },
-    close: () => {
-      keyring.stop();
-      return store.close();
+    close: async () => {
+      await Promise.all(workers.map((worker) => worker.close(closeTimeoutMs)));
     },
   };
+}
+
+async function* workerAnswers(workers: readonly DecisionWorker[], body: AsyncIterable<string>, format: OutputFormat): AsyncGenerator<AnswerBatch> {
+  const requests = body[Symbol.asyncIterator]();
+  const ahead: Array<Promise<AnswerBatch>> = [];
+  let sent = 0;
+  let linesSent = 0;
+  let bodyDone = false;
+  try {
+    for (;;) {
+      while (!bodyDone && ahead.length < workers.length * BATCHES_AHEAD_PER_WORKER) {
+        const next = await requests.next();
+        if (next.done) {
+          bodyDone = true;
+          break;
+        }
+        const worker = workers[sent % workers.length] as DecisionWorker;
+        ahead.push(worker.decide({ kind: 'batch', id: sent, text: next.value, linesBefore: linesSent, format }));
+        sent++;
+        linesSent += countLines(next.value);
+      }
+      const answers = ahead.shift();
+      if (!answers) return;
+      yield await answers;
+    }
+  } finally {
+    await requests.return?.();
+  }
+}
+
+function countLines(text: string): number {
+  let count = 0;
+  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) count++;
+  return count;
+}
+
+/**
+ * A worker thread running `url`. Run from src/ (tsx or vitest: the tests,
+ * `npm run dev`), the worker is TypeScript and needs tsx's loader registered
+ * in its own thread first, as the rules loader's worker does
+ * (src/reload/rules-loader.ts).
+ */
+function startWorker(url: URL, env: NodeJS.ProcessEnv): Worker {
+  if (!url.pathname.endsWith('.ts')) return new Worker(url, { env });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  return new Worker(`import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true, env });
+}
+
+/** One worker thread and the batches it has not answered yet. */
+class DecisionWorker {
+  readonly ready: Promise<Extract<FromWorker, { kind: 'ready' }>>;
+  readonly #worker: Worker;
+  readonly #waiting = new Map<number, { resolve: (answers: AnswerBatch) => void; reject: (err: Error) => void }>();
+  #failure: OffersError | null = null;
+  #exited = false;
+  readonly #exit: Promise<void>;
+
+  constructor(url: URL, env: NodeJS.ProcessEnv) {
+    this.#worker = startWorker(url, env);
+    let resolveReady!: (ready: Extract<FromWorker, { kind: 'ready' }>) => void;
+    let rejectReady!: (err: Error) => void;
+    this.ready = new Promise((resolve, reject) => {
+      resolveReady = resolve;
+      rejectReady = reject;
+    });
+    // Whoever waits for it sees the failure; nobody may, when another worker failed first.
+    this.ready.catch(() => undefined);
+    const fail = (failure: OffersError): void => {
+      this.#failure ??= failure;
+      rejectReady(this.#failure);
+      for (const waiting of this.#waiting.values()) waiting.reject(this.#failure);
+      this.#waiting.clear();
+    };
+    this.#worker.on('message', (message: FromWorker) => {
+      if (message.kind === 'ready') resolveReady(message);
+      else if (message.kind === 'failed') {
+        fail(new OffersError(message.message));
+        void this.#worker.terminate();
+      } else {
+        const waiting = this.#waiting.get(message.id);
+        this.#waiting.delete(message.id);
+        waiting?.resolve({ rows: message.rows, failures: message.failures, text: message.text });
+      }
+    });
+    this.#worker.on('error', (err) => fail(new OffersError(`a decision worker failed: ${err.message}`)));
+    this.#exit = new Promise((resolve) => {
+      this.#worker.once('exit', (code) => {
+        this.#exited = true;
+        fail(new OffersError(`a decision worker stopped with exit code ${code} before it had answered`));
+        resolve();
+      });
+    });
+  }
+
+  decide(batch: Extract<ToWorker, { kind: 'batch' }>): Promise<AnswerBatch> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const answers = new Promise<AnswerBatch>((resolve, reject) => this.#waiting.set(batch.id, { resolve, reject }));
+    // Taken in order by workerAnswers: one that fails while an earlier one is awaited must not go unhandled.
+    answers.catch(() => undefined);
+    this.#worker.postMessage(batch satisfies ToWorker);
+    return answers;
+  }
+
+  /** Asks the worker to close its store and end; stops it if it has not within `timeoutMs`. */
+  async close(timeoutMs: number): Promise<void> {
+    if (this.#exited) return;
+    this.#worker.postMessage({ kind: 'close' } satisfies ToWorker);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)));
+    const outcome = await Promise.race([this.#exit, late]);
+    clearTimeout(timer);
+    if (outcome === 'late') await this.stop();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#exited) await this.#worker.terminate();
+  }
+}
+
+/** The NDJSON answer of a stream route, as batches: decisions written in the format asked for, problems as failures. */
+async function* remoteAnswers(answers: AsyncIterable<Uint8Array>, format: OutputFormat, itemFields: readonly string[]): AsyncGenerator<AnswerBatch> {
+  const encoder = outputEncoder(format, itemFields);
+  const splitter = new NdjsonLineSplitter(Number.MAX_SAFE_INTEGER);
+  const lines: BodyLine[] = [];
+  for await (const chunk of answers) {
+    splitter.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), lines);
+    const rows: number[] = [];
+    const failures: RowFailure[] = [];
+    let text = '';
+    for (const entry of lines) {
+      if ('unreadable' in entry) throw new OffersError(`the service's answer line ${entry.line} cannot be read`);
+      const answer = readAnswer(entry.text, format);
+      if (answer.kind === 'problem') {
+        rows.push(-1);
+        failures.push(answer.failure);
+        continue;
+      }
+      const written = encoder.decisionRows(answer.decision, () => entry.text);
+      text += written.text;
+      rows.push(written.count);
+    }
+    lines.length = 0;
+    if (rows.length > 0) yield { rows, failures, text };
+  }
+}
+
+type Answer = { kind: 'decision'; decision: AnsweredDecision } | { kind: 'problem'; failure: RowFailure };
+
+const NOT_PARSED = null as unknown as AnsweredDecision;
+
+/** An answer line: a decision (parsed only when its rows need it) or a problem. */
+function readAnswer(text: string, format: OutputFormat): Answer {
+  // decisionJson writes the decision's own fields first; a problem begins with its type.
+  if (format === 'ndjson' && text.startsWith('{"decisionId":')) return { kind: 'decision', decision: NOT_PARSED };
+  const value = JSON.parse(text) as Record<string, unknown>;
+  if (typeof value.decisionId === 'string') return { kind: 'decision', decision: value as unknown as AnsweredDecision };
+  return { kind: 'problem', failure: failureOf(value) };
 }
 
 /** A running service's stream route. */
@@ -128,7 +259,7 @@ export function remoteTransport(url: string, apiKey: string | undefined): Transp
   const target = new URL('v1/decisions/stream', base);
   return {
     source: base.origin,
-    open(body) {
+    open(body, format) {
       return new Promise<DecisionStream>((resolve, reject) => {
         const client = target.protocol === 'https:' ? https : http;
         const headers: Record<string, string> = { 'Content-Type': NDJSON_TYPE, 'Transfer-Encoding': 'chunked' };
@@ -146,7 +277,15 @@ export function remoteTransport(url: string, apiKey: string | undefined): Transp
             return;
           }
           const fields = res.headers[ITEM_FIELDS_HEADER.toLowerCase()];
-          resolve({ itemFields: parseItemFields(typeof fields === 'string' ? fields : null), answers: res });
+          let itemFields: string[];
+          try {
+            itemFields = parseItemFields(typeof fields === 'string' ? fields : null);
+          } catch (err) {
+            reject(err);
+            res.destroy();
+            return;
+          }
+          resolve({ itemFields, answers: remoteAnswers(res, format, itemFields) });
         });
         request.on('error', (err) => {
           if (!answered) reject(new OffersError(`cannot reach ${base.origin}: ${err.message}`));
@@ -165,10 +304,6 @@ export function remoteTransport(url: string, apiKey: string | undefined): Transp
 function parseItemFields(header: string | null): string[] {
   if (header === null) throw new OffersError(`the service did not name the catalog item fields (${ITEM_FIELDS_HEADER}): is it a version with the decision stream?`);
   return header === '' ? [] : header.split(',').map((name) => decodeURIComponent(name));
-}
-
-async function problemText(text: Promise<string>): Promise<string> {
-  return problemTextOf(await text);
 }
 
 function problemTextOf(text: string): string {

@@ -1,16 +1,17 @@
 /**
  * `nextbest offers`: the decisions for a list of recipients, for an email
- * send (contract section 12). Recipients are read (input), sent through the
- * decision stream (transport: this process's own app, or a running service
- * with --url) and the answers written as they come (output), each part
- * waiting for the next, so a list of any length runs in flat memory.
+ * send (contract section 12). Recipients are read (input), sent in batches to
+ * be decided (transport: decision workers in this process, or a running
+ * service's decision stream with --url) and the answers written as they come
+ * (output), each part waiting for the next, so a list of any length runs in
+ * flat memory. This thread reads and writes; in local mode the deciding and
+ * the output's text are the workers'.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { NdjsonLineSplitter, type BodyLine } from '../http/ndjson-lines.js';
 import { formatOfName, InputError, readRecipients, type InputFormat, type Recipient, type RowFailure } from './offers-input.js';
-import { fileWriter, outputEncoder, streamWriter, type AnsweredDecision, type CountingWriter, type OutputFormat } from './offers-output.js';
+import { fileWriter, outputEncoder, streamWriter, type CountingWriter, type OutputFormat } from './offers-output.js';
 import { progressFile, readProgress, type Checkpoint, type RunDescription } from './offers-resume.js';
 import { localTransport, OffersError, remoteTransport, type Transport } from './offers-transport.js';
 import { createProgress, formatCount, type Progress } from './progress.js';
@@ -220,7 +221,7 @@ async function runOffers(options: OffersOptions): Promise<number> {
   };
 
   try {
-    const stream = await transport.open(requests());
+    const stream = await transport.open(requests(), options.format);
     const columns = options.format === 'csv' ? stream.itemFields : null;
     if (resumeFrom && JSON.stringify(resumeFrom.run.columns) !== JSON.stringify(columns)) {
       throw new OffersError(
@@ -237,30 +238,20 @@ async function runOffers(options: OffersOptions): Promise<number> {
     }
     await checkpoint();
 
-    const splitter = new NdjsonLineSplitter(Number.MAX_SAFE_INTEGER);
-    const lines: BodyLine[] = [];
-    for await (const chunk of stream.answers) {
-      splitter.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), lines);
-      const decisions: Array<{ text: string; decision: AnsweredDecision }> = [];
-      for (const entry of lines) {
+    for await (const batch of stream.answers) {
+      let failures = 0;
+      for (const rows of batch.rows) {
         const recipient = settleUnsent();
         if (!recipient) throw new OffersError('the service answered more lines than were sent');
-        if ('unreadable' in entry) throw new OffersError(`the service's answer to line ${recipient.line} cannot be read`);
-        const answer = readAnswer(entry.text, options.format);
         tally.recipients++;
-        if (answer.kind === 'problem') {
-          fail(recipient, answer.failure);
+        if (rows < 0) {
+          fail(recipient, batch.failures[failures++] as RowFailure);
           continue;
         }
         tally.decided++;
-        decisions.push({ text: entry.text, decision: answer.decision });
+        tally.rows += rows;
       }
-      lines.length = 0;
-      if (decisions.length > 0) {
-        const { text, count } = encoder.rows(decisions);
-        tally.rows += count;
-        output.write(text);
-      }
+      output.write(batch.text);
       meter.update(tally.recipients);
       if (output.pending >= FLUSH_CHARS || performance.now() - lastCheckpoint >= CHECKPOINT_MS) await checkpoint();
       if (interrupted) break;
@@ -302,22 +293,6 @@ async function runOffers(options: OffersOptions): Promise<number> {
       `${seconds.toFixed(1)} s, ${formatCount(Math.round(done / Math.max(seconds, 1e-3)))} recipients/s, from ${transport.source}`,
   );
   return tally.failed > 0 ? 1 : 0;
-}
-
-type Answer = { kind: 'decision'; decision: AnsweredDecision } | { kind: 'problem'; failure: RowFailure };
-
-const NOT_PARSED = null as unknown as AnsweredDecision;
-
-/** An answer line: a decision (parsed only when its rows need it) or a problem. */
-function readAnswer(text: string, format: OutputFormat): Answer {
-  // decisionJson writes the decision's own fields first; a problem begins with its type.
-  if (format === 'ndjson' && text.startsWith('{"decisionId":')) return { kind: 'decision', decision: NOT_PARSED };
-  const value = JSON.parse(text) as Record<string, unknown>;
-  if (typeof value.decisionId === 'string') return { kind: 'decision', decision: value as unknown as AnsweredDecision };
-  return {
-    kind: 'problem',
-    failure: { status: Number(value.status), title: String(value.title ?? 'Failed'), detail: String(value.detail ?? '') },
-  };
 }
 
 /** Where a resumed run starts, after checking it is the same run; null when there is nothing to resume (a fresh start). */

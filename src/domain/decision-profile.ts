@@ -98,7 +98,8 @@ export function toDecisionProfile(profile: Profile): DecisionProfile {
 /** The kind strings themselves, so a profile's kinds are the same few instances. */
 const KIND_INSTANCES = new Map<string, OutcomeKind>(OUTCOME_KINDS.map((kind) => [kind, kind]));
 
-function toOutcomeColumns(stored: Profile['outcomes']): OutcomeColumns {
+/** A profile's outcomes as decision columns, newest first; NO_OUTCOMES for none. */
+export function toOutcomeColumns(stored: Profile['outcomes']): OutcomeColumns {
   if (stored === undefined || stored.length === 0) return NO_OUTCOMES;
   // Stores keep them newest first; sorting a copy costs little and makes that a guarantee.
   const sorted = [...stored].sort(outcomesNewestFirst);

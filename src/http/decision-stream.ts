@@ -16,7 +16,7 @@
  * rules snapshot current when it began.
  */
 import type { Context } from 'hono';
-import { decisionRequestSchema, type DecisionRequest } from '../domain/decision.js';
+import { decisionRequestSchema, type Decision, type DecisionRequest } from '../domain/decision.js';
 import { ITEM_FIELDS_HEADER, MAX_STREAM_LINE_BYTES, NDJSON_TYPE } from '../domain/decision-stream.js';
 import { UnknownPlacementsError } from '../decide/decide.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
@@ -146,61 +146,84 @@ function bodySource(c: Context): BodySource {
 }
 
 /**
- * The answers, a group of lines' at a time. An unexpected failure before the
- * first answer fails the request; after it, each line of the failed group
- * answers a 500 problem (the failure logged once) and the stream goes on.
+ * The answers, a group of lines' at a time, as the body's text.
  */
 async function* answerStream(deps: ResolvedDeps, snapshot: RulesetSnapshot, body: BodySource): AsyncGenerator<string> {
   const splitter = new NdjsonLineSplitter(MAX_STREAM_LINE_BYTES);
-  let lines: BodyLine[] = [];
-  let answered = false;
-  const answerAll = async function* (): AsyncGenerator<string> {
-    for (let start = 0; start < lines.length; start += STREAM_GROUP_SIZE) {
-      const group = lines.slice(start, start + STREAM_GROUP_SIZE);
-      try {
-        yield await answerGroup(deps, snapshot, group);
-      } catch (err) {
-        if (!answered) throw err;
-        deps.logger.error('decision stream: a group of lines failed', { err, firstLine: group[0]?.line, lines: group.length });
-        yield group.map((entry) => problemLine(toProblem(err).problem, entry.line)).join('');
-      }
-      answered = true;
-    }
-    lines = [];
+  const decideGroups = lineDecider(deps, snapshot);
+  const lines: BodyLine[] = [];
+  const answerAll = function* (answers: LineAnswer[]): Generator<string> {
+    let out = '';
+    for (const answer of answers) out += 'decision' in answer ? `${decisionJson(answer.decision)}\n` : problemLine(answer.problem, answer.line);
+    yield out;
   };
   for await (const chunk of body) {
     splitter.push(chunk, lines);
-    yield* answerAll();
+    for await (const answers of decideGroups(lines)) yield* answerAll(answers);
+    lines.length = 0;
   }
   splitter.end(lines);
-  yield* answerAll();
+  for await (const answers of decideGroups(lines)) yield* answerAll(answers);
 }
 
-type ParsedLine = { line: number; request: DecisionRequest } | { line: number; answer: string };
+/** A line's answer: its decision, or the problem in its place. */
+export type LineAnswer = { line: number; decision: Decision } | { line: number; problem: Problem };
 
-async function answerGroup(deps: ResolvedDeps, snapshot: RulesetSnapshot, group: readonly BodyLine[]): Promise<string> {
+/**
+ * Decides a stream's lines, given as they come, a group at a time; each
+ * group's answers in order. What the stream route answers, and what
+ * `nextbest offers` decides in local mode (src/cli/offers-worker.ts), so the
+ * two decide alike. An unexpected failure before the first answer is thrown
+ * (the request fails); after it, each line of the failed group answers a 500
+ * problem (the failure logged once) and the stream goes on.
+ */
+export function lineDecider(deps: ResolvedDeps, snapshot: RulesetSnapshot): (lines: readonly BodyLine[]) => AsyncGenerator<LineAnswer[]> {
+  let answered = false;
+  return async function* (lines) {
+    for (let start = 0; start < lines.length; start += STREAM_GROUP_SIZE) {
+      const group = lines.slice(start, start + STREAM_GROUP_SIZE);
+      let answers: LineAnswer[];
+      try {
+        answers = await decideGroup(deps, snapshot, group);
+      } catch (err) {
+        if (!answered) throw err;
+        deps.logger.error('decision stream: a group of lines failed', { err, firstLine: group[0]?.line, lines: group.length });
+        const { problem } = toProblem(err);
+        answers = group.map((entry) => ({ line: entry.line, problem }));
+      }
+      answered = true;
+      yield answers;
+    }
+  };
+}
+
+type ParsedLine = { line: number; request: DecisionRequest } | { line: number; problem: Problem };
+
+async function decideGroup(deps: ResolvedDeps, snapshot: RulesetSnapshot, group: readonly BodyLine[]): Promise<LineAnswer[]> {
   const parsed = group.map(parseLine);
   const ids = new Set<string>();
   for (const entry of parsed) if ('request' in entry) ids.add(entry.request.customerId);
-  const loaded = ids.size > 0 ? await readProfiles(deps, [...ids]) : null;
+  // Each customer of a send is read once: a cache in front answers what it holds but keeps none of them (it would
+  // only push the hot profiles out, and the churn grew the heap by over 100 MiB a million lines).
+  const loaded = ids.size > 0 ? await readProfiles(deps, [...ids], { cacheMisses: false }) : null;
   const profiles = typeof loaded === 'string' ? null : loaded;
   const degraded = typeof loaded === 'string' ? loaded : undefined;
   const now = deps.now();
-  let out = '';
+  const answers: LineAnswer[] = [];
   for (const entry of parsed) {
-    if ('answer' in entry) {
-      out += entry.answer;
+    if ('problem' in entry) {
+      answers.push(entry);
       continue;
     }
     const profile = profiles?.get(entry.request.customerId) ?? null;
     try {
-      out += `${decisionJson(await decideCounted(deps, snapshot, profile, entry.request, now, degraded))}\n`;
+      answers.push({ line: entry.line, decision: await decideCounted(deps, snapshot, profile, entry.request, now, degraded) });
     } catch (err) {
       if (!(err instanceof UnknownPlacementsError)) throw err;
-      out += problemLine(toProblem(err).problem, entry.line);
+      answers.push({ line: entry.line, problem: toProblem(err).problem });
     }
   }
-  return out;
+  return answers;
 }
 
 function parseLine(entry: BodyLine): ParsedLine {
@@ -210,24 +233,25 @@ function parseLine(entry: BodyLine): ParsedLine {
       entry.unreadable === 'too-large'
         ? { type: PROBLEM_TYPES.tooLarge, title: 'Line too large', status: 413, detail: `line ${line} is longer than ${MAX_STREAM_LINE_BYTES} bytes` }
         : { type: PROBLEM_TYPES.malformedJson, title: 'Malformed JSON', status: 400, detail: `line ${line} is not valid UTF-8` };
-    return { line, answer: problemLine(problem, line) };
+    return { line, problem };
   }
   let raw: unknown;
   try {
     raw = JSON.parse(entry.text);
   } catch (err) {
     const detail = `line ${line} is not valid JSON: ${(err as Error).message}`;
-    return { line, answer: problemLine({ type: PROBLEM_TYPES.malformedJson, title: 'Malformed JSON', status: 400, detail }, line) };
+    return { line, problem: { type: PROBLEM_TYPES.malformedJson, title: 'Malformed JSON', status: 400, detail } };
   }
   try {
     checkRawJson(raw, '$');
     return { line, request: toDecisionRequest(raw) };
   } catch (err) {
-    return { line, answer: problemLine(toProblem(err).problem, line) };
+    return { line, problem: toProblem(err).problem };
   }
 }
 
-function problemLine(problem: Problem, line: number): string {
+/** A problem as the stream's line answering line `line`. */
+export function problemLine(problem: Problem, line: number): string {
   return `${JSON.stringify({ ...problem, line })}\n`;
 }
 

@@ -17,6 +17,7 @@ import { FORBIDDEN_KEYS, isPlainObject, joinPath, jsonByteLength, pathOf, type J
 import type { ProblemAnswer } from '../domain/responses.js';
 import { decide, UnknownPlacementsError } from '../decide/decide.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
+import type { DecisionReadOptions } from '../profiles/store.js';
 import { parseCustomerId } from './customer-id.js';
 import { decisionJson } from './decision-json.js';
 import type { ResolvedDeps } from './deps.js';
@@ -268,9 +269,13 @@ async function decideOne(deps: ResolvedDeps, snapshot: RulesetSnapshot, request:
  * still render, so its requests are then decided as new visitors. Customers in
  * the profile cache never reach the store and are unaffected.
  */
-export async function readProfiles(deps: ResolvedDeps, customerIds: readonly string[]): Promise<Map<string, DecisionProfile> | DegradedReason> {
+export async function readProfiles(
+  deps: ResolvedDeps,
+  customerIds: readonly string[],
+  options?: DecisionReadOptions,
+): Promise<Map<string, DecisionProfile> | DegradedReason> {
   try {
-    return await deps.store.getManyForDecision(customerIds);
+    return await deps.store.getManyForDecision(customerIds, options);
   } catch (err) {
     const reason = degradedReason(err);
     if (!reason) throw err;

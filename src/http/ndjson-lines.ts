@@ -22,7 +22,13 @@ export class NdjsonLineSplitter {
   #pieceBytes = 0;
   #tooLong = false;
 
-  constructor(readonly maxLineBytes: number) {}
+  /** `linesBefore`: lines that came before the first chunk (a part of a body split elsewhere), so numbers are the whole body's. */
+  constructor(
+    readonly maxLineBytes: number,
+    linesBefore = 0,
+  ) {
+    this.#line = linesBefore;
+  }
 
   /** The lines a chunk completes, appended to `out`. */
   push(chunk: Buffer, out: BodyLine[]): void {

@@ -218,6 +218,40 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
   }
 
   /**
+   * Misses read from the store and not kept (`cacheMisses: false`): no
+   * pending read is registered for them, so nothing can cache them later
+   * either. A read already under way for an id is shared. When the store
+   * fails, the entries kept for that answer, as for any miss.
+   */
+  async function readPast(found: Map<string, DecisionProfile>, missed: readonly string[]): Promise<Map<string, DecisionProfile>> {
+    const toRead = missed.filter((customerId) => !pending.has(customerId));
+    const shared = missed.filter((customerId) => pending.has(customerId));
+    const sharedAnswers = shared.map((customerId) => (pending.get(customerId) as PendingRead).promise);
+    try {
+      const [read, answers] = await Promise.all([toRead.length > 0 ? callSafely(() => inner.getManyForDecision(toRead)) : new Map<string, DecisionProfile>(), Promise.all(sharedAnswers)]);
+      for (const customerId of toRead) {
+        const profile = read.get(customerId);
+        if (profile) found.set(customerId, profile);
+      }
+      shared.forEach((customerId, index) => {
+        const profile = answers[index];
+        if (profile) found.set(customerId, profile);
+      });
+    } catch (error) {
+      sharedAnswers.forEach((answer) => answer.catch(() => undefined));
+      for (const customerId of missed) {
+        const entry = fallbackEntry(customerId);
+        if (entry === undefined) throw error;
+        if (entry !== ABSENT) found.set(customerId, entry);
+      }
+      return found;
+    }
+    // The store answers again: what it says from now on beats entries that may be stale.
+    fallback = null;
+    return found;
+  }
+
+  /**
    * Runs a write, then forgets the id. When an append or a patch failed for
    * want of the store, the entry is kept as a fallback instead (see
    * `keepAsFallback`); a delete always forgets it, since its caller wants
@@ -271,7 +305,7 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
       hits++;
       return entry === ABSENT ? null : entry;
     },
-    async getManyForDecision(customerIds) {
+    async getManyForDecision(customerIds, options) {
       const unique = [...new Set(customerIds)];
       const found = new Map<string, DecisionProfile>();
       const missed: string[] = [];
@@ -286,6 +320,7 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
         }
       }
       if (missed.length === 0) return found;
+      if (options?.cacheMisses === false) return readPast(found, missed);
       const toLoad = missed.filter((customerId) => !pending.has(customerId));
       if (toLoad.length > 0) startReads(toLoad, () => inner.getManyForDecision(toLoad));
       // Every promise is taken before the first await: a settled read leaves `pending`.

@@ -47,6 +47,18 @@ export interface OutcomeDayCount {
   count: number;
 }
 
+export interface DecisionReadOptions {
+  /**
+   * False: a cache in front answers from what it holds but keeps nothing it
+   * reads from the store for this call. For a pass over many customers, each
+   * once (the decision stream, `nextbest offers`): caching them would only
+   * push the hot ones out and churn the heap. The store is written through
+   * (a write invalidates what is cached), so a read that goes past the cache
+   * sees every write that has resolved. Default true; backends ignore it.
+   */
+  cacheMisses?: boolean;
+}
+
 export interface DecisionProfilePage {
   profiles: DecisionProfile[];
   /** Where the next page starts; null when the scan is complete. */
@@ -94,7 +106,7 @@ export interface ProfileStore {
    */
   getForDecision(customerId: string): Promise<DecisionProfile | null>;
   /** The decision profiles that exist among the ids; missing ones are absent from the map. */
-  getManyForDecision(customerIds: readonly string[]): Promise<Map<string, DecisionProfile>>;
+  getManyForDecision(customerIds: readonly string[], options?: DecisionReadOptions): Promise<Map<string, DecisionProfile>>;
   /**
    * Stores touchpoints (creating the profile), skipping those already past
    * retention and ids already stored, then applies retention and the cap.

@@ -458,6 +458,15 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
         await expectDecisionReadsFollow(store, ['c1']);
       });
 
+      it('keep the order of the full read: newest first, the later inserted first among equal times', async () => {
+        const store = await open();
+        const at = [T0 - 3 * MINUTE, T0 - MINUTE, T0 - 2 * MINUTE, T0 - MINUTE, T0 - MINUTE];
+        await store.appendTouchpoints('c1', at.slice(0, 3).map((time, i) => touchpoint({ id: `t${i}`, type: `type_${i}`, channel: `ch${i}`, at: time })), T0);
+        await store.appendTouchpoints('c1', at.slice(3).map((time, i) => touchpoint({ id: `t${i + 3}`, type: `type_${i + 3}`, channel: `ch${i + 3}`, at: time })), T0);
+        expect((await store.getForDecision('c1'))?.types).toEqual(['type_4', 'type_3', 'type_1', 'type_2', 'type_0']);
+        await expectDecisionReadsFollow(store, ['c1']);
+      });
+
       it('follow every write', async () => {
         const store = await open({ maxTouchpointsPerProfile: 3 });
         const ids = ['c1', 'c2', 'missing'];

@@ -7,6 +7,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_STREAM_LINE_BYTES } from '../../src/domain/decision-stream.js';
 import { StoreUnavailableError } from '../../src/domain/errors.js';
+import type { CachedProfileStore } from '../../src/profiles/cached-store.js';
 import type { ProfileStore } from '../../src/profiles/store.js';
 import { createHarness, expectProblem, json, removeTempDirs, STORE_KINDS, touchpoint, type Harness } from './harness.js';
 
@@ -103,6 +104,27 @@ describe.each(STORE_KINDS)('POST /v1/decisions/stream (%s store)', (kind) => {
       return rest;
     };
     expect(streamed.map(withoutId)).toEqual(batched.map(withoutId));
+  });
+
+  it('reads past the profile cache: sees the writes just made, and keeps none of the customers it read', async () => {
+    const cache = h.store as CachedProfileStore;
+    // c-gold is cached by a page's decision, then changed; c-fresh is written and never read before.
+    expect((await json(await h.request('GET', '/v1/decisions/c-gold?placement=sidebar'))).placements.sidebar.fallback).toBe(false);
+    await h.request('PATCH', '/v1/customers/c-gold', { attributes: { sidebar: false } });
+    await h.request('PATCH', '/v1/customers/c-fresh', { attributes: { tier: 'gold', sidebar: true } });
+    const cached = cache.stats().size;
+    const streamed = await answerLines(await post(h, line({ customerId: 'c-gold', placements: ['sidebar'] }) + line({ customerId: 'c-fresh', placements: ['sidebar'] })));
+    expect(streamed.map((d) => [d.customerId, d.placements.sidebar.fallback])).toEqual([
+      ['c-gold', true],
+      ['c-fresh', false],
+    ]);
+    expect(cache.stats().size).toBe(cached);
+    // A page's decision still caches, and the stream then answers from it, the same.
+    const page = await json(await h.request('GET', '/v1/decisions/c-fresh?placement=sidebar'));
+    const hits = cache.stats().hits;
+    const [again] = await answerLines(await post(h, line({ customerId: 'c-fresh', placements: ['sidebar'] })));
+    expect(cache.stats().hits).toBe(hits + 1);
+    expect(again.placements).toEqual(page.placements);
   });
 
   it('answers a bad line with a problem naming its status and line (blank lines counted) and goes on', async () => {

@@ -376,6 +376,66 @@ describe('cached profile store', () => {
     });
   });
 
+  describe('getManyForDecision without caching misses (a send)', () => {
+    it('answers hits from the cache, reads misses with one inner call, and keeps none of them', async () => {
+      const { inner, cached } = setup();
+      await inner.store.patch('a', { attributes: { n: 'a' } }, T0);
+      await inner.store.patch('b', { attributes: { n: 'b' } }, T0);
+      const a = await cached.getForDecision('a');
+      expect(cached.stats().size).toBe(1);
+
+      const found = await cached.getManyForDecision(['a', 'b', 'missing', 'b'], { cacheMisses: false });
+      expect([...found.keys()]).toEqual(['a', 'b']);
+      expect(found.get('a')).toBe(a);
+      expect(found.get('b')?.attributes).toEqual({ n: 'b' });
+      expect(inner.calls.getManyForDecision).toEqual([['b', 'missing']]);
+      expect(cached.stats()).toEqual({ hits: 1, misses: 3, size: 1, suspended: false });
+
+      // Not kept: read again from the store, by the stream and by a page alike.
+      await cached.getManyForDecision(['b'], { cacheMisses: false });
+      expect(inner.calls.getManyForDecision).toEqual([['b', 'missing'], ['b']]);
+      await cached.getForDecision('missing');
+      expect(inner.decisionReads()).toEqual(['a', 'missing']);
+    });
+
+    it('sees every write that has resolved, whether the customer was cached or not', async () => {
+      const { inner, cached } = setup();
+      await cached.appendTouchpoints('a', [touchpoint({ type: 'first' })], T0);
+      await cached.getForDecision('a');
+      await cached.appendTouchpoints('a', [touchpoint({ type: 'second', at: T0 + 1 })], T0);
+      await cached.appendTouchpoints('b', [touchpoint({ type: 'only' })], T0);
+      const found = await cached.getManyForDecision(['a', 'b'], { cacheMisses: false });
+      expect(found.get('a')?.types).toEqual(['second', 'first']);
+      expect(found.get('b')?.types).toEqual(['only']);
+      // The write dropped a's entry; the read past the cache did not put it back.
+      expect(cached.stats().size).toBe(0);
+      expect(inner.calls.getManyForDecision).toEqual([['a', 'b']]);
+    });
+
+    it('joins a read already under way, which caches what it read as it would have', async () => {
+      const { inner, cached } = setup();
+      await inner.store.patch('a', {}, T0);
+      inner.hold();
+      const single = cached.getForDecision('a');
+      const many = cached.getManyForDecision(['a', 'b'], { cacheMisses: false });
+      await settle();
+      inner.release();
+      expect((await many).get('a')).toBe(await single);
+      expect(inner.calls.getManyForDecision).toEqual([['b']]);
+      expect(cached.stats().size).toBe(1);
+    });
+
+    it('answers from entries kept for an outage when the store fails, and fails when it has none', async () => {
+      const { inner, cached } = setup();
+      await inner.store.patch('a', { attributes: { n: 'a' } }, T0);
+      const a = await cached.getForDecision('a');
+      cached.suspend();
+      inner.failReads(true);
+      expect((await cached.getManyForDecision(['a'], { cacheMisses: false })).get('a')).toBe(a);
+      await expect(cached.getManyForDecision(['a', 'b'], { cacheMisses: false })).rejects.toThrow('inner read failed');
+    });
+  });
+
   describe('failures', () => {
     it('passes a failed read to every waiter and caches nothing', async () => {
       const { inner, cached } = setup();

@@ -45,6 +45,16 @@ describe('NdjsonLineSplitter', () => {
     ]);
   });
 
+  it('numbers the lines of a part of a body after the lines before it', () => {
+    const out: BodyLine[] = [];
+    const splitter = new NdjsonLineSplitter(16, 40);
+    splitter.push(Buffer.from(`{"a":1}\n\n${'x'.repeat(17)}\n`), out);
+    expect(out).toEqual([
+      { line: 41, text: '{"a":1}' },
+      { line: 43, unreadable: 'too-large' },
+    ]);
+  });
+
   it('gives the same lines however the body is cut into chunks, a character cut in two included', () => {
     const lineArb = fc.oneof(fc.constant(''), fc.constant('  '), fc.string({ unit: 'grapheme', maxLength: 12 }).map((s) => s.replace(/[\r\n]/g, '')));
     fc.assert(

@@ -1,6 +1,8 @@
 import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { outputEncoder, type AnsweredDecision } from '../../src/cli/offers-output.js';
+import { csvRecord, outputEncoder, type AnsweredDecision } from '../../src/cli/offers-output.js';
 import { createProgress, formatDuration, renderBar } from '../../src/cli/progress.js';
 
 const decision: AnsweredDecision = {
@@ -28,6 +30,47 @@ describe('the offers CSV', () => {
       ['c-1', 'email-offers', '1', 'a', 'r-1', 'false', 'd-1', 'offer', 'Say "hi", now\nplease', '["email","web"]', '{"days":3}', ''],
       ['c-1', 'email-offers', '2', 'b', '', 'false', 'd-1', 'content', 'Fallback', '', '', ''],
     ]);
+  });
+
+  it('writes a decision object as it writes the same decision read back from its JSON', () => {
+    const encoder = outputEncoder('csv', ['kind', 'title', 'channels', 'terms', 'code']);
+    const frozen: AnsweredDecision = {
+      ...decision,
+      placements: Object.fromEntries(
+        Object.entries(decision.placements).map(([name, p]) => [name, { ...p, items: p.items.map((item) => Object.freeze({ ...item })) }]),
+      ),
+    };
+    const fromJson = encoder.rows([{ text: '', decision: JSON.parse(JSON.stringify(decision)) as AnsweredDecision }]);
+    // Twice: the second time the frozen items' cells come from what was kept of the first.
+    for (let i = 0; i < 2; i++) expect(encoder.decisionRows(frozen, () => '')).toEqual(fromJson);
+    expect(outputEncoder('ndjson', []).decisionRows(decision, () => '{"x":1}')).toEqual({ text: '{"x":1}\n', count: 1 });
+  });
+
+  // Text with what CSV treats specially, and anything else (lone surrogates included).
+  const cellText = fc.oneof(
+    fc.string({ unit: fc.constantFrom('"', ',', '\n', '\r', ' ', 'a', '\ufeff', '\t', "'", '=') }),
+    fc.string({ unit: 'binary' }),
+    fc.string(),
+  );
+
+  it('writes records exactly as csv-stringify does with its defaults', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(cellText, { minLength: 1, maxLength: 30 }), { minLength: 1, maxLength: 5 }), (records) => {
+        expect(records.map(csvRecord).join('')).toBe(stringify(records));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('writes records csv-parse reads back as they were', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(cellText, { minLength: 7, maxLength: 30 }), { minLength: 1, maxLength: 5 }), (records) => {
+        // Without csv-parse's bom option: the writer writes no BOM, so a cell may begin with U+FEFF and must stay so.
+        const read = parse(records.map(csvRecord).join(''), { relax_column_count: true }) as string[][];
+        expect(read).toEqual(records);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('writes NDJSON decisions as they came', () => {

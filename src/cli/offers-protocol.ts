@@ -1,0 +1,31 @@
+/**
+ * The messages between `nextbest offers` and its decision workers
+ * (offers-transport.ts, offers-worker.ts). Batches, never single rows: each
+ * message is a few hundred recipients' request lines one way and their
+ * output's text the other.
+ */
+import type { Problem } from '../http/problem.js';
+import type { RowFailure } from './offers-input.js';
+import type { OutputFormat } from './offers-output.js';
+
+export type ToWorker =
+  /** Request lines, each ending with a line break; `linesBefore`: how many the run sent before them (for line numbers). */
+  | { kind: 'batch'; id: number; text: string; linesBefore: number; format: OutputFormat }
+  /** No more batches: close the store and end. */
+  | { kind: 'close' };
+
+export type FromWorker =
+  | { kind: 'ready'; itemFields: string[]; source: string }
+  /**
+   * A batch's answers: `rows` has one entry a request line, in order: the rows
+   * written for its decision (1 for NDJSON), or -1 when it failed, its
+   * failure next in `failures`. `text` is the output of all its decisions.
+   */
+  | { kind: 'answers'; id: number; text: string; rows: number[]; failures: RowFailure[] }
+  /** The worker cannot go on (the rules or the store cannot be opened, the first decisions failed). */
+  | { kind: 'failed'; message: string };
+
+/** A problem answering a recipient, as the errors file says it. */
+export function failureOf(problem: Pick<Problem, 'status' | 'title' | 'detail'> | Record<string, unknown>): RowFailure {
+  return { status: Number(problem.status), title: String(problem.title ?? 'Failed'), detail: String(problem.detail ?? '') };
+}
