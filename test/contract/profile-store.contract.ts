@@ -786,6 +786,9 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
         expect(profile.attributes).toEqual({ tier: 'gold', device: 'phone', address: { city: 'Lyon', zip: '75001' } });
         expect(profile.stage).toBe('consideration');
         expect(profile.aliases).toEqual(['a']);
+        // Everyone's totals count the merged customer's outcomes once: the alias's repeat of d-1 went with the merge.
+        const totals = await store.outcomeTotals(['hero-a'], T0 + 1);
+        expect(totals.reduce((sum, row) => sum + row.count, 0)).toBe(2);
         // The alias answers with the canonical customer, everywhere.
         expect(await store.get('a')).toEqual(profile);
         expect((await store.getForDecision('a'))?.customerId).toBe('c');

@@ -74,11 +74,33 @@ describe('sqlite store', () => {
 
     const raw = new Database(file);
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(raw.pragma('user_version', { simple: true })).toBe(4);
+    expect(raw.pragma('user_version', { simple: true })).toBe(5);
     raw.pragma('user_version = 99');
     raw.close();
 
     expect(() => createSqliteStore({ ...limits, path: file })).toThrow(/schema version 99/);
+  });
+
+  it("counts the outcomes stored before everyone's daily totals were kept (migration 5)", async () => {
+    const file = path.join(tempDir(), 'profiles.db');
+    const store = createSqliteStore({ ...limits, path: file });
+    const outcome = (decisionId: string, kind: 'impression' | 'click', at: number) =>
+      ({ decisionId, placement: 'home-hero', item: 'hero-a', rule: null, arm: null, kind, at, value: null }) as const;
+    await store.appendOutcomes('c1', [outcome('d-1', 'impression', T0), outcome('d-1', 'click', T0), outcome('d-0', 'impression', T0 - 86_400_000)], T0);
+    await store.appendOutcomes('c2', [outcome('d-2', 'impression', T0)], T0);
+    const expected = await store.outcomeTotals(['hero-a'], T0);
+    await store.close();
+    // The file as schema 4 left it: outcomes, and no daily totals.
+    const raw = new Database(file);
+    raw.exec('DROP TRIGGER outcome_days_insert; DROP TRIGGER outcome_days_delete; DROP TRIGGER outcome_days_update; DROP TABLE outcome_days');
+    raw.pragma('user_version = 4');
+    raw.close();
+
+    const reopened = createSqliteStore({ ...limits, path: file });
+    const byDay = (rows: typeof expected) => [...rows].sort((a, b) => a.day - b.day || a.kind.localeCompare(b.kind));
+    expect(byDay(await reopened.outcomeTotals(['hero-a'], T0))).toEqual(byDay(expected));
+    expect(expected.reduce((sum, row) => sum + row.count, 0)).toBe(4);
+    await reopened.close();
   });
 
   it('reports a closed store as unavailable', async () => {
