@@ -4,7 +4,7 @@
  * by their parameters, so a fact used by fifty conditions is computed once.
  */
 import type { JsonObject } from '../domain/json.js';
-import type { OutcomeKind } from '../domain/outcome.js';
+import { OUTCOME_KINDS, type OutcomeKind } from '../domain/outcome.js';
 import { internedId, NO_ID, NO_OUTCOMES, type DecisionProfile, type OutcomeColumns } from '../domain/decision-profile.js';
 import type { BucketParams, OutcomeCountParams, TouchpointCountParams, TouchpointFilterParams } from './fact-catalog.js';
 import type { FactSource } from './fact-source.js';
@@ -27,6 +27,8 @@ export function createFacts(input: {
 }
 
 const NO_TOUCHPOINTS = new Float64Array(0);
+/** A one-kind list per outcome kind, for caps: made once, not per count. */
+const ONE_KIND = new Map<OutcomeKind, readonly OutcomeKind[]>(OUTCOME_KINDS.map((kind) => [kind, [kind]]));
 const NO_NAMES: readonly string[] = [];
 
 /**
@@ -108,23 +110,10 @@ class Facts implements DecisionFacts {
   }
 
   itemOutcomeCount(item: string, kind: OutcomeKind, withinDays: number | null): number {
-    const { kinds, at } = this.outcomes;
+    const { at } = this.outcomes;
     if (at.length === 0) return 0;
-    const positions = this.outcomesOf(item);
-    if (positions === undefined) return 0;
     const since = withinDays === null ? -Infinity : this.now - withinDays * DAY_MS;
-    const newestFirst = (this.memo.outcomesNewestFirst ??= isNewestFirst(at));
-    let count = 0;
-    for (let k = 0; k < positions.length; k++) {
-      const i = positions[k] as number;
-      const time = at[i] as number;
-      if (!(time >= since)) {
-        if (newestFirst && time < since) break;
-        continue;
-      }
-      if (kinds[i] === kind) count++;
-    }
-    return count;
+    return this.countItem(item, since, ONE_KIND.get(kind) ?? [kind], null);
   }
 
   bucket(params: BucketParams): number {
@@ -169,21 +158,7 @@ class Facts implements DecisionFacts {
     const newestFirst = (this.memo.outcomesNewestFirst ??= isNewestFirst(at));
     let count = 0;
     if (filter.items !== null) {
-      for (let f = 0; f < filter.items.length; f++) {
-        const positions = this.outcomesOf(filter.items[f] as string);
-        if (positions === undefined) continue;
-        for (let k = 0; k < positions.length; k++) {
-          const i = positions[k] as number;
-          const time = at[i] as number;
-          if (!(time >= since)) {
-            if (newestFirst && time < since) break;
-            continue;
-          }
-          if (filter.kinds !== null && !filter.kinds.includes(kinds[i] as string)) continue;
-          if (filter.placements !== null && !filter.placements.includes(placements[i] as string)) continue;
-          count++;
-        }
-      }
+      for (let f = 0; f < filter.items.length; f++) count += this.countItem(filter.items[f] as string, since, filter.kinds, filter.placements);
       return count;
     }
     for (let i = 0; i < n; i++) {
@@ -194,6 +169,31 @@ class Facts implements DecisionFacts {
       }
       if (filter.kinds !== null && !filter.kinds.includes(kinds[i] as string)) continue;
       if (filter.placements !== null && !filter.placements.includes(placements[i] as string)) continue;
+      count++;
+    }
+    return count;
+  }
+
+  /**
+   * One item's outcomes since `since` of the kinds and placements given (null:
+   * any), reading only that item's positions: caps ask per item, for every
+   * candidate of a decision, and the outcomeCount fact per item it names.
+   */
+  private countItem(item: string, since: number, kinds: readonly unknown[] | null, placements: readonly unknown[] | null): number {
+    const positions = this.outcomesOf(item);
+    if (positions === undefined) return 0;
+    const { at } = this.outcomes;
+    const newestFirst = (this.memo.outcomesNewestFirst ??= isNewestFirst(at));
+    let count = 0;
+    for (let k = 0; k < positions.length; k++) {
+      const i = positions[k] as number;
+      const time = at[i] as number;
+      if (!(time >= since)) {
+        if (newestFirst && time < since) break;
+        continue;
+      }
+      if (kinds !== null && !kinds.includes(this.outcomes.kinds[i])) continue;
+      if (placements !== null && !placements.includes(this.outcomes.placements[i])) continue;
       count++;
     }
     return count;
