@@ -144,6 +144,8 @@ function generatingStore(touchpointsPerProfile: number, now: number): ProfileSto
     appendOutcomes: unused,
     outcomeTotals: unused,
     sharedSecret: unused,
+    addDecisionNames: unused,
+    decisionNames: unused,
     patch: unused,
     delete: unused,
     sweepExpired: async () => 0,

@@ -359,6 +359,12 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
     sharedSecret(name, candidate) {
       return inner.sharedSecret(name, candidate);
     },
+    addDecisionNames(names) {
+      return inner.addDecisionNames(names);
+    },
+    decisionNames() {
+      return inner.decisionNames();
+    },
     patch(customerId, change, now) {
       return write(customerId, () => inner.patch(customerId, change, now), true, (profile) => profile.customerId);
     },

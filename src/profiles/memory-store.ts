@@ -7,7 +7,7 @@ import type { StoredTouchpoint } from '../domain/touchpoint.js';
 import { mergeAliases, mergeAttributes, mergeOutcomes, mergeStage, mergeTouchpoints, outcomeKey } from '../identity/merge.js';
 import { cloneJson } from './clone-json.js';
 import { patchAttributes } from './patch-attributes.js';
-import { countByKind, DAY_MS, DEFAULT_MAX_ALIASES_PER_CUSTOMER, type AliasResult, type AppendResult, type OutcomeAppendResult, type OutcomeDayCount, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
+import { countByKind, DAY_MS, DEFAULT_MAX_ALIASES_PER_CUSTOMER, MAX_DECISION_NAMES, type AliasResult, type AppendResult, type OutcomeAppendResult, type OutcomeDayCount, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
 
 /** A stored touchpoint with its insertion number, which breaks ties between equal `at` (later first). */
 interface Entry {
@@ -43,6 +43,10 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
   const resolve = (customerId: string): string => canonicalOf.get(customerId) ?? customerId;
   const maxAliases = limits.maxAliasesPerCustomer ?? DEFAULT_MAX_ALIASES_PER_CUSTOMER;
   const secrets = new Map<string, string>();
+  /** The decision name list, and each name's number in it. */
+  const decisionNames: string[] = [];
+  const decisionNumbers = new Map<string, number>();
+  const maxDecisionNames = limits.maxDecisionNames ?? MAX_DECISION_NAMES;
   const clock = limits.now ?? Date.now;
   let nextSeq = 1;
   let closed = false;
@@ -281,6 +285,20 @@ export function createMemoryStore(limits: StoreLimits): ProfileStore {
       if (known !== undefined) return known;
       secrets.set(name, candidate);
       return candidate;
+    },
+    async addDecisionNames(names) {
+      ensureOpen();
+      for (const name of names) {
+        if (decisionNames.length >= maxDecisionNames) break;
+        if (decisionNumbers.has(name)) continue;
+        decisionNumbers.set(name, decisionNames.length);
+        decisionNames.push(name);
+      }
+      return [...decisionNames];
+    },
+    async decisionNames() {
+      ensureOpen();
+      return [...decisionNames];
     },
     async patch(customerId, change, now) {
       ensureOpen();

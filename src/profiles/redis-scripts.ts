@@ -34,6 +34,12 @@
  * customers (a script cannot reach two hash slots on a Cluster):
  *   P{outcome-totals}:<day>  hash  "<item>\n<kind>" -> count, expiring with retention
  *
+ * The names decision ids refer to by number (the decision name list), in one
+ * hash slot of their own, both ways:
+ *   P{decision-names}       hash  name -> number
+ *   P{decision-names}:list  list  the names in number order (number i at index i)
+ * ADD_DECISION_NAMES_SCRIPT changes both together; a read is one LRANGE.
+ *
  * Numbers cross into Lua as the strings JavaScript made of them: Lua 5.1
  * formats large numbers as "1.7e+12", so a script never prints a number it
  * did not receive as a string, except touchpoint numbers (formatted as hex).
@@ -542,4 +548,27 @@ if ARGV[2] == 'done' then redis.call('DEL', KEYS[1], KEYS[2])
 elseif ARGV[2] == 'abort' then redis.call('DEL', KEYS[1])
 else redis.call('SET', KEYS[1], ARGV[2]) end
 return 1
+`;
+
+/**
+ * Numbers the names not in the list yet, in the order given, after those that
+ * are; at most ARGV[1] names in all. Atomic: two replicas adding at once get
+ * one numbering. Returns the whole list when ARGV[2] is '1' (the last of the
+ * calls a long list is sent in), else its length.
+ *
+ * KEYS: 1 P{decision-names} (name -> number), 2 P{decision-names}:list
+ * ARGV: 1 most names, 2 '1' to return the list, 3.. the names
+ */
+export const ADD_DECISION_NAMES_SCRIPT = `
+local max = tonumber(ARGV[1])
+local count = redis.call('LLEN', KEYS[2])
+for n = 3, #ARGV do
+  if count >= max then break end
+  if redis.call('HSETNX', KEYS[1], ARGV[n], tostring(count)) == 1 then
+    redis.call('RPUSH', KEYS[2], ARGV[n])
+    count = count + 1
+  end
+end
+if ARGV[2] == '1' then return redis.call('LRANGE', KEYS[2], 0, -1) end
+return count
 `;

@@ -9,6 +9,7 @@ import type { StoredTouchpoint } from '../domain/touchpoint.js';
 import { patchAttributes } from './patch-attributes.js';
 import { mergeAttributes } from '../identity/merge.js';
 import {
+  ADD_DECISION_NAMES_SCRIPT,
   APPEND_OUTCOMES_SCRIPT,
   APPEND_SCRIPT,
   DELETE_POINTER_SCRIPT,
@@ -25,7 +26,7 @@ import {
   SWEEP_OUTCOMES_SCRIPT,
   SWEEP_SCRIPT,
 } from './redis-scripts.js';
-import { countByKind, DAY_MS, DEFAULT_MAX_ALIASES_PER_CUSTOMER, type AliasResult, type AppendResult, type DecisionProfilePage, type OutcomeAppendResult, type OutcomeDayCount, type ChangeFeed, type ChangeListener, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
+import { countByKind, DAY_MS, DEFAULT_MAX_ALIASES_PER_CUSTOMER, MAX_DECISION_NAMES, type AliasResult, type AppendResult, type DecisionProfilePage, type OutcomeAppendResult, type OutcomeDayCount, type ChangeFeed, type ChangeListener, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
 
 export interface RedisStoreOptions extends StoreLimits {
   /** redis://[user:password@]host:port[/db] or rediss:// for TLS; with `cluster`, a comma-separated list of seed nodes. */
@@ -82,6 +83,7 @@ interface Scripts {
   nbMergeFinish: ScriptCall;
   nbMergeRepoint: ScriptCall;
   nbMergeJournal: ScriptCall;
+  nbAddDecisionNames: ScriptCall;
 }
 
 /** numberOfKeys undefined: the call passes the count first (the merge's keys depend on the alias's own aliases). */
@@ -101,6 +103,7 @@ const SCRIPT_DEFINITIONS: Record<keyof Scripts, { lua: string; numberOfKeys?: nu
   nbMergeFinish: { lua: MERGE_FINISH_SCRIPT, numberOfKeys: 9 },
   nbMergeRepoint: { lua: MERGE_REPOINT_SCRIPT, numberOfKeys: 1 },
   nbMergeJournal: { lua: MERGE_JOURNAL_SCRIPT, numberOfKeys: 2 },
+  nbAddDecisionNames: { lua: ADD_DECISION_NAMES_SCRIPT, numberOfKeys: 2 },
 };
 
 /** Hops an id may take to its canonical customer: one, plus a Cluster merge's alias of an alias until it is repointed. */
@@ -189,6 +192,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
     }
     throw new StoreUnavailableError(`customer ${customerId} did not resolve to a canonical customer within ${MAX_HOPS} hops`);
   }
+  /** The decision name list, both ways, in one hash slot (see redis-scripts.ts). */
+  const decisionNamesKey = `${prefix}{decision-names}`;
+  const decisionNameListKey = `${prefix}{decision-names}:list`;
+  const maxDecisionNames = options.maxDecisionNames ?? MAX_DECISION_NAMES;
   /** Everyone's outcome counts of one UTC day (see redis-scripts.ts). */
   const totalsKey = (day: number) => `${prefix}{outcome-totals}:${day}`;
   const message = (customerId: string) => `${origin} ${customerId}`;
@@ -355,6 +362,19 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
       });
     });
     return counts;
+  }
+
+  /** A whole rule set's names go in calls of this many, so that no one script holds Redis for long. */
+  const DECISION_NAMES_PER_CALL = 1000;
+
+  async function addDecisionNames(names: readonly string[]): Promise<string[]> {
+    if (names.length === 0) return client.lrange(decisionNameListKey, 0, -1);
+    for (let start = 0; ; start += DECISION_NAMES_PER_CALL) {
+      const chunk = names.slice(start, start + DECISION_NAMES_PER_CALL);
+      const last = start + DECISION_NAMES_PER_CALL >= names.length;
+      const reply = await scripts.nbAddDecisionNames(decisionNamesKey, decisionNameListKey, maxDecisionNames, last ? '1' : '0', ...chunk);
+      if (last) return reply as string[];
+    }
   }
 
   /** Patches of one customer in this process, chained so that they never compete with each other. */
@@ -662,6 +682,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
         if (value === null) throw new StoreUnavailableError(`the shared value ${key} vanished right after it was set`);
         return value;
       }),
+    addDecisionNames: (names) => run('addDecisionNames', () => addDecisionNames(names)),
+    decisionNames: () => run('decisionNames', () => client.lrange(decisionNameListKey, 0, -1)),
     patch: (customerId, change, now) => run('patch', () => patch(customerId, change, now)),
     delete: (customerId) =>
       run('delete', async () => {

@@ -11,7 +11,7 @@ import { mergeAttributes, mergeStage } from '../identity/merge.js';
 import { patchAttributes } from './patch-attributes.js';
 import { recordFileIdentity } from './sqlite-file-identity.js';
 import { createGroupCommitQueue } from './sqlite-group-commit.js';
-import { countByKind, DAY_MS, DEFAULT_MAX_ALIASES_PER_CUSTOMER, type AliasResult, type AppendResult, type DecisionProfilePage, type OutcomeAppendResult, type OutcomeDayCount, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
+import { countByKind, DAY_MS, DEFAULT_MAX_ALIASES_PER_CUSTOMER, MAX_DECISION_NAMES, type AliasResult, type AppendResult, type DecisionProfilePage, type OutcomeAppendResult, type OutcomeDayCount, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
 
 export interface SqliteStoreOptions extends StoreLimits {
   /** The database file; its folder is created when missing. */
@@ -124,6 +124,11 @@ const MIGRATIONS: readonly string[] = [
     INSERT INTO outcome_days (item, kind, day, count) VALUES (NEW.item, NEW.kind, NEW.at / ${DAY_MS}, 1)
       ON CONFLICT (item, day, kind) DO UPDATE SET count = count + 1;
   END;
+  `,
+  // The names decision ids refer to by number (placement names, item ids, rule names), shared by every process
+  // on the file. Append-only: numbers run from 0 without gaps, so the list read in order is the dictionary.
+  `
+  CREATE TABLE decision_names (number INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
   `,
 ];
 
@@ -347,6 +352,18 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     return (statements.selectMeta.get(name) as { value: string }).value;
   }
 
+  const maxDecisionNames = options.maxDecisionNames ?? MAX_DECISION_NAMES;
+
+  /** Runs in the write's savepoint: another process on the file numbers its names before or after, never between. */
+  function addDecisionNames(names: readonly string[]): string[] {
+    let next = statements.nextDecisionNumber.get() as number;
+    for (const name of names) {
+      if (next >= maxDecisionNames) break;
+      if (statements.insertDecisionName.run(next, name).changes > 0) next++;
+    }
+    return statements.selectDecisionNames.all();
+  }
+
   function patch(askedId: string, change: ProfileChange, now: number): Profile {
     const customerId = resolve(askedId);
     const row = statements.selectProfile.get(customerId);
@@ -455,6 +472,12 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     },
     async sharedSecret(name, candidate) {
       return write(() => sharedSecret(name, candidate));
+    },
+    async addDecisionNames(names) {
+      return write(() => addDecisionNames(names));
+    },
+    async decisionNames() {
+      return guard(() => statements.selectDecisionNames.all());
     },
     async patch(customerId, change, now) {
       return write(() => patch(customerId, change, now));
@@ -642,6 +665,9 @@ function prepareStatements(db: Database.Database) {
       .raw(true),
     insertMeta: db.prepare<[string, string]>('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
     selectMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE name = ?'),
+    nextDecisionNumber: db.prepare<[], number>('SELECT coalesce(max(number) + 1, 0) FROM decision_names').pluck(true),
+    insertDecisionName: db.prepare<[number, string]>('INSERT INTO decision_names (number, name) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
+    selectDecisionNames: db.prepare<[], string>('SELECT name FROM decision_names ORDER BY number').pluck(true),
     deleteExpiredChunk: db.prepare<[number, number]>(
       'DELETE FROM touchpoints WHERE seq IN (SELECT seq FROM touchpoints WHERE at < ? LIMIT ?)',
     ),

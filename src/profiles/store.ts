@@ -128,6 +128,16 @@ export interface ProfileStore {
    * there is none yet and returns it. (The decision id key, when none is configured.)
    */
   sharedSecret(name: string, candidate: string): Promise<string>;
+  /**
+   * Numbers the names not numbered yet, after those that are, and returns the
+   * whole list (contract section 8: the decision id's name dictionary). The
+   * list only grows: a name keeps its number for every replica and across
+   * restarts. Past MAX_DECISION_NAMES, names are left out (decision ids then
+   * carry them in full). Adding a name already numbered changes nothing.
+   */
+  addDecisionNames(names: readonly string[]): Promise<DecisionNameList>;
+  /** The whole list of numbered names, as addDecisionNames returns it. */
+  decisionNames(): Promise<DecisionNameList>;
   /** Applies a change (creating the profile) and returns the profile after it. */
   patch(customerId: string, change: ProfileChange, now: number): Promise<Profile>;
   /**
@@ -160,6 +170,15 @@ export interface ProfileStore {
 }
 
 /**
+ * The names decision ids refer to by number (placement names, item ids, rule
+ * names), in order: the name of number i is at index i.
+ */
+export type DecisionNameList = readonly string[];
+
+/** Most names the decision name list holds; later names are not numbered (ids carry them in full). */
+export const MAX_DECISION_NAMES = 1_000_000;
+
+/**
  * Every method of ProfileStore, for the decorators that wrap them all
  * (wrap-store.ts). The compiler rejects this list until a new method is on it.
  */
@@ -172,6 +191,8 @@ export const PROFILE_STORE_METHODS = methodList<ProfileStore>()([
   'appendOutcomes',
   'outcomeTotals',
   'sharedSecret',
+  'addDecisionNames',
+  'decisionNames',
   'patch',
   'scanDecisionProfiles',
   'delete',
@@ -206,6 +227,8 @@ export interface StoreLimits {
   maxTouchpointsPerProfile: number;
   /** Most aliases of one canonical customer (MAX_ALIASES_PER_CUSTOMER); default 100. */
   maxAliasesPerCustomer?: number;
+  /** Most names the decision name list holds; default MAX_DECISION_NAMES (tests lower it). */
+  maxDecisionNames?: number;
   /** The clock used to apply retention on reads. */
   now?: () => number;
 }

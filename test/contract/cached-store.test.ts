@@ -21,11 +21,17 @@ runProfileStoreContract('cached(memory)', async (limits) => {
 
 runProfileStoreContract('cached(sqlite)', async (limits) => {
   const temp = makeTempDir();
-  const store = cacheOver(createSqliteStore({ ...limits, path: path.join(temp.dir, 'profiles.db') }), limits);
+  const file = path.join(temp.dir, 'profiles.db');
+  const stores = [cacheOver(createSqliteStore({ ...limits, path: file }), limits)];
   return {
-    store,
+    store: stores[0] as ProfileStore,
+    async openAnother() {
+      const another = cacheOver(createSqliteStore({ ...limits, path: file }), limits);
+      stores.push(another);
+      return another;
+    },
     async cleanup() {
-      await store.close();
+      for (const store of stores) await store.close();
       temp.remove();
     },
   };

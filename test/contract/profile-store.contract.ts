@@ -9,6 +9,12 @@ import { DAY_MS, type ProfileStore, type StoreLimits } from '../../src/profiles/
 
 export interface StoreHandle {
   store: ProfileStore;
+  /**
+   * Another store over the same data, as another replica or the same service
+   * after a restart opens it (the same file, the same keys); cleanup closes it
+   * too. Absent for a store only its own process sees (memory).
+   */
+  openAnother?: () => Promise<ProfileStore>;
   /** Closes the store if still open and removes anything it left behind (files, keys). */
   cleanup(): Promise<void>;
 }
@@ -45,9 +51,13 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
     let now = T0;
 
     async function open(limits: Partial<StoreLimits> = {}): Promise<ProfileStore> {
+      return (await openHandle(limits)).store;
+    }
+
+    async function openHandle(limits: Partial<StoreLimits> = {}): Promise<StoreHandle> {
       const handle = await factory({ retentionDays: 30, maxTouchpointsPerProfile: 100, now: () => now, ...limits });
       handles.push(handle);
-      return handle.store;
+      return handle;
     }
 
     beforeEach(() => {
@@ -930,6 +940,58 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
         expect(await store.sharedSecret('decision-id-key', 'first')).toBe('first');
         expect(await store.sharedSecret('decision-id-key', 'second')).toBe('first');
         expect(await store.sharedSecret('other', 'second')).toBe('second');
+      });
+    });
+
+    describe('decision names', () => {
+      it('number names in the order first added, and re-adding one changes nothing', async () => {
+        const store = await open();
+        expect(await store.decisionNames()).toEqual([]);
+        expect(await store.addDecisionNames(['home-hero', 'hero-a', 'cart-abandoners'])).toEqual(['home-hero', 'hero-a', 'cart-abandoners']);
+        expect(await store.addDecisionNames(['hero-b', 'home-hero', 'hero-b', 'ünïcödé ✓'])).toEqual(['home-hero', 'hero-a', 'cart-abandoners', 'hero-b', 'ünïcödé ✓']);
+        expect(await store.addDecisionNames(['hero-a', 'home-hero'])).toEqual(['home-hero', 'hero-a', 'cart-abandoners', 'hero-b', 'ünïcödé ✓']);
+        expect(await store.addDecisionNames([])).toEqual(['home-hero', 'hero-a', 'cart-abandoners', 'hero-b', 'ünïcödé ✓']);
+        expect(await store.decisionNames()).toEqual(['home-hero', 'hero-a', 'cart-abandoners', 'hero-b', 'ünïcödé ✓']);
+      });
+
+      it('number many names at once, a whole rule set', async () => {
+        const store = await open();
+        const names = Array.from({ length: 2500 }, (_, n) => `item-${n}`);
+        expect(await store.addDecisionNames(names)).toEqual(names);
+        expect(await store.addDecisionNames(['late', ...names.slice(0, 10)])).toEqual([...names, 'late']);
+      });
+
+      it('stop numbering at the limit; the names after it are left out', async () => {
+        const store = await open({ maxDecisionNames: 3 });
+        expect(await store.addDecisionNames(['a', 'b'])).toEqual(['a', 'b']);
+        expect(await store.addDecisionNames(['c', 'd', 'a'])).toEqual(['a', 'b', 'c']);
+        expect(await store.addDecisionNames(['e'])).toEqual(['a', 'b', 'c']);
+      });
+
+      it('give every store over the same data one numbering, even when they add at once', async () => {
+        const handle = await openHandle();
+        const other = handle.openAnother ? await handle.openAnother() : handle.store;
+        const first = Array.from({ length: 40 }, (_, n) => `p-${n % 25}`);
+        const second = Array.from({ length: 40 }, (_, n) => `p-${(n * 7) % 30}`);
+        const lists = await Promise.all([
+          ...first.map((name) => handle.store.addDecisionNames([name, 'shared'])),
+          ...second.map((name) => other.addDecisionNames(['shared', name])),
+        ]);
+        const final = await handle.store.decisionNames();
+        expect(await other.decisionNames()).toEqual(final);
+        expect([...final].sort()).toEqual([...new Set([...first, ...second, 'shared'])].sort());
+        // Every answer, whenever it came, is the start of the final list: a number never changes its name.
+        for (const list of lists) expect(final.slice(0, list.length)).toEqual(list);
+      });
+
+      it.runIf(name.includes('sqlite') || name.includes('redis'))('survive closing and opening the store again', async () => {
+        const handle = await openHandle();
+        await handle.store.addDecisionNames(['home-hero', 'hero-a']);
+        await handle.store.close();
+        expect(handle.openAnother).toBeDefined();
+        const reopened = await (handle.openAnother as () => Promise<ProfileStore>)();
+        expect(await reopened.decisionNames()).toEqual(['home-hero', 'hero-a']);
+        expect(await reopened.addDecisionNames(['hero-b', 'hero-a'])).toEqual(['home-hero', 'hero-a', 'hero-b']);
       });
     });
 

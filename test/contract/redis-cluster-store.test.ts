@@ -22,10 +22,22 @@ afterAll(async () => {
 });
 
 runProfileStoreContract('redis cluster', async (limits) => {
-  const store = createRedisStore({ ...limits, url: cluster.url, cluster: true, keyPrefix: `nbtest:${randomUUID()}:` });
-  await waitReady(store);
+  const keyPrefix = `nbtest:${randomUUID()}:`;
+  const stores: ProfileStore[] = [];
+  const openOne = async (): Promise<ProfileStore> => {
+    const store = createRedisStore({ ...limits, url: cluster.url, cluster: true, keyPrefix });
+    stores.push(store);
+    await waitReady(store);
+    return store;
+  };
   // The cluster is thrown away after the file, so the keys need no cleanup.
-  return { store, cleanup: () => store.close() };
+  return {
+    store: await openOne(),
+    openAnother: openOne,
+    cleanup: async () => {
+      for (const store of stores) await store.close();
+    },
+  };
 });
 
 describe('redis store on a cluster', () => {

@@ -43,12 +43,18 @@ export async function waitReady(store: { ping(): Promise<void> }): Promise<void>
  */
 export async function openRedisStore(limits: StoreLimits, wrap: (store: ProfileStore) => ProfileStore = (store) => store): Promise<StoreHandle> {
   const keyPrefix = `nbtest:${randomUUID()}:`;
-  const store = wrap(createRedisStore({ ...limits, url: REDIS_URL, keyPrefix }));
-  await waitReady(store);
+  const stores: ProfileStore[] = [];
+  const openOne = async (): Promise<ProfileStore> => {
+    const store = wrap(createRedisStore({ ...limits, url: REDIS_URL, keyPrefix }));
+    stores.push(store);
+    await waitReady(store);
+    return store;
+  };
   return {
-    store,
+    store: await openOne(),
+    openAnother: openOne,
     async cleanup() {
-      await store.close();
+      for (const store of stores) await store.close();
       await deleteKeys(keyPrefix);
     },
   };

@@ -6,16 +6,23 @@ import { InvalidInputError, StoreUnavailableError } from '../../src/domain/error
 import { MAX_ATTRIBUTES_BYTES } from '../../src/domain/profile.js';
 import { createSqliteStore } from '../../src/profiles/sqlite-store.js';
 import type { StoredTouchpoint } from '../../src/domain/touchpoint.js';
+import type { ProfileStore } from '../../src/profiles/store.js';
 import { runProfileStoreContract } from './profile-store.contract.js';
 import { makeTempDir } from './temp-dir.js';
 
 runProfileStoreContract('sqlite', async (limits) => {
   const temp = makeTempDir();
-  const store = createSqliteStore({ ...limits, path: path.join(temp.dir, 'profiles.db') });
+  const file = path.join(temp.dir, 'profiles.db');
+  const stores = [createSqliteStore({ ...limits, path: file })];
   return {
-    store,
+    store: stores[0] as ProfileStore,
+    async openAnother() {
+      const another = createSqliteStore({ ...limits, path: file });
+      stores.push(another);
+      return another;
+    },
     async cleanup() {
-      await store.close();
+      for (const store of stores) await store.close();
       temp.remove();
     },
   };
@@ -74,7 +81,7 @@ describe('sqlite store', () => {
 
     const raw = new Database(file);
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(raw.pragma('user_version', { simple: true })).toBe(5);
+    expect(raw.pragma('user_version', { simple: true })).toBe(6);
     raw.pragma('user_version = 99');
     raw.close();
 
@@ -92,7 +99,7 @@ describe('sqlite store', () => {
     await store.close();
     // The file as schema 4 left it: outcomes, and no daily totals.
     const raw = new Database(file);
-    raw.exec('DROP TRIGGER outcome_days_insert; DROP TRIGGER outcome_days_delete; DROP TRIGGER outcome_days_update; DROP TABLE outcome_days');
+    raw.exec('DROP TRIGGER outcome_days_insert; DROP TRIGGER outcome_days_delete; DROP TRIGGER outcome_days_update; DROP TABLE outcome_days; DROP TABLE decision_names');
     raw.pragma('user_version = 4');
     raw.close();
 

@@ -58,6 +58,8 @@ function createGatedStore() {
     appendOutcomes: (customerId, outcomes, at) => backing.appendOutcomes(customerId, outcomes, at),
     outcomeTotals: (items, at) => backing.outcomeTotals(items, at),
     sharedSecret: (name, candidate) => backing.sharedSecret(name, candidate),
+    addDecisionNames: (names) => backing.addDecisionNames(names),
+    decisionNames: () => backing.decisionNames(),
     resolve: (customerId) => backing.resolve(customerId),
     addAlias: (customerId, alias, at) => backing.addAlias(customerId, alias, at),
     patch: (customerId, change, at) => backing.patch(customerId, change, at),
