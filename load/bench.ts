@@ -317,7 +317,7 @@ async function main(): Promise<void> {
       out,
     );
   }
-  if (run.has('decision-id')) results.decisionId = decisionIdSection(out, settings.quick ? 20_000 : 200_000);
+  if (run.has('decision-id')) results.decisionId = await decisionIdSection(out, settings.quick ? 20_000 : 200_000);
   if (run.has('journey')) {
     results.journey = await journeySection({ customers: settings.quick ? 5000 : 100_000, touchpoints: 20, now }, reference, progress, out);
   }

@@ -56,7 +56,7 @@ export async function checkOutcomes(
       reject('at', 'invalid', 'is more than 5 minutes in the future');
       continue;
     }
-    const verified = signer.verify(input.decisionId, now);
+    const verified = await signer.verify(input.decisionId, now);
     if (!verified.ok) {
       const failure = FAILURE_MESSAGES[verified.reason];
       reject('decisionId', failure.reason, failure.message);

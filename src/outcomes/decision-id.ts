@@ -12,11 +12,25 @@
  *   unique       PREFIX_BYTES random bytes drawn once per process + varint counter
  *   customerId   varint length + UTF-8, as asked
  *   placements   varint count, then each:
- *     name       varint length + UTF-8
+ *     name       a name (below)
  *     arm        1 byte: 0 none, 1 optimized, 2 priority
- *     items      varint count, then each: item id (varint length + UTF-8),
- *                rule (varint length + 1, then UTF-8; 0 for a fallback item)
+ *     items      varint count, then each: item id (a name), rule (a name, or
+ *                0 for a fallback item)
  *   mac          the first MAC_BYTES of HMAC-SHA256(secret, everything before)
+ *
+ * A name is one varint v: odd, v = 2n + 1 is number n of the decision name
+ * list shared through the profile store (decision-names.ts); even, v = 2L
+ * is followed by L bytes of UTF-8, the name in full. A rule's literal is
+ * v = 2(L + 1), so that 0 stays free for "no rule". Placement names, item ids
+ * and rule names are few and repeat in every id: numbered, an id is less than
+ * half as long, and cheaper to sign and verify. A name without a number yet is
+ * written in full (always valid) and numbered in the background.
+ *
+ * Format 1 (before the name list) wrote every name in full: varint length +
+ * UTF-8, a rule's length plus one. Its ids still verify.
+ *
+ * The MAC is checked before anything in the payload is looked up, so an id
+ * this service did not issue never makes it read the name list from the store.
  *
  * The per-process random prefix and the counter make every id unique without
  * drawing random bytes per decision (which costs more than the HMAC). The MAC
@@ -24,9 +38,13 @@
  * place after the payload: no allocation per decision but the id's string.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { MAX_DECISION_NAMES } from '../profiles/store.js';
+import { createDecisionNames, type DecisionNames } from './decision-names.js';
 import { createHmacSha256, type HmacSha256 } from './hmac-sha256.js';
 
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+/** Every name in full; still verified. */
+const FORMAT_LITERAL_NAMES = 1;
 const MAC_BYTES = 16;
 const PREFIX_BYTES = 6;
 /** Outcomes for decisions older than this are refused (contract: at least 30 days must be accepted). */
@@ -138,8 +156,18 @@ export function decodeSharedKey(text: string): DecisionKey | null {
 export interface DecisionSigner {
   /** The id of a decision with these placements, issued at `now` (epoch ms) for `customerId`. */
   sign(customerId: string, placements: Readonly<Record<string, SignablePlacement>>, now: number): string;
-  /** What an id says, if this service issued it unaltered within MAX_DECISION_AGE_DAYS of `now`; never throws. */
-  verify(decisionId: string, now: number): VerifyResult;
+  /**
+   * What an id says, if this service issued it unaltered within
+   * MAX_DECISION_AGE_DAYS of `now`. An id with a name number this process
+   * does not know yet waits for the name list to be read again; rejects
+   * (StoreUnavailableError) only when that read fails. Never throws otherwise.
+   */
+  verify(decisionId: string, now: number): Promise<VerifyResult>;
+}
+
+export interface DecisionSignerOptions {
+  /** The shared name list (decision-names.ts); default: none, every name written in full. */
+  names?: DecisionNames;
 }
 
 /** Each key's MAC, its pad states computed once. */
@@ -150,19 +178,38 @@ function macOf(key: DecisionKey): HmacSha256 {
   return mac;
 }
 
-export function createDecisionSigner(keyring: DecisionKeyring): DecisionSigner {
+/** parsePayload's answer for an id that names a number this process does not know. */
+const UNKNOWN_NAME = Symbol('unknown name');
+type Parsed = DecisionToken | null | typeof UNKNOWN_NAME;
+
+/** An id past its MAC and age checks, to be read. */
+interface Checked {
+  body: Buffer;
+  header: IdHeader;
+}
+
+export function createDecisionSigner(keyring: DecisionKeyring, options: DecisionSignerOptions = {}): DecisionSigner {
+  const names = options.names ?? createDecisionNames();
   const prefix = randomBytes(PREFIX_BYTES);
   const expected = Buffer.alloc(MAC_BYTES);
   let counter = 0;
   // One buffer reused by every sign(): grown when a decision needs more.
   let buffer = Buffer.allocUnsafe(1024);
 
+  /** A name by its number when it has one here; else in full, and it is asked to be numbered. */
+  function writeName(out: Buffer, at: number, name: string, bias: number): number {
+    const number = names.numberOf(name);
+    if (number !== undefined) return writeVarint(out, at, 2 * number + 1);
+    names.missing(name);
+    return writeLiteral(out, at, name, bias);
+  }
+
   function sign(customerId: string, placements: Readonly<Record<string, SignablePlacement>>, now: number): string {
     const key = keyring.signing;
     let size = 64 + MAC_BYTES + key.id.length + customerId.length * 3;
     for (const name in placements) {
       size += 16 + name.length * 3;
-      for (const item of (placements[name] as SignablePlacement).items) size += 12 + (item.id.length + (item.rule?.length ?? 0)) * 3;
+      for (const item of (placements[name] as SignablePlacement).items) size += 16 + (item.id.length + (item.rule?.length ?? 0)) * 3;
     }
     if (buffer.length < size) buffer = Buffer.allocUnsafe(size * 2);
     const out = buffer;
@@ -182,38 +229,57 @@ export function createDecisionSigner(keyring: DecisionKeyring): DecisionSigner {
     at = writeVarint(out, at, count);
     for (const name in placements) {
       const placement = placements[name] as SignablePlacement;
-      at = writeString(out, at, name);
+      at = writeName(out, at, name, 0);
       out[at++] = placement.ranking === undefined ? 0 : (ARM_CODES[placement.ranking as RankingArm] ?? 0);
       at = writeVarint(out, at, placement.items.length);
       for (const item of placement.items) {
-        at = writeString(out, at, item.id);
+        at = writeName(out, at, item.id, 0);
         if (item.rule === null) out[at++] = 0;
-        else at = writeString(out, at, item.rule, 1);
+        else at = writeName(out, at, item.rule, 1);
       }
     }
     macOf(key).write(out, at, out, at, MAC_BYTES);
     return out.toString('base64url', 0, at + MAC_BYTES);
   }
 
-  function verify(decisionId: string, now: number): VerifyResult {
+  /** The id's header once its MAC and age are checked, or why it is refused. Reads nothing but the id. */
+  function check(decisionId: string, now: number): Checked | VerifyResult {
     const bytes = Buffer.from(decisionId, 'base64url');
     // Buffer.from skips characters outside the alphabet and ignores the spare bits of the last one:
     // only an id that is exactly the encoding of its bytes can be ours, so one altered character always fails.
-    if (bytes.length <= MAC_BYTES + 8 || bytes.toString('base64url') !== decisionId) return { ok: false, reason: 'malformed' };
+    if (bytes.length <= MAC_BYTES + 8 || bytes.toString('base64url') !== decisionId) return MALFORMED;
     const body = bytes.subarray(0, bytes.length - MAC_BYTES);
-    const parsed = parseBody(body);
-    if (parsed === null) return { ok: false, reason: 'malformed' };
-    const key = keyring.find(parsed.keyId);
+    const header = parseHeader(body);
+    if (header === null) return MALFORMED;
+    const key = keyring.find(header.keyId);
     if (!key) return { ok: false, reason: 'unknown-key' };
     macOf(key).write(body, body.length, expected, 0, MAC_BYTES);
     if (!timingSafeEqual(expected, bytes.subarray(bytes.length - MAC_BYTES))) return { ok: false, reason: 'bad-signature' };
     const nowSeconds = Math.floor(now / 1000);
-    if (parsed.issuedAt < nowSeconds - MAX_AGE_SECONDS || parsed.issuedAt > nowSeconds + FUTURE_SKEW_SECONDS) return { ok: false, reason: 'expired' };
-    return { ok: true, token: parsed };
+    if (header.issuedAt < nowSeconds - MAX_AGE_SECONDS || header.issuedAt > nowSeconds + FUTURE_SKEW_SECONDS) return { ok: false, reason: 'expired' };
+    return { body, header };
+  }
+
+  function read({ body, header }: Checked): Parsed {
+    return header.version === FORMAT_LITERAL_NAMES ? parseLiteralPayload(body, header) : parsePayload(body, header, names);
+  }
+
+  function verify(decisionId: string, now: number): Promise<VerifyResult> {
+    const checked = check(decisionId, now);
+    if ('ok' in checked) return Promise.resolve(checked);
+    const token = read(checked);
+    if (token !== UNKNOWN_NAME) return Promise.resolve(token === null ? MALFORMED : { ok: true, token });
+    // Signed by us, with a number another replica gave a name since this process last read the list.
+    return names.refresh().then(() => {
+      const again = read(checked);
+      return again === null || again === UNKNOWN_NAME ? MALFORMED : { ok: true, token: again };
+    });
   }
 
   return { sign, verify };
 }
+
+const MALFORMED: VerifyResult = Object.freeze({ ok: false, reason: 'malformed' });
 
 function writeVarint(out: Buffer, at: number, value: number): number {
   let rest = value;
@@ -229,15 +295,25 @@ function writeVarint(out: Buffer, at: number, value: number): number {
 function writeString(out: Buffer, at: number, text: string, bias = 0): number {
   // Reserve one byte for lengths below 128 (all slugs and ids); move the bytes when a longer one needs two.
   const written = out.write(text, at + 1, 'utf8');
-  const length = written + bias;
-  if (length < 0x80) {
-    out[at] = length;
+  return placeHeader(out, at, written, written + bias);
+}
+
+/** A name in full: the varint 2 * (UTF-8 length + `bias`), then the bytes. */
+function writeLiteral(out: Buffer, at: number, text: string, bias: number): number {
+  const written = out.write(text, at + 1, 'utf8');
+  return placeHeader(out, at, written, 2 * (written + bias));
+}
+
+/** Puts `header` as a varint at `at`, before the `written` bytes that were written at `at + 1`; returns the end. */
+function placeHeader(out: Buffer, at: number, written: number, header: number): number {
+  if (header < 0x80) {
+    out[at] = header;
     return at + 1 + written;
   }
-  const header = Buffer.allocUnsafe(5);
-  const headerLength = writeVarint(header, 0, length);
+  const bytes = Buffer.allocUnsafe(8);
+  const headerLength = writeVarint(bytes, 0, header);
   out.copy(out, at + headerLength, at + 1, at + 1 + written);
-  header.copy(out, at, 0, headerLength);
+  bytes.copy(out, at, 0, headerLength);
   return at + headerLength + written;
 }
 
@@ -272,18 +348,39 @@ class Reader {
     const raw = this.bytesOf(length - bias);
     return raw === null ? null : raw.toString('utf8');
   }
+  /** The next byte, not consumed; null at the end. */
+  peek(): number | null {
+    return this.at < this.bytes.length ? (this.bytes[this.at] as number) : null;
+  }
   get done(): boolean {
     return this.at === this.bytes.length;
   }
 }
 
-/** The payload's fields, or null when it is not a payload this format writes. */
-function parseBody(body: Buffer): DecisionToken | null {
+interface IdHeader {
+  version: number;
+  keyId: string;
+  /** Epoch seconds. */
+  issuedAt: number;
+  /** Where the customer id starts. */
+  end: number;
+}
+
+/** What the MAC check needs: the version, the key id and the time. Null when the id is no id of a known format. */
+function parseHeader(body: Buffer): IdHeader | null {
   const r = new Reader(body);
-  if (r.byte() !== FORMAT_VERSION) return null;
+  const version = r.byte();
+  if (version !== FORMAT_VERSION && version !== FORMAT_LITERAL_NAMES) return null;
   const keyId = r.string();
   const time = r.bytesOf(4);
   if (keyId === null || time === null || r.bytesOf(PREFIX_BYTES) === null || r.varint() === null) return null;
+  return { version, keyId, issuedAt: time.readUInt32BE(0), end: r.at };
+}
+
+/** Format 1: every name in full. Null when it is not a payload that format writes. */
+function parseLiteralPayload(body: Buffer, header: IdHeader): DecisionToken | null {
+  const r = new Reader(body);
+  r.at = header.end;
   const customerId = r.string();
   const count = r.varint();
   if (customerId === null || count === null) return null;
@@ -309,5 +406,53 @@ function parseBody(body: Buffer): DecisionToken | null {
     placements.set(name, { arm: ARMS[armCode] as RankingArm | null, items });
   }
   if (!r.done) return null;
-  return { keyId, issuedAt: time.readUInt32BE(0), customerId, placements };
+  return { keyId: header.keyId, issuedAt: header.issuedAt, customerId, placements };
+}
+
+/** A name field (see the header comment): its text, null when malformed, UNKNOWN_NAME for a number not known here. */
+function readName(r: Reader, names: DecisionNames, bias: number): string | null | typeof UNKNOWN_NAME {
+  const value = r.varint();
+  if (value === null) return null;
+  if (value % 2 === 1) {
+    const number = (value - 1) / 2;
+    if (number >= MAX_DECISION_NAMES) return null;
+    return names.nameOf(number) ?? UNKNOWN_NAME;
+  }
+  const length = value / 2 - bias;
+  if (length < 0) return null;
+  const raw = r.bytesOf(length);
+  return raw === null ? null : raw.toString('utf8');
+}
+
+/** Format 2: names by number or in full. Null when it is not a payload that format writes; UNKNOWN_NAME (see readName). */
+function parsePayload(body: Buffer, header: IdHeader, names: DecisionNames): Parsed {
+  const r = new Reader(body);
+  r.at = header.end;
+  const customerId = r.string();
+  const count = r.varint();
+  if (customerId === null || count === null) return null;
+  const placements = new Map<string, TokenPlacement>();
+  for (let p = 0; p < count; p++) {
+    const name = readName(r, names, 0);
+    if (typeof name !== 'string') return name;
+    const armCode = r.byte();
+    const itemCount = r.varint();
+    if (armCode === null || itemCount === null || armCode >= ARMS.length) return null;
+    const items = new Map<string, string | null>();
+    for (let i = 0; i < itemCount; i++) {
+      const item = readName(r, names, 0);
+      if (typeof item !== 'string') return item;
+      let rule: string | null = null;
+      if (r.peek() === 0) r.at++;
+      else {
+        const named = readName(r, names, 1);
+        if (typeof named !== 'string') return named;
+        rule = named;
+      }
+      items.set(item, rule);
+    }
+    placements.set(name, { arm: ARMS[armCode] as RankingArm | null, items });
+  }
+  if (!r.done) return null;
+  return { keyId: header.keyId, issuedAt: header.issuedAt, customerId, placements };
 }
