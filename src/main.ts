@@ -35,6 +35,7 @@ import {
   generateDecisionKey,
   type DecisionKeyring,
 } from './outcomes/decision-id.js';
+import { createDecisionNames, decisionNamesOf, type DecisionNames, type DecisionNameStore } from './outcomes/decision-names.js';
 import { createSharedOutcomeTotals } from './outcomes/shared-totals.js';
 import type { RulesetSnapshot } from './ruleset/snapshot.js';
 
@@ -58,7 +59,17 @@ export class StartupError extends Error {
 }
 
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
-  const registry = createRuleRegistry({ dir: config.rulesDir, logger, createMatcher: matcherFor(config.evaluator), limits: config.ruleLimits });
+  // Known once the store is open (below); the first rules' names are shared then, each later rule set's as it is swapped in.
+  let names: DecisionNames | null = null;
+  const registry = createRuleRegistry({
+    dir: config.rulesDir,
+    logger,
+    createMatcher: matcherFor(config.evaluator),
+    limits: config.ruleLimits,
+    onSwap: (snapshot) => {
+      if (names) void shareRuleNames(names, snapshot, logger);
+    },
+  });
   const first = await registry.reload();
   if (!first.ok) {
     throw new StartupError(`the rules in ${config.rulesDir} are invalid:\n${first.errors.map((e) => `  ${formatRuleError(e)}`).join('\n')}`);
@@ -87,6 +98,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
 
   await waitForStore(store, STORE_WAIT_MS, logger);
   const keyring = await decisionKeyring(config, store, logger);
+  names = await shareDecisionNames(store, registry.current, logger);
   const outcomeTotals = createSharedOutcomeTotals({
     store,
     items: () => itemsCountingEveryone(registry.current),
@@ -103,7 +115,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     corsOrigins: config.corsOrigins,
     maxBodyBytes: config.maxBodyBytes,
     reports,
-    signer: createDecisionSigner(keyring.keyring),
+    signer: createDecisionSigner(keyring.keyring, { names }),
     outcomeTotals,
     journeyMaxAgeMs: config.journeyMaxAgeMs,
   });
@@ -148,6 +160,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         stopSweeps();
         stopTotals();
         keyring.stop();
+        names?.stop();
         await server.drain();
         // The last served counts go to the store before it closes.
         await stopReports();
@@ -211,6 +224,43 @@ export async function decisionKeyring(
     timer = setTimeout(retry, SHARED_KEY_RETRY_MS).unref();
   }
   return { keyring, stop: () => clearTimeout(timer) };
+}
+
+/** Store failures of the decision name list are said at most this often: while the store is down they recur. */
+const NAMES_WARNING_MS = 60_000;
+
+/**
+ * The decision name list this process signs and verifies with
+ * (outcomes/decision-names.ts), shared through the store so that every
+ * replica and every restart reads a number as the same name. The names of
+ * the rules loaded are numbered before the first decision, so ids carry
+ * numbers from the start. When the store cannot be asked (down at start),
+ * ids carry the names in full, which every replica verifies, and the names
+ * are sent again in the background until it answers.
+ */
+export async function shareDecisionNames(store: DecisionNameStore, snapshot: RulesetSnapshot | null, logger: Logger): Promise<DecisionNames> {
+  let warnedAt = -Infinity;
+  const names = createDecisionNames({
+    store,
+    onError: (err) => {
+      if (performance.now() - warnedAt < NAMES_WARNING_MS) return;
+      warnedAt = performance.now();
+      logger.warn('the decision name list could not be read or added to; decision ids carry the names in full meanwhile', { error: err.message });
+    },
+  });
+  if (snapshot) await shareRuleNames(names, snapshot, logger);
+  return names;
+}
+
+/** Numbers every name of a rule set (placement names, item ids, rule names); never rejects: what failed is sent again later. */
+export async function shareRuleNames(names: DecisionNames, snapshot: RulesetSnapshot, logger: Logger): Promise<void> {
+  try {
+    await names.share(decisionNamesOf(snapshot));
+  } catch (err) {
+    logger.warn('cannot number the names of the rules in the shared decision name list yet; decision ids carry them in full until the store answers', {
+      error: (err as Error).message,
+    });
+  }
 }
 
 /**

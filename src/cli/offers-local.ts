@@ -7,8 +7,9 @@
 import { ConfigError, loadConfig } from '../config.js';
 import { resolveDeps, type ResolvedDeps } from '../http/deps.js';
 import { createLogger } from '../observability/logger.js';
-import { createProfileStore, decisionKeyring, itemsCountingEveryone, matcherFor } from '../main.js';
+import { createProfileStore, decisionKeyring, itemsCountingEveryone, matcherFor, shareDecisionNames } from '../main.js';
 import { createDecisionSigner } from '../outcomes/decision-id.js';
+import type { DecisionNames } from '../outcomes/decision-names.js';
 import { createSharedOutcomeTotals } from '../outcomes/shared-totals.js';
 import { createRuleRegistry } from '../reload/registry.js';
 import { formatRuleError } from '../ruleset/format.js';
@@ -21,6 +22,8 @@ export interface LocalDecisions {
   snapshot: RulesetSnapshot;
   /** Where the decisions come from, for messages. */
   source: string;
+  /** The decision name list the ids are signed with; the decision workers all take their parent's (offers-transport.ts). */
+  names: DecisionNames;
   close(): Promise<void>;
 }
 
@@ -58,19 +61,23 @@ export async function openLocalDecisions(env: NodeJS.ProcessEnv): Promise<LocalD
   // Decisions made here are decisions like any other (contract section 12): signed with the key the service
   // uses, so their outcomes are accepted, and capped with everyone's counts as the store holds them now.
   const keyring = await decisionKeyring(config, store, logger);
+  // The rules' names numbered as the service numbers them, so the ids are as short as the service's.
+  const names = await shareDecisionNames(store, registry.current, logger);
   const outcomeTotals = createSharedOutcomeTotals({ store, items: () => itemsCountingEveryone(registry.current) });
   try {
     await outcomeTotals.refresh();
   } catch (err) {
     logger.warn('cannot read everyone\'s outcome counts; caps with scope "all" count nothing in this run', { error: (err as Error).message });
   }
-  const deps = resolveDeps({ rules: registry, store, logger, signer: createDecisionSigner(keyring.keyring), outcomeTotals });
+  const deps = resolveDeps({ rules: registry, store, logger, signer: createDecisionSigner(keyring.keyring, { names }), outcomeTotals });
   return {
     deps,
     snapshot: deps.snapshot(),
     source: config.store === 'sqlite' ? `the rules in ${config.rulesDir} and the store at ${config.sqlitePath}` : `the rules in ${config.rulesDir} and the ${config.store} store`,
+    names,
     close: () => {
       keyring.stop();
+      names.stop();
       return store.close();
     },
   };

@@ -11,11 +11,18 @@ import type { OutputFormat } from './offers-output.js';
 export type ToWorker =
   /** Request lines, each ending with a line break; `linesBefore`: how many the run sent before them (for line numbers). */
   | { kind: 'batch'; id: number; text: string; linesBefore: number; format: OutputFormat }
+  /**
+   * The decision name list every worker signs with: the first worker's, sent
+   * to all before any batch, so that the workers' ids agree whatever each
+   * could read of the store.
+   */
+  | { kind: 'names'; names: string[] }
   /** No more batches: close the store and end. */
   | { kind: 'close' };
 
 export type FromWorker =
-  | { kind: 'ready'; itemFields: string[]; source: string }
+  /** `names`: the decision name list as this worker read it from the store (empty when it could not). */
+  | { kind: 'ready'; itemFields: string[]; source: string; names: string[] }
   /**
    * A batch's answers: `rows` has one entry a request line, in order: the rows
    * written for its decision (1 for NDJSON), or -1 when it failed, its

@@ -78,6 +78,9 @@ export async function localTransport(env: NodeJS.ProcessEnv, options: LocalTrans
     throw err;
   }
   const first = ready[0] as (typeof ready)[number];
+  // One name list for every worker: the longest read (the store's list only grows, so the others are its start).
+  const names = ready.reduce((longest, worker) => (worker.names.length > longest.length ? worker.names : longest), first.names);
+  for (const worker of workers) worker.share(names);
   const closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
   return {
     source: first.source,
@@ -180,6 +183,11 @@ class DecisionWorker {
         resolve();
       });
     });
+  }
+
+  /** The name list to sign with; sent before any batch, so it applies to all. */
+  share(names: string[]): void {
+    if (!this.#failure) this.#worker.postMessage({ kind: 'names', names } satisfies ToWorker);
   }
 
   decide(batch: Extract<ToWorker, { kind: 'batch' }>): Promise<AnswerBatch> {

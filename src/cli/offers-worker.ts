@@ -35,6 +35,10 @@ async function main(): Promise<void> {
   // One batch at a time, in the order they came: lineDecider's groups follow one another.
   let queue = Promise.resolve();
   port.on('message', (message: ToWorker) => {
+    if (message.kind === 'names') {
+      local.names.adopt(message.names);
+      return;
+    }
     if (message.kind === 'close') {
       queue = queue.then(async () => {
         await local.close();
@@ -74,7 +78,9 @@ async function main(): Promise<void> {
       post({ kind: 'answers', id: message.id, text, rows, failures });
     });
   });
-  post({ kind: 'ready', itemFields, source: local.source });
+  const names: string[] = [];
+  for (let n = 0; n < local.names.size; n++) names.push(local.names.nameOf(n) as string);
+  post({ kind: 'ready', itemFields, source: local.source, names });
 }
 
 void main();

@@ -60,6 +60,12 @@ export interface RuleRegistryOptions {
   loader?: RulesLoader;
   /** Awaited before each compile slice; default: until the event loop has had a turn (setImmediate). */
   pause?: () => Promise<void>;
+  /**
+   * Told each snapshot swapped in, the first included, right after the swap
+   * (main.ts shares its decision names through the store). Must not throw; it
+   * is not awaited.
+   */
+  onSwap?: (snapshot: RulesetSnapshot) => void;
 }
 
 let sharedLoader: RulesLoader | null = null;
@@ -109,7 +115,10 @@ export function createRuleRegistry(options: RuleRegistryOptions): RuleRegistry {
     errors = [];
     warnings = loaded.warnings;
     const changed = current?.version !== snapshot.version;
-    if (changed) current = snapshot;
+    if (changed) {
+      current = snapshot;
+      options.onSwap?.(snapshot);
+    }
     const recovered = lastFailed;
     lastFailed = false;
     if (changed || recovered) {

@@ -13,7 +13,9 @@ import type { Hono } from 'hono';
 import { createApp } from '../../src/http/app.js';
 import type { RulesPort } from '../../src/http/deps.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { createProfileStore } from '../../src/main.js';
+import { createProfileStore, shareDecisionNames } from '../../src/main.js';
+import { createDecisionSigner, createKeyring, generateDecisionKey, type DecisionKey } from '../../src/outcomes/decision-id.js';
+import { createDecisionNames, type DecisionNames } from '../../src/outcomes/decision-names.js';
 import type { ProfileStore } from '../../src/profiles/store.js';
 import { createRuleRegistry, type RuleRegistry } from '../../src/reload/registry.js';
 import { deleteKeys, REDIS_URL, waitReady } from '../contract/redis-helpers.js';
@@ -69,6 +71,18 @@ export interface HarnessOptions {
   /** Replaces the rules port the app sees, e.g. one whose `current` is null. */
   wrapRules?: (registry: RuleRegistry) => RulesPort;
   maxBodyBytes?: number;
+  /**
+   * Another replica of that harness's service: the same data (its SQLite
+   * file or Redis keys; not for memory), the same decision id key, but a
+   * store, cache and decision name list of its own.
+   */
+  replicaOf?: Harness;
+  /**
+   * Whether the rules' names are numbered in the shared decision name list
+   * before the first request, as the service does at start (default true).
+   * False: the list held here starts empty, as on a replica that has not read it.
+   */
+  shareRuleNames?: boolean;
 }
 
 export interface Harness {
@@ -78,6 +92,12 @@ export interface Harness {
   clock: Clock;
   /** The SQLite file of a sqlite harness; null for the others. */
   sqlitePath: string | null;
+  /** The Redis key prefix of a redis harness; null for the others. */
+  redisKeyPrefix: string | null;
+  /** The key decision ids are signed with. */
+  decisionKey: DecisionKey;
+  /** The decision name list this app signs and verifies with. */
+  names: DecisionNames;
   /** Sends a request; a non-string body is sent as JSON. */
   request(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
   close(): Promise<void>;
@@ -109,10 +129,12 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const registry = createRuleRegistry({ dir: options.rulesDir ?? FIXTURE_RULES_DIR, logger: silentLogger, now: clock.now });
   const outcome = await registry.reload();
   if (!outcome.ok) throw new Error(`fixture rules are invalid: ${JSON.stringify(outcome.errors)}`);
-  const kind = options.store ?? 'memory';
-  const sqlitePath = kind === 'sqlite' ? path.join(makeTempDir(), 'profiles.db') : null;
-  // Each redis harness has keys of its own on the test Redis, removed by close().
-  const redisKeyPrefix = kind === 'redis' ? `nbtest:${randomUUID()}:` : undefined;
+  const replicaOf = options.replicaOf;
+  const kind = options.store ?? (replicaOf ? (replicaOf.store.kind as StoreKind) : 'memory');
+  if (replicaOf && kind === 'memory') throw new Error('a memory store cannot be shared with a replica');
+  const sqlitePath = kind === 'sqlite' ? (replicaOf?.sqlitePath ?? path.join(makeTempDir(), 'profiles.db')) : null;
+  // Each redis harness has keys of its own on the test Redis, removed by close() (a replica's by the harness it replicates).
+  const redisKeyPrefix = kind === 'redis' ? (replicaOf?.redisKeyPrefix ?? `nbtest:${randomUUID()}:`) : undefined;
   const realStore = createProfileStore({
     store: kind,
     sqlitePath: sqlitePath ?? '',
@@ -128,6 +150,9 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   if (kind === 'redis') await waitReady(realStore);
   const store = options.wrapStore ? options.wrapStore(realStore) : realStore;
   const rules = options.wrapRules ? options.wrapRules(registry) : registry;
+  const decisionKey = replicaOf?.decisionKey ?? generateDecisionKey();
+  const names =
+    options.shareRuleNames === false ? createDecisionNames({ store }) : await shareDecisionNames(store, registry.current, silentLogger);
   let ids = 0;
   const app = createApp({
     rules,
@@ -135,6 +160,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     logger: silentLogger,
     now: clock.now,
     newId: () => `decision-${++ids}`,
+    signer: createDecisionSigner(createKeyring([decisionKey]), { names }),
     ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
   });
   let closed = false;
@@ -144,6 +170,9 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     store,
     clock,
     sqlitePath,
+    redisKeyPrefix: redisKeyPrefix ?? null,
+    decisionKey,
+    names,
     request(method, url, body, headers = {}) {
       const init: RequestInit = { method, headers: { ...headers } };
       if (body !== undefined) {
@@ -155,8 +184,9 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     async close() {
       if (closed) return;
       closed = true;
+      names.stop();
       await realStore.close();
-      if (redisKeyPrefix) await deleteKeys(redisKeyPrefix);
+      if (redisKeyPrefix && !replicaOf) await deleteKeys(redisKeyPrefix);
     },
   };
 }

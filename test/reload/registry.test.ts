@@ -129,6 +129,21 @@ describe('rule registry', () => {
     expect(lines).toEqual([expect.objectContaining({ level: 'error', message: 'rules rejected; no rules are loaded yet, so none are served' })]);
   });
 
+  it('tells onSwap each snapshot it swaps in, and only those', async () => {
+    const swapped: string[] = [];
+    const watched = createRuleRegistry({ dir, logger: silentLogger, onSwap: (snapshot) => swapped.push(snapshot.version) });
+    await watched.reload();
+    await watched.reload();
+    writeFileSync(heroFile(), '{ "placement": "home-hero", "rules": [ }');
+    await watched.reload();
+    cpSync(join(FIXTURE, 'placements', 'home-hero.json'), heroFile());
+    editHero((hero) => hero.fallback.push('offer-10'));
+    await watched.reload();
+    expect(swapped).toHaveLength(2);
+    expect(swapped[1]).toBe(watched.current?.version);
+    expect(swapped[0]).not.toBe(swapped[1]);
+  });
+
   it('runs overlapping reload requests one after another and ends on the latest files', async () => {
     await registry.reload();
     const pending = [registry.reload(), registry.reload(), registry.reload()];
