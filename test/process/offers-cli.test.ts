@@ -168,6 +168,10 @@ describe('nextbest offers', () => {
         expect(result.code, result.stderr).toBe(0);
         const [, row] = csvRows(out);
         const at = (column: string) => (row as string[])[COLUMNS.indexOf(column)];
+        // The placement name and item id by their number in the name list the service shares: not in full.
+        const payload = Buffer.from(at('decisionId') as string, 'base64url').toString('latin1');
+        expect(payload, name).not.toContain('home-hero');
+        expect(payload, name).not.toContain(at('item'));
         const outcome = { decisionId: at('decisionId'), customerId: 'c-gold', placement: 'home-hero', item: at('item'), kind: 'impression' };
         const res = await fetch(`${url}/v1/outcomes`, { method: 'POST', headers: { 'x-api-key': 'tracker', 'content-type': 'application/json' }, body: JSON.stringify(outcome) });
         expect(res.status, `${name}: ${await res.clone().text()}`).toBe(202);
