@@ -31,7 +31,7 @@ export interface AppDeps {
   corsOrigins?: readonly string[];
   /** Prometheus metrics (observability/metrics.ts): fed by the routes and served at GET /metrics; absent: neither. */
   metrics?: Metrics;
-  /** Signs decision ids and verifies those outcomes bring back; absent: a key of this process only. */
+  /** Signs decision ids and verifies those outcomes bring back; absent: a key of this process only, every name in full. */
   signer?: DecisionSigner;
   /** Everyone's outcome counts, for caps with scope "all"; absent: they count nothing. */
   outcomeTotals?: OutcomeTotals | null;
