@@ -190,6 +190,7 @@ interface Checked {
 
 export function createDecisionSigner(keyring: DecisionKeyring, options: DecisionSignerOptions = {}): DecisionSigner {
   const names = options.names ?? createDecisionNames();
+  const numbered = numberedNames(names);
   const prefix = randomBytes(PREFIX_BYTES);
   const expected = Buffer.alloc(MAC_BYTES);
   let counter = 0;
@@ -261,7 +262,7 @@ export function createDecisionSigner(keyring: DecisionKeyring, options: Decision
   }
 
   function read({ body, header }: Checked): Parsed {
-    return header.version === FORMAT_LITERAL_NAMES ? parseLiteralPayload(body, header) : parsePayload(body, header, names);
+    return parsePayload(body, header, header.version === FORMAT_LITERAL_NAMES ? LITERAL_NAMES : numbered);
   }
 
   function verify(decisionId: string, now: number): Promise<VerifyResult> {
@@ -377,40 +378,34 @@ function parseHeader(body: Buffer): IdHeader | null {
   return { version, keyId, issuedAt: time.readUInt32BE(0), end: r.at };
 }
 
-/** Format 1: every name in full. Null when it is not a payload that format writes. */
-function parseLiteralPayload(body: Buffer, header: IdHeader): DecisionToken | null {
-  const r = new Reader(body);
-  r.at = header.end;
-  const customerId = r.string();
-  const count = r.varint();
-  if (customerId === null || count === null) return null;
-  const placements = new Map<string, TokenPlacement>();
-  for (let p = 0; p < count; p++) {
-    const name = r.string();
-    const armCode = r.byte();
-    const itemCount = r.varint();
-    if (name === null || armCode === null || itemCount === null || armCode >= ARMS.length) return null;
-    const items = new Map<string, string | null>();
-    for (let i = 0; i < itemCount; i++) {
-      const item = r.string();
-      const ruleLength = r.varint();
-      if (item === null || ruleLength === null) return null;
-      let rule: string | null = null;
-      if (ruleLength > 0) {
-        const raw = r.bytesOf(ruleLength - 1);
-        if (raw === null) return null;
-        rule = raw.toString('utf8');
-      }
-      items.set(item, rule);
-    }
-    placements.set(name, { arm: ARMS[armCode] as RankingArm | null, items });
-  }
-  if (!r.done) return null;
-  return { keyId: header.keyId, issuedAt: header.issuedAt, customerId, placements };
+/** A name field as read: its text, null when malformed, UNKNOWN_NAME for a number not known here. */
+type NameField = string | null | typeof UNKNOWN_NAME;
+
+/** How a format writes its name fields; the rest of the payload is the same in both. */
+interface NameFormat {
+  /** A placement name or an item id. */
+  name(r: Reader): NameField;
+  /** The rule that served an item: NO_RULE for a fallback item. */
+  rule(r: Reader): NameField | typeof NO_RULE;
+}
+const NO_RULE = Symbol('no rule');
+
+/** Format 1: every name in full; a rule as its UTF-8 length + 1, 0 for none. */
+const LITERAL_NAMES: NameFormat = {
+  name: (r) => r.string(),
+  rule: (r) => (r.peek() === 0 ? (r.at++, NO_RULE) : r.string(1)),
+};
+
+/** Format 2: each name by number or in full (readName); a rule's 0 byte for none. */
+function numberedNames(names: DecisionNames): NameFormat {
+  return {
+    name: (r) => readName(r, names, 0),
+    rule: (r) => (r.peek() === 0 ? (r.at++, NO_RULE) : readName(r, names, 1)),
+  };
 }
 
-/** A name field (see the header comment): its text, null when malformed, UNKNOWN_NAME for a number not known here. */
-function readName(r: Reader, names: DecisionNames, bias: number): string | null | typeof UNKNOWN_NAME {
+/** A name field of format 2 (see the header comment). */
+function readName(r: Reader, names: DecisionNames, bias: number): NameField {
   const value = r.varint();
   if (value === null) return null;
   if (value % 2 === 1) {
@@ -424,8 +419,8 @@ function readName(r: Reader, names: DecisionNames, bias: number): string | null 
   return raw === null ? null : raw.toString('utf8');
 }
 
-/** Format 2: names by number or in full. Null when it is not a payload that format writes; UNKNOWN_NAME (see readName). */
-function parsePayload(body: Buffer, header: IdHeader, names: DecisionNames): Parsed {
+/** The payload after the header, its names read as `format` writes them. Null when it is not one; UNKNOWN_NAME (see readName). */
+function parsePayload(body: Buffer, header: IdHeader, format: NameFormat): Parsed {
   const r = new Reader(body);
   r.at = header.end;
   const customerId = r.string();
@@ -433,23 +428,18 @@ function parsePayload(body: Buffer, header: IdHeader, names: DecisionNames): Par
   if (customerId === null || count === null) return null;
   const placements = new Map<string, TokenPlacement>();
   for (let p = 0; p < count; p++) {
-    const name = readName(r, names, 0);
+    const name = format.name(r);
     if (typeof name !== 'string') return name;
     const armCode = r.byte();
     const itemCount = r.varint();
     if (armCode === null || itemCount === null || armCode >= ARMS.length) return null;
     const items = new Map<string, string | null>();
     for (let i = 0; i < itemCount; i++) {
-      const item = readName(r, names, 0);
+      const item = format.name(r);
       if (typeof item !== 'string') return item;
-      let rule: string | null = null;
-      if (r.peek() === 0) r.at++;
-      else {
-        const named = readName(r, names, 1);
-        if (typeof named !== 'string') return named;
-        rule = named;
-      }
-      items.set(item, rule);
+      const rule = format.rule(r);
+      if (rule === null || rule === UNKNOWN_NAME) return rule;
+      items.set(item, rule === NO_RULE ? null : rule);
     }
     placements.set(name, { arm: ARMS[armCode] as RankingArm | null, items });
   }

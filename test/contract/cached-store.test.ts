@@ -37,7 +37,7 @@ runProfileStoreContract('cached(sqlite)', async (limits) => {
   };
 });
 
-runProfileStoreContract('cached(redis)', (limits) => openRedisStore(limits, (store) => cacheOver(store, limits)));
+runProfileStoreContract('cached(redis)', (limits) => openRedisStore(limits, { wrap: (store) => cacheOver(store, limits) }));
 
 // A cache too small for the suite's profiles keeps evicting, which exercises the miss paths.
 runProfileStoreContract('cached(memory), one entry', async (limits) => {

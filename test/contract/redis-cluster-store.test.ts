@@ -6,7 +6,7 @@ import { createRedisStore, type ClusterMergeStep, type DeleteStep } from '../../
 import type { ProfileStore } from '../../src/profiles/store.js';
 import { runProfileStoreContract } from './profile-store.contract.js';
 import { startRedisCluster, type RedisCluster } from './redis-cluster.js';
-import { waitReady } from './redis-helpers.js';
+import { openRedisStore, waitReady } from './redis-helpers.js';
 
 // A real three-master Redis Cluster, started for this file: every script must
 // keep to one hash slot, sweeps must scan every master, and change messages
@@ -21,24 +21,8 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-runProfileStoreContract('redis cluster', async (limits) => {
-  const keyPrefix = `nbtest:${randomUUID()}:`;
-  const stores: ProfileStore[] = [];
-  const openOne = async (): Promise<ProfileStore> => {
-    const store = createRedisStore({ ...limits, url: cluster.url, cluster: true, keyPrefix });
-    stores.push(store);
-    await waitReady(store);
-    return store;
-  };
-  // The cluster is thrown away after the file, so the keys need no cleanup.
-  return {
-    store: await openOne(),
-    openAnother: openOne,
-    cleanup: async () => {
-      for (const store of stores) await store.close();
-    },
-  };
-});
+// The cluster is thrown away after the file, so the keys need no cleanup.
+runProfileStoreContract('redis cluster', (limits) => openRedisStore(limits, { clusterUrl: cluster.url }));
 
 describe('redis store on a cluster', () => {
   const T0 = Date.UTC(2026, 0, 15, 12);

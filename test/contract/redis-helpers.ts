@@ -36,16 +36,26 @@ export async function waitReady(store: { ping(): Promise<void> }): Promise<void>
   }
 }
 
+export interface OpenRedisOptions {
+  /** Puts something in front of each store (the cache); default: none. */
+  wrap?: (store: ProfileStore) => ProfileStore;
+  /** A cluster's seed URL instead of REDIS_URL: a cluster a test file throws away with its keys, so none are deleted. */
+  clusterUrl?: string;
+}
+
 /**
  * A Redis store for the contract suite, under a key prefix of its own (tests
  * run in parallel), ready to answer; `wrap` puts something in front (the
- * cache). Cleanup closes it and deletes its keys.
+ * cache). Cleanup closes every store it opened and deletes
+ * their keys (on REDIS_URL).
  */
-export async function openRedisStore(limits: StoreLimits, wrap: (store: ProfileStore) => ProfileStore = (store) => store): Promise<StoreHandle> {
+export async function openRedisStore(limits: StoreLimits, options: OpenRedisOptions = {}): Promise<StoreHandle> {
+  const { wrap = (store: ProfileStore) => store, clusterUrl } = options;
+  const target = clusterUrl === undefined ? { url: REDIS_URL } : { url: clusterUrl, cluster: true };
   const keyPrefix = `nbtest:${randomUUID()}:`;
   const stores: ProfileStore[] = [];
   const openOne = async (): Promise<ProfileStore> => {
-    const store = wrap(createRedisStore({ ...limits, url: REDIS_URL, keyPrefix }));
+    const store = wrap(createRedisStore({ ...limits, ...target, keyPrefix }));
     stores.push(store);
     await waitReady(store);
     return store;
@@ -55,7 +65,7 @@ export async function openRedisStore(limits: StoreLimits, wrap: (store: ProfileS
     openAnother: openOne,
     async cleanup() {
       for (const store of stores) await store.close();
-      await deleteKeys(keyPrefix);
+      if (clusterUrl === undefined) await deleteKeys(keyPrefix);
     },
   };
 }

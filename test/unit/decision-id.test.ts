@@ -13,6 +13,7 @@ import {
   generateDecisionKey,
   MAX_DECISION_AGE_DAYS,
   parseDecisionKeys,
+  type DecisionSigner,
 } from '../../src/outcomes/decision-id.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
@@ -23,6 +24,19 @@ const placements = {
   'home-hero': { items: [{ id: 'hero-cart', rule: 'cart-abandoners' }, { id: 'hero-default', rule: null }], ranking: 'optimized' },
   'email-offer': { items: [] as Array<{ id: string; rule: string | null }> },
 };
+
+/** Every one-character change of the id (to the next letter of the alphabet, or out of it), and one character less or more: each refused. */
+async function expectEveryAlterationRefused(signer: DecisionSigner, id: string): Promise<void> {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  for (let i = 0; i < id.length; i++) {
+    for (const replacement of [alphabet[(alphabet.indexOf(id[i] as string) + 1) % 64], '!']) {
+      const altered = id.slice(0, i) + replacement + id.slice(i + 1);
+      expect((await signer.verify(altered, NOW)).ok, `position ${i}`).toBe(false);
+    }
+  }
+  expect((await signer.verify(id.slice(0, -1), NOW)).ok).toBe(false);
+  expect((await signer.verify(`${id}A`, NOW)).ok).toBe(false);
+}
 
 describe('signed decision ids', () => {
   it('ends in the first 16 bytes of HMAC-SHA256 over the payload, as node:crypto computes it, so every id issued before verifies', async () => {
@@ -67,15 +81,7 @@ describe('signed decision ids', () => {
   it('refuses every id altered by one character', async () => {
     const signer = createDecisionSigner(createKeyring([key('k1')]));
     const id = signer.sign('c-42', placements, NOW);
-    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-    for (let i = 0; i < id.length; i++) {
-      for (const replacement of [alphabet[(alphabet.indexOf(id[i] as string) + 1) % 64], '!']) {
-        const altered = id.slice(0, i) + replacement + id.slice(i + 1);
-        expect((await signer.verify(altered, NOW)).ok, `position ${i}`).toBe(false);
-      }
-    }
-    expect((await signer.verify(id.slice(0, -1), NOW)).ok).toBe(false);
-    expect((await signer.verify(`${id}A`, NOW)).ok).toBe(false);
+    await expectEveryAlterationRefused(signer, id);
   });
 
   it('says why it refuses: garbage, a key it does not know, a wrong signature, an old id', async () => {
@@ -264,13 +270,7 @@ describe('decision ids with numbered names (format 2)', () => {
   it('refuses every id altered by one character', async () => {
     const { signer } = await numberedSigner(nameStore());
     const id = signer.sign('c-42', placements, NOW);
-    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-    for (let i = 0; i < id.length; i++) {
-      for (const replacement of [alphabet[(alphabet.indexOf(id[i] as string) + 1) % 64], '!']) {
-        const altered = id.slice(0, i) + replacement + id.slice(i + 1);
-        expect((await signer.verify(altered, NOW)).ok, `position ${i}`).toBe(false);
-      }
-    }
+    await expectEveryAlterationRefused(signer, id);
   });
 
   it('checks the MAC before any name: a forged id with unknown numbers never reads the store', async () => {
