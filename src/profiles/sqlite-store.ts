@@ -130,10 +130,46 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE decision_names (number INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
   `,
+  // The decision view: what a decision reads of a customer's touchpoints, kept in the profile's row so that a read
+  // is the one row the alias lookup already finds, not a walk of 60 index entries (48 µs of SQLite's own time on the
+  // bench's profiles). decision_view is a JSON array's elements, each entry ",type,channel,at", oldest first (at,
+  // then seq), type and channel as their number in touchpoint_names (names past its bound in full, as JSON
+  // strings). Oldest first so that an append in time order is a concatenation in SQL, with no parse of what is
+  // there; the read walks it backwards. decision_view_skip counts the entries at its front whose rows are gone
+  // (expired, beyond the cap, swept): they are always its oldest. Built here from the rows; kept by the store in the
+  // write that changes the rows. The triggers call a function only builds that keep the view register, so a process
+  // of an older build writing touchpoints to this file fails instead of leaving the view behind (docs/operations.md).
+  `
+  CREATE TABLE touchpoint_names (number INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
+  INSERT INTO touchpoint_names (number, name)
+    SELECT row_number() OVER (ORDER BY name) - 1, name FROM (SELECT type AS name FROM touchpoints UNION SELECT channel FROM touchpoints)
+    ORDER BY name LIMIT 10000;
+  ALTER TABLE profiles ADD COLUMN decision_view TEXT NOT NULL DEFAULT '';
+  ALTER TABLE profiles ADD COLUMN decision_view_newest INTEGER;
+  ALTER TABLE profiles ADD COLUMN decision_view_skip INTEGER NOT NULL DEFAULT 0;
+  UPDATE profiles SET
+    decision_view = coalesce((SELECT group_concat(entry, '') FROM (
+      SELECT ',' || coalesce(tn.number, json_quote(t.type)) || ',' || coalesce(cn.number, json_quote(t.channel)) || ',' || t.at AS entry
+      FROM touchpoints AS t LEFT JOIN touchpoint_names AS tn ON tn.name = t.type LEFT JOIN touchpoint_names AS cn ON cn.name = t.channel
+      WHERE t.customer_id = profiles.customer_id ORDER BY t.at, t.seq)), ''),
+    decision_view_newest = (SELECT max(at) FROM touchpoints WHERE customer_id = profiles.customer_id);
+  CREATE INDEX profiles_decision_view_skip ON profiles (customer_id) WHERE decision_view_skip > 0;
+  CREATE TRIGGER touchpoints_insert_decision_view AFTER INSERT ON touchpoints BEGIN SELECT nextbest_decision_view_kept(); END;
+  CREATE TRIGGER touchpoints_update_decision_view AFTER UPDATE ON touchpoints BEGIN SELECT nextbest_decision_view_kept(); END;
+  CREATE TRIGGER touchpoints_delete_decision_view AFTER DELETE ON touchpoints BEGIN SELECT nextbest_decision_view_kept(); END;
+  `,
 ];
+
+/** Names numbered in touchpoint_names at most; past it a view holds names in full (a sender inventing slugs cannot grow it). */
+const MAX_TOUCHPOINT_NAMES = 10_000;
+
+/** Entries at a view's front whose rows are gone, past which an append rebuilds the view rather than lengthen it. */
+const MAX_VIEW_SKIP = 32;
 
 /** Rows deleted per transaction by the sweep, so request writes are never held up for long. */
 const SWEEP_CHUNK = 5000;
+/** Views rebuilt per transaction by the sweep. */
+const VIEW_COMPACT_CHUNK = 500;
 
 /** SQLite failures that say "the store cannot serve now", not "this request is wrong". */
 const UNAVAILABLE_CODES = ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_PROTOCOL', 'SQLITE_NOMEM'];
@@ -151,12 +187,18 @@ type TouchpointRow = [id: string | null, type: string, channel: string, at: numb
 
 type OutcomeRow = [decisionId: string, placement: string, item: string, rule: string | null, arm: string | null, kind: string, at: number, value: number | null];
 type DecisionOutcomeRow = [kind: string, item: string, placement: string, at: number];
-type ScanProfileRow = [customerId: string, attributes: string, stage: string | null];
-type ScanTouchpointRow = [customerId: string, type: string, channel: string, at: number];
+type ScanProfileRow = [customerId: string, attributes: string, stage: string | null, view: string, viewSkip: number];
+/** A profile row with its decision view (schema step 7), found through the alias lookup. */
+type DecisionProfileRow = [customerId: string, attributes: string, stage: string | null, view: string, viewSkip: number];
 type ScanOutcomeRow = [customerId: string, kind: string, item: string, placement: string, at: number];
 
-/** The columns a decision reads, newest first, each a JSON array: no ids, and no properties to parse. */
-type DecisionTouchpointColumns = [types: string, channels: string, at: string];
+/** An append's accepted touchpoint, with its place in the batch (its seq's order). */
+interface AcceptedTouchpoint {
+  type: string;
+  channel: string;
+  at: number;
+  index: number;
+}
 
 interface TouchpointInsert {
   customerId: string;
@@ -193,8 +235,15 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
 
   const writes = createGroupCommitQueue({
     db,
-    beforeGroup: assertSameFile,
-    ...(options.onCommit ? { onCommit: options.onCommit } : {}),
+    beforeGroup() {
+      // Numbers learnt in a group that failed as a whole were rolled back with it.
+      pendingNumbers.clear();
+      assertSameFile();
+    },
+    onCommit(count) {
+      confirmNumbers();
+      options.onCommit?.(count);
+    },
   });
 
   const maxAliases = options.maxAliasesPerCustomer ?? DEFAULT_MAX_ALIASES_PER_CUSTOMER;
@@ -226,18 +275,10 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     if (rows.length === 0) return { profiles: [], cursor: null };
     const first = (rows[0] as ScanProfileRow)[0];
     const last = (rows[rows.length - 1] as ScanProfileRow)[0];
-    // Straight into the decision columns (as toDecisionProfile builds them): a scan reads millions of touchpoints.
-    const byCustomer = new Map<string, { types: string[]; channels: string[]; at: number[] }>();
-    for (const [customerId, type, channel, at] of statements.scanTouchpoints.all(first, last, cutoff(now))) {
-      let columns = byCustomer.get(customerId);
-      if (!columns) byCustomer.set(customerId, (columns = { types: [], channels: [], at: [] }));
-      columns.types.push(intern(type));
-      columns.channels.push(intern(channel));
-      columns.at.push(at);
-    }
+    const oldestKept = cutoff(now);
     // Outcomes too: the journey map's stage "then" may read the outcomeCount fact.
     const outcomesOf = new Map<string, { kinds: OutcomeKind[]; items: string[]; placements: string[]; at: number[] }>();
-    for (const [customerId, kind, item, placement, at] of statements.scanOutcomes.all(first, last, cutoff(now))) {
+    for (const [customerId, kind, item, placement, at] of statements.scanOutcomes.all(first, last, oldestKept)) {
       let columns = outcomesOf.get(customerId);
       if (!columns) outcomesOf.set(customerId, (columns = { kinds: [], items: [], placements: [], at: [] }));
       columns.kinds.push(kind as OutcomeKind);
@@ -245,16 +286,14 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
       columns.placements.push(intern(placement));
       columns.at.push(at);
     }
-    const profiles = rows.map(([customerId, attributes, stage]): DecisionProfile => {
-      const columns = byCustomer.get(customerId);
+    const profiles = rows.map(([customerId, attributes, stage, view, viewSkip]): DecisionProfile => {
       const outcomes = outcomesOf.get(customerId);
       return {
         customerId,
         attributes: JSON.parse(attributes) as JsonObject,
         stage,
-        types: columns?.types ?? [],
-        channels: columns?.channels ?? [],
-        at: Float64Array.from(columns?.at ?? []),
+        // Straight into the decision columns from the view (as toDecisionProfile builds them): a scan reads millions of touchpoints.
+        ...readView(view, viewSkip, oldestKept),
         outcomes: outcomes ? { ...outcomes, at: Float64Array.from(outcomes.at) } : NO_OUTCOMES,
       };
     });
@@ -262,28 +301,96 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
   }
 
   function readDecisionProfile(askedId: string, now: number): DecisionProfile | null {
-    // The alias lookup is folded into the profile's read: one primary-key probe more, no statement more.
-    const row = statements.selectResolvedProfile.get(askedId, askedId);
+    // The alias lookup is folded into the profile's read, and the touchpoints come with the row as its decision
+    // view (schema step 7): one statement, one row. See docs/performance.md, 2026-12-05 (night).
+    const row = statements.selectResolvedDecisionProfile.get(askedId, askedId);
     if (!row) return null;
-    const customerId = row.customer_id;
+    const [customerId, attributes, stage, view, viewSkip] = row;
     const oldestKept = cutoff(now);
-    // Straight into the decision columns, as toDecisionProfile builds them (the contract suite holds every store to
-    // the same answers). The touchpoints come as one row of three JSON arrays rather than a row each: turning 60
-    // rows of three values into JavaScript cost more than SQLite's reading them; JSON.parse makes the same strings
-    // and numbers in one native pass. See docs/performance.md, 2026-12-05: sends.
-    const [types, channels, at] = statements.selectDecisionTouchpoints.get(customerId, oldestKept) as DecisionTouchpointColumns;
     const outcomes = statements.selectDecisionOutcomes
       .all(customerId, oldestKept)
       .map(([kind, item, placement, at]): StoredOutcome => ({ decisionId: '', placement, item, rule: null, arm: null, kind: kind as OutcomeKind, at, value: null }));
     return {
       customerId,
-      attributes: JSON.parse(row.attributes) as JsonObject,
-      stage: row.stage,
-      types: internAll(JSON.parse(types) as string[]),
-      channels: internAll(JSON.parse(channels) as string[]),
-      at: Float64Array.from(JSON.parse(at) as number[]),
+      attributes: JSON.parse(attributes) as JsonObject,
+      stage,
+      ...readView(view, viewSkip, oldestKept),
       outcomes: toOutcomeColumns(outcomes),
     };
+  }
+
+  /**
+   * The decision columns (newest first, as toDecisionProfile builds them; the contract suite holds every store to
+   * the same answers) from a view: its entries past the skipped ones and the retention cutoff, walked backwards.
+   * JSON.parse reads the whole view in one native pass; the names are numbers into the file's name list.
+   */
+  function readView(view: string, skip: number, oldestKept: number): Pick<DecisionProfile, 'types' | 'channels' | 'at'> {
+    const values = view === '' ? [] : (JSON.parse(`[${view.slice(1)}]`) as Array<number | string>);
+    const entries = values.length / 3;
+    // Oldest first: what has expired is at the front.
+    let first = skip;
+    while (first < entries && (values[first * 3 + 2] as number) < oldestKept) first++;
+    const count = entries - first;
+    const types = new Array<string>(count);
+    const channels = new Array<string>(count);
+    const at = new Float64Array(count);
+    for (let i = 0, j = (entries - 1) * 3; i < count; i++, j -= 3) {
+      types[i] = nameOf(values[j] as number | string);
+      channels[i] = nameOf(values[j + 1] as number | string);
+      at[i] = values[j + 2] as number;
+    }
+    return { types, channels, at };
+  }
+
+  // The file's touchpoint names by number (interned), and numbers by name. Numbers are given in the write that
+  // first stores a name, in its savepoint: a number learnt there is only pending until that write's group has
+  // committed, since a rolled-back number would be given again, to another name, by the next process to ask.
+  const names: string[] = [];
+  const numbers = new Map<string, number>();
+  const pendingNumbers = new Map<string, number>();
+
+  /** A view's name: its number's name, or the name itself (past the list's bound). */
+  function nameOf(value: number | string): string {
+    if (typeof value === 'string') return intern(value);
+    const known = names[value];
+    if (known !== undefined) return known;
+    loadNames();
+    const loaded = names[value];
+    if (loaded === undefined) throw new Error(`SQLite profile store ${options.path}: touchpoint name number ${value} is not in touchpoint_names`);
+    return loaded;
+  }
+
+  /** Reads the names numbered since the last load (another process may have numbered some); read outside writes, so committed. */
+  function loadNames(): void {
+    for (const [number, name] of statements.selectTouchpointNamesFrom.all(names.length)) {
+      names[number] = intern(name);
+      numbers.set(name, number);
+    }
+  }
+
+  /** A name as a view writes it: its number, giving it one in this write when it has none and there is room, else in full. */
+  function viewName(name: string, learnt: string[]): string {
+    const number = numbers.get(name) ?? pendingNumbers.get(name);
+    if (number !== undefined) return String(number);
+    let stored = statements.selectTouchpointNameNumber.get(name);
+    if (stored === undefined) {
+      const next = statements.nextTouchpointNameNumber.get() as number;
+      if (next >= MAX_TOUCHPOINT_NAMES) return JSON.stringify(name);
+      statements.insertTouchpointName.run(next, name);
+      stored = next;
+    }
+    pendingNumbers.set(name, stored);
+    learnt.push(name);
+    return String(stored);
+  }
+
+  /** After a commit: the numbers its writes learnt are in the file for good. */
+  function confirmNumbers(): void {
+    for (const [name, number] of pendingNumbers) {
+      numbers.set(name, number);
+      names[number] = intern(name);
+    }
+    pendingNumbers.clear();
   }
 
   const readOne = db.transaction(readProfile);
@@ -299,18 +406,46 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     statements.touchProfile.run(customerId, now, now);
     const oldestKept = cutoff(now);
     // Expired rows go first so that an id whose touchpoint has aged out can be stored again.
-    statements.deleteExpiredOf.run(customerId, oldestKept);
-    let accepted = 0;
+    let dropped = statements.deleteExpiredOf.run(customerId, oldestKept).changes;
+    const added: AcceptedTouchpoint[] = [];
     let expired = 0;
-    for (const touchpoint of touchpoints) {
+    touchpoints.forEach((touchpoint, index) => {
       if (touchpoint.at < oldestKept) expired++;
-      else accepted += statements.insertTouchpoint.run(toInsert(customerId, touchpoint)).changes;
+      else if (statements.insertTouchpoint.run(toInsert(customerId, touchpoint)).changes > 0) {
+        added.push({ type: touchpoint.type, channel: touchpoint.channel, at: touchpoint.at, index });
+      }
+    });
+    if (added.length > 0) {
+      dropped += statements.deleteExpiredOf.run(customerId, oldestKept).changes;
+      dropped += statements.deleteBeyondCap.run(customerId, options.maxTouchpointsPerProfile).changes;
     }
-    if (accepted > 0) {
-      statements.deleteExpiredOf.run(customerId, oldestKept);
-      statements.deleteBeyondCap.run(customerId, options.maxTouchpointsPerProfile);
+    if (added.length > 0 || dropped > 0) keepView(customerId, added, dropped);
+    return { customerId, accepted: added.length, duplicates: touchpoints.length - added.length - expired, expired };
+  }
+
+  /**
+   * Brings the customer's view up to its rows after an append: the new entries concatenated in SQL when they are
+   * no older than its newest (touchpoints sent as they happen), the dropped rows counted (they are its oldest
+   * entries: expiry and the cap take the oldest rows); else, or when too many dropped entries have piled up, the
+   * view rebuilt from the rows.
+   */
+  function keepView(customerId: string, added: AcceptedTouchpoint[], dropped: number): void {
+    // The order of the rows: time, then seq, which follows the batch's order.
+    if (added.length > 1) added.sort((a, b) => a.at - b.at || a.index - b.index);
+    const learnt: string[] = [];
+    try {
+      let entries = '';
+      for (const touchpoint of added) entries += `,${viewName(touchpoint.type, learnt)},${viewName(touchpoint.channel, learnt)},${touchpoint.at}`;
+      const oldest = added.length > 0 ? (added[0] as AcceptedTouchpoint).at : null;
+      const newest = added.length > 0 ? (added[added.length - 1] as AcceptedTouchpoint).at : null;
+      if (statements.appendToView.run({ customerId, entries, oldest, newest, dropped }).changes === 0) {
+        statements.rebuildView.run(customerId);
+      }
+    } catch (error) {
+      // The savepoint is rolled back: the numbers this write gave are not in the file.
+      for (const name of learnt) pendingNumbers.delete(name);
+      throw error;
     }
-    return { customerId, accepted, duplicates: touchpoints.length - accepted - expired, expired };
   }
 
   function appendOutcomes(askedId: string, outcomes: readonly StoredOutcome[], now: number): OutcomeAppendResult {
@@ -407,6 +542,8 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
       statements.deleteExpiredOutcomesOf.run(canonical, oldestKept);
       // What was not moved (duplicates) goes with the alias's row.
       statements.deleteProfile.run(alias);
+      // Moved rows fall anywhere among the canonical customer's: its view is built again from its rows.
+      statements.rebuildView.run(canonical);
     }
     statements.mergeProfile.run({
       customerId: canonical,
@@ -420,7 +557,20 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     return { kind: 'merged', profile: readProfile(canonical, now) as Profile, changed: true };
   }
 
-  const sweepChunk = db.transaction((oldestKept: number) => statements.deleteExpiredChunk.run(oldestKept, SWEEP_CHUNK).changes);
+  const sweepChunk = db.transaction((oldestKept: number) => {
+    // The swept rows are their customers' oldest: counted at the front of each one's view, in the same transaction.
+    const customerIds = statements.deleteExpiredChunk.all(oldestKept, SWEEP_CHUNK);
+    const counts = new Map<string, number>();
+    for (const customerId of customerIds) counts.set(customerId, (counts.get(customerId) ?? 0) + 1);
+    for (const [customerId, count] of counts) statements.addViewSkip.run(count, customerId);
+    return customerIds.length;
+  });
+  /** Rebuilds views holding entries whose rows are gone, so a customer who sends nothing more does not keep them. */
+  const compactViewChunk = db.transaction(() => {
+    const customerIds = statements.selectViewsToCompact.all(VIEW_COMPACT_CHUNK);
+    for (const customerId of customerIds) statements.rebuildView.run(customerId);
+    return customerIds.length;
+  });
   const sweepOutcomeChunk = db.transaction((oldestKept: number) => statements.deleteExpiredOutcomeChunk.run(oldestKept, SWEEP_CHUNK).changes);
   const readTotals = db.transaction(outcomeTotals);
 
@@ -503,6 +653,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
           await new Promise((resolve) => setImmediate(resolve));
         }
       }
+      while (guard(compactViewChunk) === VIEW_COMPACT_CHUNK) await new Promise((resolve) => setImmediate(resolve));
       return total;
     },
     async ping() {
@@ -535,6 +686,8 @@ function openDatabase(options: SqliteStoreOptions): Database.Database {
     db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
     db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
     db.pragma('foreign_keys = ON');
+    // Called by the touchpoints triggers of schema step 7: a build without it cannot write touchpoints to the file.
+    db.function('nextbest_decision_view_kept', { deterministic: true }, () => null);
     migrate(db, options.path);
     return db;
   } catch (error) {
@@ -565,6 +718,12 @@ function prepareStatements(db: Database.Database) {
       `SELECT customer_id, attributes, stage, created_at, updated_at FROM profiles
        WHERE customer_id = coalesce((SELECT canonical FROM aliases WHERE alias = ?), ?)`,
     ),
+    selectResolvedDecisionProfile: db
+      .prepare<[string, string], DecisionProfileRow>(
+        `SELECT customer_id, attributes, stage, decision_view, decision_view_skip FROM profiles
+         WHERE customer_id = coalesce((SELECT canonical FROM aliases WHERE alias = ?), ?)`,
+      )
+      .raw(true),
     selectCanonical: db.prepare<[string], string>('SELECT canonical FROM aliases WHERE alias = ?').pluck(true),
     selectAliasesOf: db.prepare<[string], string>('SELECT alias FROM aliases WHERE canonical = ? ORDER BY alias').pluck(true),
     countAliasesOf: db.prepare<[string], number>('SELECT count(*) FROM aliases WHERE canonical = ?').pluck(true),
@@ -590,24 +749,38 @@ function prepareStatements(db: Database.Database) {
         'SELECT id, type, channel, at, properties FROM touchpoints WHERE customer_id = ? AND at >= ? ORDER BY at DESC, seq DESC',
       )
       .raw(true),
-    // One row whatever the count (empty arrays for none). The aggregates take the subquery's rows in its ORDER BY:
-    // SQLite never flattens a subquery with an ORDER BY into an aggregate query, and runs it as a co-routine that
-    // yields its rows in order. An ORDER BY inside each aggregate would say so in the SQL, but sorts three times:
-    // slower than the row-by-row read (118 against 95 µs a profile). The contract suite checks the order, equal
-    // times included, so a SQLite that did otherwise would fail it.
-    selectDecisionTouchpoints: db
-      .prepare<[string, number], DecisionTouchpointColumns>(
-        `SELECT json_group_array(type), json_group_array(channel), json_group_array(at) FROM
-         (SELECT type, channel, at FROM touchpoints WHERE customer_id = ? AND at >= ? ORDER BY at DESC, seq DESC)`,
-      )
+    // Only when the entries are no older than the view's newest, and the dropped entries stay few; else no change,
+    // and the caller rebuilds.
+    appendToView: db.prepare<[{ customerId: string; entries: string; oldest: number | null; newest: number | null; dropped: number }]>(
+      `UPDATE profiles SET decision_view = decision_view || @entries, decision_view_newest = coalesce(@newest, decision_view_newest),
+         decision_view_skip = decision_view_skip + @dropped
+       WHERE customer_id = @customerId AND (@oldest IS NULL OR decision_view_newest IS NULL OR decision_view_newest <= @oldest)
+         AND decision_view_skip + @dropped <= ${MAX_VIEW_SKIP}`,
+    ),
+    // As schema step 7 builds it. The aggregate takes the subquery's rows in its ORDER BY: SQLite never flattens a
+    // subquery with an ORDER BY into an aggregate query, and runs it as a co-routine that yields its rows in order.
+    // The view tests check the order, equal times included, so a SQLite that did otherwise would fail them.
+    rebuildView: db.prepare<[string]>(
+      `UPDATE profiles SET
+         decision_view = coalesce((SELECT group_concat(entry, '') FROM (
+           SELECT ',' || coalesce(tn.number, json_quote(t.type)) || ',' || coalesce(cn.number, json_quote(t.channel)) || ',' || t.at AS entry
+           FROM touchpoints AS t LEFT JOIN touchpoint_names AS tn ON tn.name = t.type LEFT JOIN touchpoint_names AS cn ON cn.name = t.channel
+           WHERE t.customer_id = profiles.customer_id ORDER BY t.at, t.seq)), ''),
+         decision_view_newest = (SELECT max(at) FROM touchpoints WHERE customer_id = profiles.customer_id),
+         decision_view_skip = 0
+       WHERE customer_id = ?`,
+    ),
+    addViewSkip: db.prepare<[number, string]>('UPDATE profiles SET decision_view_skip = decision_view_skip + ? WHERE customer_id = ?'),
+    selectViewsToCompact: db.prepare<[number], string>('SELECT customer_id FROM profiles WHERE decision_view_skip > 0 LIMIT ?').pluck(true),
+    selectTouchpointNameNumber: db.prepare<[string], number>('SELECT number FROM touchpoint_names WHERE name = ?').pluck(true),
+    nextTouchpointNameNumber: db.prepare<[], number>('SELECT coalesce(max(number) + 1, 0) FROM touchpoint_names').pluck(true),
+    insertTouchpointName: db.prepare<[number, string]>('INSERT INTO touchpoint_names (number, name) VALUES (?, ?)'),
+    selectTouchpointNamesFrom: db
+      .prepare<[number], [number: number, name: string]>('SELECT number, name FROM touchpoint_names WHERE number >= ? ORDER BY number')
       .raw(true),
     scanProfiles: db
-      .prepare<[string, number], ScanProfileRow>('SELECT customer_id, attributes, stage FROM profiles WHERE customer_id > ? ORDER BY customer_id LIMIT ?')
-      .raw(true),
-    scanTouchpoints: db
-      .prepare<[string, string, number], ScanTouchpointRow>(
-        `SELECT customer_id, type, channel, at FROM touchpoints WHERE customer_id >= ? AND customer_id <= ? AND at >= ?
-         ORDER BY customer_id, at DESC, seq DESC`,
+      .prepare<[string, number], ScanProfileRow>(
+        'SELECT customer_id, attributes, stage, decision_view, decision_view_skip FROM profiles WHERE customer_id > ? ORDER BY customer_id LIMIT ?',
       )
       .raw(true),
     scanOutcomes: db
@@ -668,9 +841,9 @@ function prepareStatements(db: Database.Database) {
     nextDecisionNumber: db.prepare<[], number>('SELECT coalesce(max(number) + 1, 0) FROM decision_names').pluck(true),
     insertDecisionName: db.prepare<[number, string]>('INSERT INTO decision_names (number, name) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
     selectDecisionNames: db.prepare<[], string>('SELECT name FROM decision_names ORDER BY number').pluck(true),
-    deleteExpiredChunk: db.prepare<[number, number]>(
-      'DELETE FROM touchpoints WHERE seq IN (SELECT seq FROM touchpoints WHERE at < ? LIMIT ?)',
-    ),
+    deleteExpiredChunk: db
+      .prepare<[number, number], string>('DELETE FROM touchpoints WHERE seq IN (SELECT seq FROM touchpoints WHERE at < ? LIMIT ?) RETURNING customer_id')
+      .pluck(true),
   };
 }
 
@@ -683,12 +856,6 @@ function toInsert(customerId: string, touchpoint: StoredTouchpoint): TouchpointI
     at: touchpoint.at,
     properties: touchpoint.properties === null ? null : JSON.stringify(touchpoint.properties),
   };
-}
-
-/** The strings, each as its interned copy (decision-profile.ts), in place. */
-function internAll(values: string[]): string[] {
-  for (let i = 0; i < values.length; i++) values[i] = intern(values[i] as string);
-  return values;
 }
 
 /** What `read` finds for each distinct id, leaving out the ids it finds nothing for. */

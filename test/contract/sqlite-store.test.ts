@@ -28,6 +28,14 @@ runProfileStoreContract('sqlite', async (limits) => {
   };
 });
 
+/** Takes a file back to schema 6: before the decision view (schema step 7). */
+const UNDO_DECISION_VIEW = `
+  DROP TRIGGER touchpoints_insert_decision_view; DROP TRIGGER touchpoints_update_decision_view; DROP TRIGGER touchpoints_delete_decision_view;
+  DROP INDEX profiles_decision_view_skip;
+  ALTER TABLE profiles DROP COLUMN decision_view; ALTER TABLE profiles DROP COLUMN decision_view_newest; ALTER TABLE profiles DROP COLUMN decision_view_skip;
+  DROP TABLE touchpoint_names;
+`;
+
 describe('sqlite store', () => {
   const T0 = Date.UTC(2026, 0, 15);
   const limits = { retentionDays: 365, maxTouchpointsPerProfile: 1000, now: () => T0 };
@@ -81,7 +89,7 @@ describe('sqlite store', () => {
 
     const raw = new Database(file);
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(raw.pragma('user_version', { simple: true })).toBe(6);
+    expect(raw.pragma('user_version', { simple: true })).toBe(7);
     raw.pragma('user_version = 99');
     raw.close();
 
@@ -99,6 +107,7 @@ describe('sqlite store', () => {
     await store.close();
     // The file as schema 4 left it: outcomes, and no daily totals.
     const raw = new Database(file);
+    raw.exec(UNDO_DECISION_VIEW);
     raw.exec('DROP TRIGGER outcome_days_insert; DROP TRIGGER outcome_days_delete; DROP TRIGGER outcome_days_update; DROP TABLE outcome_days; DROP TABLE decision_names');
     raw.pragma('user_version = 4');
     raw.close();
