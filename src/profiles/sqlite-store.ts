@@ -360,9 +360,12 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     return loaded;
   }
 
-  /** Reads the names numbered since the last load (another process may have numbered some); read outside writes, so committed. */
+  /**
+   * Reads the whole list (another process numbered a name this one has not seen; the numbers known here need not
+   * run without gaps, so all of them, at most 10,000, and rarely). Read outside writes, so committed.
+   */
   function loadNames(): void {
-    for (const [number, name] of statements.selectTouchpointNamesFrom.all(names.length)) {
+    for (const [number, name] of statements.selectTouchpointNames.all()) {
       names[number] = intern(name);
       numbers.set(name, number);
     }
@@ -775,9 +778,7 @@ function prepareStatements(db: Database.Database) {
     selectTouchpointNameNumber: db.prepare<[string], number>('SELECT number FROM touchpoint_names WHERE name = ?').pluck(true),
     nextTouchpointNameNumber: db.prepare<[], number>('SELECT coalesce(max(number) + 1, 0) FROM touchpoint_names').pluck(true),
     insertTouchpointName: db.prepare<[number, string]>('INSERT INTO touchpoint_names (number, name) VALUES (?, ?)'),
-    selectTouchpointNamesFrom: db
-      .prepare<[number], [number: number, name: string]>('SELECT number, name FROM touchpoint_names WHERE number >= ? ORDER BY number')
-      .raw(true),
+    selectTouchpointNames: db.prepare<[], [number: number, name: string]>('SELECT number, name FROM touchpoint_names').raw(true),
     scanProfiles: db
       .prepare<[string, number], ScanProfileRow>(
         'SELECT customer_id, attributes, stage, decision_view, decision_view_skip FROM profiles WHERE customer_id > ? ORDER BY customer_id LIMIT ?',
