@@ -137,8 +137,9 @@ const MIGRATIONS: readonly string[] = [
   // strings). Oldest first so that an append in time order is a concatenation in SQL, with no parse of what is
   // there; the read walks it backwards. decision_view_skip counts the entries at its front whose rows are gone
   // (expired, beyond the cap, swept): they are always its oldest. Built here from the rows; kept by the store in the
-  // write that changes the rows. The triggers call a function only builds that keep the view register, so a process
-  // of an older build writing touchpoints to this file fails instead of leaving the view behind (docs/operations.md).
+  // write that changes the rows. The rows' table takes a new name, so a process of an older build still running on
+  // this file fails on its next statement about touchpoints instead of leaving the view behind (docs/operations.md);
+  // triggers calling a function only this build registers did the same at 3 µs an inserted row.
   `
   CREATE TABLE touchpoint_names (number INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
   INSERT INTO touchpoint_names (number, name)
@@ -154,9 +155,7 @@ const MIGRATIONS: readonly string[] = [
       WHERE t.customer_id = profiles.customer_id ORDER BY t.at, t.seq)), ''),
     decision_view_newest = (SELECT max(at) FROM touchpoints WHERE customer_id = profiles.customer_id);
   CREATE INDEX profiles_decision_view_skip ON profiles (customer_id) WHERE decision_view_skip > 0;
-  CREATE TRIGGER touchpoints_insert_decision_view AFTER INSERT ON touchpoints BEGIN SELECT nextbest_decision_view_kept(); END;
-  CREATE TRIGGER touchpoints_update_decision_view AFTER UPDATE ON touchpoints BEGIN SELECT nextbest_decision_view_kept(); END;
-  CREATE TRIGGER touchpoints_delete_decision_view AFTER DELETE ON touchpoints BEGIN SELECT nextbest_decision_view_kept(); END;
+  ALTER TABLE touchpoints RENAME TO touchpoint_rows;
   `,
 ];
 
@@ -165,6 +164,8 @@ const MAX_TOUCHPOINT_NAMES = 10_000;
 
 /** Entries at a view's front whose rows are gone, past which an append rebuilds the view rather than lengthen it. */
 const MAX_VIEW_SKIP = 32;
+/** decision_view_skip as an append's touch of the row leaves it when the new entries are older than the view's newest. */
+const VIEW_NOT_LENGTHENED = -1;
 
 /** Rows deleted per transaction by the sweep, so request writes are never held up for long. */
 const SWEEP_CHUNK = 5000;
@@ -406,44 +407,47 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
   // The writes run inside a group's transaction, each in its own savepoint (see `write`).
   function append(askedId: string, touchpoints: readonly StoredTouchpoint[], now: number): AppendResult {
     const customerId = resolve(askedId);
-    statements.touchProfile.run(customerId, now, now);
     const oldestKept = cutoff(now);
-    // Expired rows go first so that an id whose touchpoint has aged out can be stored again.
-    let dropped = statements.deleteExpiredOf.run(customerId, oldestKept).changes;
-    const added: AcceptedTouchpoint[] = [];
+    // The view is lengthened in the statement that creates or touches the profile's row, before the rows are
+    // inserted (they need the row): one statement and one rewrite of the row for an append, as before the view.
+    // It assumes every touchpoint not expired is stored; a duplicate, a dropped row or an append older than the
+    // view's newest entry is put right below.
+    const candidates: AcceptedTouchpoint[] = [];
     let expired = 0;
     touchpoints.forEach((touchpoint, index) => {
       if (touchpoint.at < oldestKept) expired++;
-      else if (statements.insertTouchpoint.run(toInsert(customerId, touchpoint)).changes > 0) {
-        added.push({ type: touchpoint.type, channel: touchpoint.channel, at: touchpoint.at, index });
-      }
+      else candidates.push({ type: touchpoint.type, channel: touchpoint.channel, at: touchpoint.at, index });
     });
-    if (added.length > 0) {
-      dropped += statements.deleteExpiredOf.run(customerId, oldestKept).changes;
-      dropped += statements.deleteBeyondCap.run(customerId, options.maxTouchpointsPerProfile).changes;
-    }
-    if (added.length > 0 || dropped > 0) keepView(customerId, added, dropped);
-    return { customerId, accepted: added.length, duplicates: touchpoints.length - added.length - expired, expired };
-  }
-
-  /**
-   * Brings the customer's view up to its rows after an append: the new entries concatenated in SQL when they are
-   * no older than its newest (touchpoints sent as they happen), the dropped rows counted (they are its oldest
-   * entries: expiry and the cap take the oldest rows); else, or when too many dropped entries have piled up, the
-   * view rebuilt from the rows.
-   */
-  function keepView(customerId: string, added: AcceptedTouchpoint[], dropped: number): void {
     // The order of the rows: time, then seq, which follows the batch's order.
-    if (added.length > 1) added.sort((a, b) => a.at - b.at || a.index - b.index);
+    if (candidates.length > 1) candidates.sort((a, b) => a.at - b.at || a.index - b.index);
     const learnt: string[] = [];
     try {
       let entries = '';
-      for (const touchpoint of added) entries += `,${viewName(touchpoint.type, learnt)},${viewName(touchpoint.channel, learnt)},${touchpoint.at}`;
-      const oldest = added.length > 0 ? (added[0] as AcceptedTouchpoint).at : null;
-      const newest = added.length > 0 ? (added[added.length - 1] as AcceptedTouchpoint).at : null;
-      if (statements.appendToView.run({ customerId, entries, oldest, newest, dropped }).changes === 0) {
-        statements.rebuildView.run(customerId);
+      for (const touchpoint of candidates) entries += `,${viewName(touchpoint.type, learnt)},${viewName(touchpoint.channel, learnt)},${touchpoint.at}`;
+      const skip = statements.touchProfileForAppend.get({
+        customerId,
+        now,
+        entries,
+        oldest: candidates.length > 0 ? (candidates[0] as AcceptedTouchpoint).at : null,
+        newest: candidates.length > 0 ? (candidates[candidates.length - 1] as AcceptedTouchpoint).at : null,
+      }) as number;
+      // Expired rows go first so that an id whose touchpoint has aged out can be stored again.
+      let dropped = statements.deleteExpiredOf.run(customerId, oldestKept).changes;
+      let accepted = 0;
+      for (const touchpoint of touchpoints) {
+        if (touchpoint.at >= oldestKept) accepted += statements.insertTouchpoint.run(toInsert(customerId, touchpoint)).changes;
       }
+      if (accepted > 0) {
+        dropped += statements.deleteExpiredOf.run(customerId, oldestKept).changes;
+        dropped += statements.deleteBeyondCap.run(customerId, options.maxTouchpointsPerProfile).changes;
+      }
+      if (skip === VIEW_NOT_LENGTHENED || accepted < candidates.length || skip + dropped > MAX_VIEW_SKIP) {
+        statements.rebuildView.run(customerId);
+      } else if (dropped > 0) {
+        // The rows dropped (expired, past the cap) are the oldest: counted at the view's front.
+        statements.addViewSkip.run(dropped, customerId);
+      }
+      return { customerId, accepted, duplicates: touchpoints.length - accepted - expired, expired };
     } catch (error) {
       // The savepoint is rolled back: the numbers this write gave are not in the file.
       for (const name of learnt) pendingNumbers.delete(name);
@@ -689,8 +693,6 @@ function openDatabase(options: SqliteStoreOptions): Database.Database {
     db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
     db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
     db.pragma('foreign_keys = ON');
-    // Called by the touchpoints triggers of schema step 7: a build without it cannot write touchpoints to the file.
-    db.function('nextbest_decision_view_kept', { deterministic: true }, () => null);
     migrate(db, options.path);
     return db;
   } catch (error) {
@@ -736,8 +738,8 @@ function prepareStatements(db: Database.Database) {
     // The alias's touchpoints whose id the canonical customer does not hold yet, and its outcomes the canonical
     // customer does not have (same decision, placement, item and kind). Moved rows keep their seq.
     moveTouchpoints: db.prepare<[{ canonical: string; alias: string }]>(
-      `UPDATE touchpoints SET customer_id = @canonical WHERE customer_id = @alias
-       AND (id IS NULL OR id NOT IN (SELECT id FROM touchpoints WHERE customer_id = @canonical AND id IS NOT NULL))`,
+      `UPDATE touchpoint_rows SET customer_id = @canonical WHERE customer_id = @alias
+       AND (id IS NULL OR id NOT IN (SELECT id FROM touchpoint_rows WHERE customer_id = @canonical AND id IS NOT NULL))`,
     ),
     moveOutcomes: db.prepare<[{ canonical: string; alias: string }]>(
       `UPDATE outcomes SET customer_id = @canonical WHERE customer_id = @alias AND NOT EXISTS (
@@ -749,17 +751,22 @@ function prepareStatements(db: Database.Database) {
     ),
     selectTouchpoints: db
       .prepare<[string, number], TouchpointRow>(
-        'SELECT id, type, channel, at, properties FROM touchpoints WHERE customer_id = ? AND at >= ? ORDER BY at DESC, seq DESC',
+        'SELECT id, type, channel, at, properties FROM touchpoint_rows WHERE customer_id = ? AND at >= ? ORDER BY at DESC, seq DESC',
       )
       .raw(true),
-    // Only when the entries are no older than the view's newest, and the dropped entries stay few; else no change,
-    // and the caller rebuilds.
-    appendToView: db.prepare<[{ customerId: string; entries: string; oldest: number | null; newest: number | null; dropped: number }]>(
-      `UPDATE profiles SET decision_view = decision_view || @entries, decision_view_newest = coalesce(@newest, decision_view_newest),
-         decision_view_skip = decision_view_skip + @dropped
-       WHERE customer_id = @customerId AND (@oldest IS NULL OR decision_view_newest IS NULL OR decision_view_newest <= @oldest)
-         AND decision_view_skip + @dropped <= ${MAX_VIEW_SKIP}`,
-    ),
+    // touchProfile for an append, lengthening the view by its entries when they are no older than its newest; else
+    // it marks the view (decision_view_skip = -1) for the append to rebuild. Answers decision_view_skip.
+    touchProfileForAppend: db
+      .prepare<[{ customerId: string; now: number; entries: string; oldest: number | null; newest: number | null }], number>(
+        `INSERT INTO profiles (customer_id, attributes, stage, created_at, updated_at, decision_view, decision_view_newest)
+         VALUES (@customerId, '{}', NULL, @now, @now, @entries, @newest)
+         ON CONFLICT (customer_id) DO UPDATE SET updated_at = excluded.updated_at,
+           decision_view = iif(@oldest IS NULL OR decision_view_newest IS NULL OR decision_view_newest <= @oldest, decision_view || @entries, decision_view),
+           decision_view_skip = iif(@oldest IS NULL OR decision_view_newest IS NULL OR decision_view_newest <= @oldest, decision_view_skip, ${VIEW_NOT_LENGTHENED}),
+           decision_view_newest = iif(@oldest IS NULL OR decision_view_newest IS NULL OR decision_view_newest <= @oldest, coalesce(@newest, decision_view_newest), decision_view_newest)
+         RETURNING decision_view_skip`,
+      )
+      .pluck(true),
     // As schema step 7 builds it. The aggregate takes the subquery's rows in its ORDER BY: SQLite never flattens a
     // subquery with an ORDER BY into an aggregate query, and runs it as a co-routine that yields its rows in order.
     // The view tests check the order, equal times included, so a SQLite that did otherwise would fail them.
@@ -767,9 +774,9 @@ function prepareStatements(db: Database.Database) {
       `UPDATE profiles SET
          decision_view = coalesce((SELECT group_concat(entry, '') FROM (
            SELECT ',' || coalesce(tn.number, json_quote(t.type)) || ',' || coalesce(cn.number, json_quote(t.channel)) || ',' || t.at AS entry
-           FROM touchpoints AS t LEFT JOIN touchpoint_names AS tn ON tn.name = t.type LEFT JOIN touchpoint_names AS cn ON cn.name = t.channel
+           FROM touchpoint_rows AS t LEFT JOIN touchpoint_names AS tn ON tn.name = t.type LEFT JOIN touchpoint_names AS cn ON cn.name = t.channel
            WHERE t.customer_id = profiles.customer_id ORDER BY t.at, t.seq)), ''),
-         decision_view_newest = (SELECT max(at) FROM touchpoints WHERE customer_id = profiles.customer_id),
+         decision_view_newest = (SELECT max(at) FROM touchpoint_rows WHERE customer_id = profiles.customer_id),
          decision_view_skip = 0
        WHERE customer_id = ?`,
     ),
@@ -800,13 +807,13 @@ function prepareStatements(db: Database.Database) {
     ),
     // DO NOTHING only for the id conflict (unlike INSERT OR IGNORE, which would also swallow NOT NULL failures).
     insertTouchpoint: db.prepare<[TouchpointInsert]>(
-      `INSERT INTO touchpoints (customer_id, id, type, channel, at, properties) VALUES (@customerId, @id, @type, @channel, @at, @properties)
+      `INSERT INTO touchpoint_rows (customer_id, id, type, channel, at, properties) VALUES (@customerId, @id, @type, @channel, @at, @properties)
        ON CONFLICT (customer_id, id) WHERE id IS NOT NULL DO NOTHING`,
     ),
-    deleteExpiredOf: db.prepare<[string, number]>('DELETE FROM touchpoints WHERE customer_id = ? AND at < ?'),
+    deleteExpiredOf: db.prepare<[string, number]>('DELETE FROM touchpoint_rows WHERE customer_id = ? AND at < ?'),
     deleteBeyondCap: db.prepare<[string, number]>(
-      `DELETE FROM touchpoints WHERE seq IN (
-         SELECT seq FROM touchpoints WHERE customer_id = ? ORDER BY at DESC, seq DESC LIMIT -1 OFFSET ?)`,
+      `DELETE FROM touchpoint_rows WHERE seq IN (
+         SELECT seq FROM touchpoint_rows WHERE customer_id = ? ORDER BY at DESC, seq DESC LIMIT -1 OFFSET ?)`,
     ),
     deleteProfile: db.prepare<[string]>('DELETE FROM profiles WHERE customer_id = ?'),
     selectOutcomes: db
@@ -843,7 +850,7 @@ function prepareStatements(db: Database.Database) {
     insertDecisionName: db.prepare<[number, string]>('INSERT INTO decision_names (number, name) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
     selectDecisionNames: db.prepare<[], string>('SELECT name FROM decision_names ORDER BY number').pluck(true),
     deleteExpiredChunk: db
-      .prepare<[number, number], string>('DELETE FROM touchpoints WHERE seq IN (SELECT seq FROM touchpoints WHERE at < ? LIMIT ?) RETURNING customer_id')
+      .prepare<[number, number], string>('DELETE FROM touchpoint_rows WHERE seq IN (SELECT seq FROM touchpoint_rows WHERE at < ? LIMIT ?) RETURNING customer_id')
       .pluck(true),
   };
 }

@@ -179,7 +179,7 @@ describe('sqlite decision view', () => {
 
     const raw = new Database(at);
     raw.exec(`
-      DROP TRIGGER touchpoints_insert_decision_view; DROP TRIGGER touchpoints_update_decision_view; DROP TRIGGER touchpoints_delete_decision_view;
+      ALTER TABLE touchpoint_rows RENAME TO touchpoints;
       DROP INDEX profiles_decision_view_skip;
       ALTER TABLE profiles DROP COLUMN decision_view; ALTER TABLE profiles DROP COLUMN decision_view_newest; ALTER TABLE profiles DROP COLUMN decision_view_skip;
       DROP TABLE touchpoint_names;
@@ -213,14 +213,15 @@ describe('sqlite decision view', () => {
     await expectViewMatchesRows(two, ['c1']);
   });
 
-  it('refuses touchpoint writes from a connection without the view (an older build) rather than leave it behind', async () => {
+  it("makes an older build's statements about touchpoints fail rather than leave the view behind", async () => {
     const at = file();
     const store = open(at);
     await store.appendTouchpoints('c1', [tp(T0 - 1, 'a')], T0);
+    // What schema 6 called the rows' table: a process of that build still running on the file fails on its next one.
     const raw = new Database(at);
     try {
-      expect(() => raw.prepare("INSERT INTO touchpoints (customer_id, type, channel, at) VALUES ('c1', 'b', 'web', ?)").run(T0)).toThrow(/nextbest_decision_view_kept/);
-      expect(() => raw.prepare("DELETE FROM touchpoints WHERE customer_id = 'c1'").run()).toThrow(/nextbest_decision_view_kept/);
+      expect(() => raw.prepare("INSERT INTO touchpoints (customer_id, type, channel, at) VALUES ('c1', 'b', 'web', ?)").run(T0)).toThrow(/no such table: touchpoints/);
+      expect(() => raw.prepare("DELETE FROM touchpoints WHERE customer_id = 'c1'").run()).toThrow(/no such table: touchpoints/);
     } finally {
       raw.close();
     }

@@ -30,7 +30,7 @@ runProfileStoreContract('sqlite', async (limits) => {
 
 /** Takes a file back to schema 6: before the decision view (schema step 7). */
 const UNDO_DECISION_VIEW = `
-  DROP TRIGGER touchpoints_insert_decision_view; DROP TRIGGER touchpoints_update_decision_view; DROP TRIGGER touchpoints_delete_decision_view;
+  ALTER TABLE touchpoint_rows RENAME TO touchpoints;
   DROP INDEX profiles_decision_view_skip;
   ALTER TABLE profiles DROP COLUMN decision_view; ALTER TABLE profiles DROP COLUMN decision_view_newest; ALTER TABLE profiles DROP COLUMN decision_view_skip;
   DROP TABLE touchpoint_names;
@@ -171,7 +171,7 @@ describe('sqlite store', () => {
         { customer_id: 'c1', attributes: '{"tier":"gold"}' },
         { customer_id: 'c2', attributes: '{}' },
       ]);
-      expect(raw.prepare('SELECT customer_id, id FROM touchpoints ORDER BY seq').all()).toEqual([
+      expect(raw.prepare('SELECT customer_id, id FROM touchpoint_rows ORDER BY seq').all()).toEqual([
         { customer_id: 'c1', id: 'a' },
         { customer_id: 'c2', id: 'b' },
       ]);
