@@ -424,23 +424,17 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     try {
       let entries = '';
       for (const touchpoint of candidates) entries += `,${viewName(touchpoint.type, learnt)},${viewName(touchpoint.channel, learnt)},${touchpoint.at}`;
-      const skip = statements.touchProfileForAppend.get({
-        customerId,
-        now,
-        entries,
-        oldest: candidates.length > 0 ? (candidates[0] as AcceptedTouchpoint).at : null,
-        newest: candidates.length > 0 ? (candidates[candidates.length - 1] as AcceptedTouchpoint).at : null,
-      }) as number;
+      const oldest = candidates.length > 0 ? (candidates[0] as AcceptedTouchpoint).at : Infinity;
+      const newest = candidates.length > 0 ? (candidates[candidates.length - 1] as AcceptedTouchpoint).at : null;
+      const skip = statements.touchProfileForAppend.get(customerId, now, now, entries, newest, oldest, oldest, oldest) as number;
       // Expired rows go first so that an id whose touchpoint has aged out can be stored again.
       let dropped = statements.deleteExpiredOf.run(customerId, oldestKept).changes;
       let accepted = 0;
       for (const touchpoint of touchpoints) {
         if (touchpoint.at >= oldestKept) accepted += statements.insertTouchpoint.run(toInsert(customerId, touchpoint)).changes;
       }
-      if (accepted > 0) {
-        dropped += statements.deleteExpiredOf.run(customerId, oldestKept).changes;
-        dropped += statements.deleteBeyondCap.run(customerId, options.maxTouchpointsPerProfile).changes;
-      }
+      // (Nothing stored here has expired: no second look for expired rows, as there was before the view.)
+      if (accepted > 0) dropped += statements.deleteBeyondCap.run(customerId, options.maxTouchpointsPerProfile).changes;
       if (skip === VIEW_NOT_LENGTHENED || accepted < candidates.length || skip + dropped > MAX_VIEW_SKIP) {
         statements.rebuildView.run(customerId);
       } else if (dropped > 0) {
@@ -756,14 +750,16 @@ function prepareStatements(db: Database.Database) {
       .raw(true),
     // touchProfile for an append, lengthening the view by its entries when they are no older than its newest; else
     // it marks the view (decision_view_skip = -1) for the append to rebuild. Answers decision_view_skip.
+    // Positional parameters (customer, now, now, entries, newest, then oldest three times, Infinity when none): binding
+    // them costs less than named ones on ingestion's path.
     touchProfileForAppend: db
-      .prepare<[{ customerId: string; now: number; entries: string; oldest: number | null; newest: number | null }], number>(
+      .prepare<[string, number, number, string, number | null, number, number, number], number>(
         `INSERT INTO profiles (customer_id, attributes, stage, created_at, updated_at, decision_view, decision_view_newest)
-         VALUES (@customerId, '{}', NULL, @now, @now, @entries, @newest)
+         VALUES (?, '{}', NULL, ?, ?, ?, ?)
          ON CONFLICT (customer_id) DO UPDATE SET updated_at = excluded.updated_at,
-           decision_view = iif(@oldest IS NULL OR decision_view_newest IS NULL OR decision_view_newest <= @oldest, decision_view || @entries, decision_view),
-           decision_view_skip = iif(@oldest IS NULL OR decision_view_newest IS NULL OR decision_view_newest <= @oldest, decision_view_skip, ${VIEW_NOT_LENGTHENED}),
-           decision_view_newest = iif(@oldest IS NULL OR decision_view_newest IS NULL OR decision_view_newest <= @oldest, coalesce(@newest, decision_view_newest), decision_view_newest)
+           decision_view = iif(coalesce(decision_view_newest <= ?, 1), decision_view || excluded.decision_view, decision_view),
+           decision_view_skip = iif(coalesce(decision_view_newest <= ?, 1), decision_view_skip, ${VIEW_NOT_LENGTHENED}),
+           decision_view_newest = iif(coalesce(decision_view_newest <= ?, 1), coalesce(excluded.decision_view_newest, decision_view_newest), decision_view_newest)
          RETURNING decision_view_skip`,
       )
       .pluck(true),
