@@ -132,10 +132,14 @@ const MIGRATIONS: readonly string[] = [
   `,
   // The decision view: what a decision reads of a customer's touchpoints, kept in the profile's row so that a read
   // is the one row the alias lookup already finds, not a walk of 60 index entries (48 µs of SQLite's own time on the
-  // bench's profiles). decision_view is a JSON array's elements, each entry ",type,channel,at", oldest first (at,
-  // then seq), type and channel as their number in touchpoint_names (names past its bound in full, as JSON
-  // strings). Oldest first so that an append in time order is a concatenation in SQL, with no parse of what is
-  // there; the read walks it backwards. decision_view_skip counts the entries at its front whose rows are gone
+  // bench's profiles). The view is a JSON array's elements, each entry ",type,channel,at", oldest first (at, then
+  // seq), type and channel as their number in touchpoint_names (names past its bound in full, as JSON strings).
+  // Oldest first so that an append in time order is a concatenation in SQL, with no parse of what is there; the
+  // read walks it backwards. It is decision_views.entries followed by profiles.decision_view_tail: appends lengthen
+  // the tail, in the upsert of the profile's row that they make anyway, and move it to decision_views once it is
+  // long. Profile rows stay small, so the rows of customers written together share pages: with the whole view in
+  // the row, each append wrote a page of its own to the WAL, and ingestion lost 8%. decision_view_skip (in the
+  // profile's row, with decision_view_newest: the time of the view's last entry) counts the entries at its front whose rows are gone
   // (expired, beyond the cap, swept): they are always its oldest. Built here from the rows; kept by the store in the
   // write that changes the rows. The rows' table takes a new name, so a process of an older build still running on
   // this file fails on its next statement about touchpoints instead of leaving the view behind (docs/operations.md);
@@ -145,15 +149,15 @@ const MIGRATIONS: readonly string[] = [
   INSERT INTO touchpoint_names (number, name)
     SELECT row_number() OVER (ORDER BY name) - 1, name FROM (SELECT type AS name FROM touchpoints UNION SELECT channel FROM touchpoints)
     ORDER BY name LIMIT 10000;
-  ALTER TABLE profiles ADD COLUMN decision_view TEXT NOT NULL DEFAULT '';
+  CREATE TABLE decision_views (customer_id TEXT PRIMARY KEY REFERENCES profiles ON DELETE CASCADE, entries TEXT NOT NULL) STRICT;
+  ALTER TABLE profiles ADD COLUMN decision_view_tail TEXT NOT NULL DEFAULT '';
   ALTER TABLE profiles ADD COLUMN decision_view_newest INTEGER;
   ALTER TABLE profiles ADD COLUMN decision_view_skip INTEGER NOT NULL DEFAULT 0;
-  UPDATE profiles SET
-    decision_view = coalesce((SELECT group_concat(entry, '') FROM (
+  INSERT INTO decision_views (customer_id, entries) SELECT customer_id, coalesce((SELECT group_concat(entry, '') FROM (
       SELECT ',' || coalesce(tn.number, json_quote(t.type)) || ',' || coalesce(cn.number, json_quote(t.channel)) || ',' || t.at AS entry
       FROM touchpoints AS t LEFT JOIN touchpoint_names AS tn ON tn.name = t.type LEFT JOIN touchpoint_names AS cn ON cn.name = t.channel
-      WHERE t.customer_id = profiles.customer_id ORDER BY t.at, t.seq)), ''),
-    decision_view_newest = (SELECT max(at) FROM touchpoints WHERE customer_id = profiles.customer_id);
+      WHERE t.customer_id = profiles.customer_id ORDER BY t.at, t.seq)), '') FROM profiles;
+  UPDATE profiles SET decision_view_newest = (SELECT max(at) FROM touchpoints WHERE customer_id = profiles.customer_id);
   CREATE INDEX profiles_decision_view_skip ON profiles (customer_id) WHERE decision_view_skip > 0;
   ALTER TABLE touchpoints RENAME TO touchpoint_rows;
   `,
@@ -164,6 +168,8 @@ const MAX_TOUCHPOINT_NAMES = 10_000;
 
 /** Entries at a view's front whose rows are gone, past which an append rebuilds the view rather than lengthen it. */
 const MAX_VIEW_SKIP = 32;
+/** A view's tail (characters) past which an append moves it to decision_views: about 25 entries. */
+const MAX_VIEW_TAIL = 512;
 /** decision_view_skip as an append's touch of the row leaves it when the new entries are older than the view's newest. */
 const VIEW_NOT_LENGTHENED = -1;
 
@@ -426,7 +432,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
       for (const touchpoint of candidates) entries += `,${viewName(touchpoint.type, learnt)},${viewName(touchpoint.channel, learnt)},${touchpoint.at}`;
       const oldest = candidates.length > 0 ? (candidates[0] as AcceptedTouchpoint).at : Infinity;
       const newest = candidates.length > 0 ? (candidates[candidates.length - 1] as AcceptedTouchpoint).at : null;
-      const skip = statements.touchProfileForAppend.get(customerId, now, now, entries, newest, oldest, oldest, oldest) as number;
+      const [skip, tailLength] = statements.touchProfileForAppend.get(customerId, now, now, entries, newest, oldest, oldest, oldest) as [number, number];
       // Expired rows go first so that an id whose touchpoint has aged out can be stored again.
       let dropped = statements.deleteExpiredOf.run(customerId, oldestKept).changes;
       let accepted = 0;
@@ -436,10 +442,14 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
       // (Nothing stored here has expired: no second look for expired rows, as there was before the view.)
       if (accepted > 0) dropped += statements.deleteBeyondCap.run(customerId, options.maxTouchpointsPerProfile).changes;
       if (skip === VIEW_NOT_LENGTHENED || accepted < candidates.length || skip + dropped > MAX_VIEW_SKIP) {
-        statements.rebuildView.run(customerId);
-      } else if (dropped > 0) {
+        rebuildView(customerId);
+      } else {
         // The rows dropped (expired, past the cap) are the oldest: counted at the view's front.
-        statements.addViewSkip.run(dropped, customerId);
+        if (dropped > 0) statements.addViewSkip.run(dropped, customerId);
+        if (tailLength > MAX_VIEW_TAIL) {
+          statements.moveViewTail.run({ customerId });
+          statements.clearViewTail.run(customerId);
+        }
       }
       return { customerId, accepted, duplicates: touchpoints.length - accepted - expired, expired };
     } catch (error) {
@@ -447,6 +457,17 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
       for (const name of learnt) pendingNumbers.delete(name);
       throw error;
     }
+  }
+
+  /**
+   * The customer's view built again from its rows (as schema step 7 builds it), all in decision_views. The aggregate
+   * takes the subquery's rows in its ORDER BY: SQLite never flattens a subquery with an ORDER BY into an aggregate
+   * query, and runs it as a co-routine that yields its rows in order. The view tests check the order, equal times
+   * included, so a SQLite that did otherwise would fail them.
+   */
+  function rebuildView(customerId: string): void {
+    statements.rebuildViewEntries.run({ customerId });
+    statements.rebuildViewTail.run(customerId);
   }
 
   function appendOutcomes(askedId: string, outcomes: readonly StoredOutcome[], now: number): OutcomeAppendResult {
@@ -544,7 +565,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
       // What was not moved (duplicates) goes with the alias's row.
       statements.deleteProfile.run(alias);
       // Moved rows fall anywhere among the canonical customer's: its view is built again from its rows.
-      statements.rebuildView.run(canonical);
+      rebuildView(canonical);
     }
     statements.mergeProfile.run({
       customerId: canonical,
@@ -569,7 +590,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
   /** Rebuilds views holding entries whose rows are gone, so a customer who sends nothing more does not keep them. */
   const compactViewChunk = db.transaction(() => {
     const customerIds = statements.selectViewsToCompact.all(VIEW_COMPACT_CHUNK);
-    for (const customerId of customerIds) statements.rebuildView.run(customerId);
+    for (const customerId of customerIds) rebuildView(customerId);
     return customerIds.length;
   });
   const sweepOutcomeChunk = db.transaction((oldestKept: number) => statements.deleteExpiredOutcomeChunk.run(oldestKept, SWEEP_CHUNK).changes);
@@ -719,8 +740,9 @@ function prepareStatements(db: Database.Database) {
     ),
     selectResolvedDecisionProfile: db
       .prepare<[string, string], DecisionProfileRow>(
-        `SELECT customer_id, attributes, stage, decision_view, decision_view_skip FROM profiles
-         WHERE customer_id = coalesce((SELECT canonical FROM aliases WHERE alias = ?), ?)`,
+        `SELECT p.customer_id, p.attributes, p.stage, coalesce(v.entries, '') || p.decision_view_tail, p.decision_view_skip
+         FROM profiles AS p LEFT JOIN decision_views AS v ON v.customer_id = p.customer_id
+         WHERE p.customer_id = coalesce((SELECT canonical FROM aliases WHERE alias = ?), ?)`,
       )
       .raw(true),
     selectCanonical: db.prepare<[string], string>('SELECT canonical FROM aliases WHERE alias = ?').pluck(true),
@@ -753,29 +775,34 @@ function prepareStatements(db: Database.Database) {
     // Positional parameters (customer, now, now, entries, newest, then oldest three times, Infinity when none): binding
     // them costs less than named ones on ingestion's path.
     touchProfileForAppend: db
-      .prepare<[string, number, number, string, number | null, number, number, number], number>(
-        `INSERT INTO profiles (customer_id, attributes, stage, created_at, updated_at, decision_view, decision_view_newest)
+      .prepare<[string, number, number, string, number | null, number, number, number], [skip: number, tailLength: number]>(
+        `INSERT INTO profiles (customer_id, attributes, stage, created_at, updated_at, decision_view_tail, decision_view_newest)
          VALUES (?, '{}', NULL, ?, ?, ?, ?)
          ON CONFLICT (customer_id) DO UPDATE SET updated_at = excluded.updated_at,
-           decision_view = iif(coalesce(decision_view_newest <= ?, 1), decision_view || excluded.decision_view, decision_view),
+           decision_view_tail = iif(coalesce(decision_view_newest <= ?, 1), decision_view_tail || excluded.decision_view_tail, decision_view_tail),
            decision_view_skip = iif(coalesce(decision_view_newest <= ?, 1), decision_view_skip, ${VIEW_NOT_LENGTHENED}),
            decision_view_newest = iif(coalesce(decision_view_newest <= ?, 1), coalesce(excluded.decision_view_newest, decision_view_newest), decision_view_newest)
-         RETURNING decision_view_skip`,
+         RETURNING decision_view_skip, length(decision_view_tail)`,
       )
-      .pluck(true),
-    // As schema step 7 builds it. The aggregate takes the subquery's rows in its ORDER BY: SQLite never flattens a
-    // subquery with an ORDER BY into an aggregate query, and runs it as a co-routine that yields its rows in order.
-    // The view tests check the order, equal times included, so a SQLite that did otherwise would fail them.
-    rebuildView: db.prepare<[string]>(
-      `UPDATE profiles SET
-         decision_view = coalesce((SELECT group_concat(entry, '') FROM (
-           SELECT ',' || coalesce(tn.number, json_quote(t.type)) || ',' || coalesce(cn.number, json_quote(t.channel)) || ',' || t.at AS entry
-           FROM touchpoint_rows AS t LEFT JOIN touchpoint_names AS tn ON tn.name = t.type LEFT JOIN touchpoint_names AS cn ON cn.name = t.channel
-           WHERE t.customer_id = profiles.customer_id ORDER BY t.at, t.seq)), ''),
-         decision_view_newest = (SELECT max(at) FROM touchpoint_rows WHERE customer_id = profiles.customer_id),
-         decision_view_skip = 0
+      .raw(true),
+    // As schema step 7 builds it (see rebuildView).
+    rebuildViewEntries: db.prepare<[{ customerId: string }]>(
+      `INSERT INTO decision_views (customer_id, entries) VALUES (@customerId, coalesce((SELECT group_concat(entry, '') FROM (
+         SELECT ',' || coalesce(tn.number, json_quote(t.type)) || ',' || coalesce(cn.number, json_quote(t.channel)) || ',' || t.at AS entry
+         FROM touchpoint_rows AS t LEFT JOIN touchpoint_names AS tn ON tn.name = t.type LEFT JOIN touchpoint_names AS cn ON cn.name = t.channel
+         WHERE t.customer_id = @customerId ORDER BY t.at, t.seq)), ''))
+       ON CONFLICT (customer_id) DO UPDATE SET entries = excluded.entries`,
+    ),
+    rebuildViewTail: db.prepare<[string]>(
+      `UPDATE profiles SET decision_view_tail = '', decision_view_skip = 0,
+         decision_view_newest = (SELECT max(at) FROM touchpoint_rows WHERE customer_id = profiles.customer_id)
        WHERE customer_id = ?`,
     ),
+    moveViewTail: db.prepare<[{ customerId: string }]>(
+      `INSERT INTO decision_views (customer_id, entries) VALUES (@customerId, (SELECT decision_view_tail FROM profiles WHERE customer_id = @customerId))
+       ON CONFLICT (customer_id) DO UPDATE SET entries = entries || excluded.entries`,
+    ),
+    clearViewTail: db.prepare<[string]>("UPDATE profiles SET decision_view_tail = '' WHERE customer_id = ?"),
     addViewSkip: db.prepare<[number, string]>('UPDATE profiles SET decision_view_skip = decision_view_skip + ? WHERE customer_id = ?'),
     selectViewsToCompact: db.prepare<[number], string>('SELECT customer_id FROM profiles WHERE decision_view_skip > 0 LIMIT ?').pluck(true),
     selectTouchpointNameNumber: db.prepare<[string], number>('SELECT number FROM touchpoint_names WHERE name = ?').pluck(true),
@@ -784,7 +811,9 @@ function prepareStatements(db: Database.Database) {
     selectTouchpointNames: db.prepare<[], [number: number, name: string]>('SELECT number, name FROM touchpoint_names').raw(true),
     scanProfiles: db
       .prepare<[string, number], ScanProfileRow>(
-        'SELECT customer_id, attributes, stage, decision_view, decision_view_skip FROM profiles WHERE customer_id > ? ORDER BY customer_id LIMIT ?',
+        `SELECT p.customer_id, p.attributes, p.stage, coalesce(v.entries, '') || p.decision_view_tail, p.decision_view_skip
+         FROM profiles AS p LEFT JOIN decision_views AS v ON v.customer_id = p.customer_id
+         WHERE p.customer_id > ? ORDER BY p.customer_id LIMIT ?`,
       )
       .raw(true),
     scanOutcomes: db

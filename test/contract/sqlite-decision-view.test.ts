@@ -65,7 +65,12 @@ describe('sqlite decision view', () => {
   function viewColumns(at: string, customerId: string): { decision_view: string; decision_view_skip: number } {
     const raw = new Database(at, { readonly: true });
     try {
-      return raw.prepare('SELECT decision_view, decision_view_skip FROM profiles WHERE customer_id = ?').get(customerId) as { decision_view: string; decision_view_skip: number };
+      return raw
+        .prepare(
+          `SELECT coalesce(v.entries, '') || p.decision_view_tail AS decision_view, p.decision_view_skip
+           FROM profiles AS p LEFT JOIN decision_views AS v USING (customer_id) WHERE p.customer_id = ?`,
+        )
+        .get(customerId) as { decision_view: string; decision_view_skip: number };
     } finally {
       raw.close();
     }
@@ -180,8 +185,8 @@ describe('sqlite decision view', () => {
     const raw = new Database(at);
     raw.exec(`
       ALTER TABLE touchpoint_rows RENAME TO touchpoints;
-      DROP INDEX profiles_decision_view_skip;
-      ALTER TABLE profiles DROP COLUMN decision_view; ALTER TABLE profiles DROP COLUMN decision_view_newest; ALTER TABLE profiles DROP COLUMN decision_view_skip;
+      DROP INDEX profiles_decision_view_skip; DROP TABLE decision_views;
+      ALTER TABLE profiles DROP COLUMN decision_view_tail; ALTER TABLE profiles DROP COLUMN decision_view_newest; ALTER TABLE profiles DROP COLUMN decision_view_skip;
       DROP TABLE touchpoint_names;
     `);
     raw.pragma('user_version = 6');

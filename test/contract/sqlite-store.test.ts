@@ -31,8 +31,8 @@ runProfileStoreContract('sqlite', async (limits) => {
 /** Takes a file back to schema 6: before the decision view (schema step 7). */
 const UNDO_DECISION_VIEW = `
   ALTER TABLE touchpoint_rows RENAME TO touchpoints;
-  DROP INDEX profiles_decision_view_skip;
-  ALTER TABLE profiles DROP COLUMN decision_view; ALTER TABLE profiles DROP COLUMN decision_view_newest; ALTER TABLE profiles DROP COLUMN decision_view_skip;
+  DROP INDEX profiles_decision_view_skip; DROP TABLE decision_views;
+  ALTER TABLE profiles DROP COLUMN decision_view_tail; ALTER TABLE profiles DROP COLUMN decision_view_newest; ALTER TABLE profiles DROP COLUMN decision_view_skip;
   DROP TABLE touchpoint_names;
 `;
 
