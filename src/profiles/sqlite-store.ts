@@ -138,7 +138,8 @@ const MIGRATIONS: readonly string[] = [
   // read walks it backwards. It is decision_views.entries followed by profiles.decision_view_tail: appends lengthen
   // the tail, in the upsert of the profile's row that they make anyway, and move it to decision_views once it is
   // long. Profile rows stay small, so the rows of customers written together share pages: with the whole view in
-  // the row, each append wrote a page of its own to the WAL, and ingestion lost 8%. decision_view_skip (in the
+  // the row, each append wrote a page of its own to the WAL, and ingestion lost 8%. The profile's row holds the
+  // number of its decision_views row, so a read finds it by one integer key rather than through the customer_id index. decision_view_skip (in the
   // profile's row, with decision_view_newest: the time of the view's last entry) counts the entries at its front whose rows are gone
   // (expired, beyond the cap, swept): they are always its oldest. Built here from the rows; kept by the store in the
   // write that changes the rows. The rows' table takes a new name, so a process of an older build still running on
@@ -149,7 +150,12 @@ const MIGRATIONS: readonly string[] = [
   INSERT INTO touchpoint_names (number, name)
     SELECT row_number() OVER (ORDER BY name) - 1, name FROM (SELECT type AS name FROM touchpoints UNION SELECT channel FROM touchpoints)
     ORDER BY name LIMIT 10000;
-  CREATE TABLE decision_views (customer_id TEXT PRIMARY KEY REFERENCES profiles ON DELETE CASCADE, entries TEXT NOT NULL) STRICT;
+  CREATE TABLE decision_views (
+    id INTEGER PRIMARY KEY,
+    customer_id TEXT NOT NULL UNIQUE REFERENCES profiles ON DELETE CASCADE,
+    entries TEXT NOT NULL
+  ) STRICT;
+  ALTER TABLE profiles ADD COLUMN decision_view_id INTEGER;
   ALTER TABLE profiles ADD COLUMN decision_view_tail TEXT NOT NULL DEFAULT '';
   ALTER TABLE profiles ADD COLUMN decision_view_newest INTEGER;
   ALTER TABLE profiles ADD COLUMN decision_view_skip INTEGER NOT NULL DEFAULT 0;
@@ -157,7 +163,8 @@ const MIGRATIONS: readonly string[] = [
       SELECT ',' || coalesce(tn.number, json_quote(t.type)) || ',' || coalesce(cn.number, json_quote(t.channel)) || ',' || t.at AS entry
       FROM touchpoints AS t LEFT JOIN touchpoint_names AS tn ON tn.name = t.type LEFT JOIN touchpoint_names AS cn ON cn.name = t.channel
       WHERE t.customer_id = profiles.customer_id ORDER BY t.at, t.seq)), '') FROM profiles;
-  UPDATE profiles SET decision_view_newest = (SELECT max(at) FROM touchpoints WHERE customer_id = profiles.customer_id);
+  UPDATE profiles SET decision_view_id = (SELECT id FROM decision_views WHERE customer_id = profiles.customer_id),
+    decision_view_newest = (SELECT max(at) FROM touchpoints WHERE customer_id = profiles.customer_id);
   CREATE INDEX profiles_decision_view_skip ON profiles (customer_id) WHERE decision_view_skip > 0;
   ALTER TABLE touchpoints RENAME TO touchpoint_rows;
   `,
@@ -741,7 +748,7 @@ function prepareStatements(db: Database.Database) {
     selectResolvedDecisionProfile: db
       .prepare<[string, string], DecisionProfileRow>(
         `SELECT p.customer_id, p.attributes, p.stage, coalesce(v.entries, '') || p.decision_view_tail, p.decision_view_skip
-         FROM profiles AS p LEFT JOIN decision_views AS v ON v.customer_id = p.customer_id
+         FROM profiles AS p LEFT JOIN decision_views AS v ON v.id = p.decision_view_id
          WHERE p.customer_id = coalesce((SELECT canonical FROM aliases WHERE alias = ?), ?)`,
       )
       .raw(true),
@@ -795,6 +802,7 @@ function prepareStatements(db: Database.Database) {
     ),
     rebuildViewTail: db.prepare<[string]>(
       `UPDATE profiles SET decision_view_tail = '', decision_view_skip = 0,
+         decision_view_id = (SELECT id FROM decision_views WHERE customer_id = profiles.customer_id),
          decision_view_newest = (SELECT max(at) FROM touchpoint_rows WHERE customer_id = profiles.customer_id)
        WHERE customer_id = ?`,
     ),
@@ -802,7 +810,10 @@ function prepareStatements(db: Database.Database) {
       `INSERT INTO decision_views (customer_id, entries) VALUES (@customerId, (SELECT decision_view_tail FROM profiles WHERE customer_id = @customerId))
        ON CONFLICT (customer_id) DO UPDATE SET entries = entries || excluded.entries`,
     ),
-    clearViewTail: db.prepare<[string]>("UPDATE profiles SET decision_view_tail = '' WHERE customer_id = ?"),
+    clearViewTail: db.prepare<[string]>(
+      `UPDATE profiles SET decision_view_tail = '', decision_view_id = (SELECT id FROM decision_views WHERE customer_id = profiles.customer_id)
+       WHERE customer_id = ?`,
+    ),
     addViewSkip: db.prepare<[number, string]>('UPDATE profiles SET decision_view_skip = decision_view_skip + ? WHERE customer_id = ?'),
     selectViewsToCompact: db.prepare<[number], string>('SELECT customer_id FROM profiles WHERE decision_view_skip > 0 LIMIT ?').pluck(true),
     selectTouchpointNameNumber: db.prepare<[string], number>('SELECT number FROM touchpoint_names WHERE name = ?').pluck(true),
@@ -812,7 +823,7 @@ function prepareStatements(db: Database.Database) {
     scanProfiles: db
       .prepare<[string, number], ScanProfileRow>(
         `SELECT p.customer_id, p.attributes, p.stage, coalesce(v.entries, '') || p.decision_view_tail, p.decision_view_skip
-         FROM profiles AS p LEFT JOIN decision_views AS v ON v.customer_id = p.customer_id
+         FROM profiles AS p LEFT JOIN decision_views AS v ON v.id = p.decision_view_id
          WHERE p.customer_id > ? ORDER BY p.customer_id LIMIT ?`,
       )
       .raw(true),

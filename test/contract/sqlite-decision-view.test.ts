@@ -68,7 +68,7 @@ describe('sqlite decision view', () => {
       return raw
         .prepare(
           `SELECT coalesce(v.entries, '') || p.decision_view_tail AS decision_view, p.decision_view_skip
-           FROM profiles AS p LEFT JOIN decision_views AS v USING (customer_id) WHERE p.customer_id = ?`,
+           FROM profiles AS p LEFT JOIN decision_views AS v ON v.id = p.decision_view_id WHERE p.customer_id = ?`,
         )
         .get(customerId) as { decision_view: string; decision_view_skip: number };
     } finally {
@@ -186,7 +186,7 @@ describe('sqlite decision view', () => {
     raw.exec(`
       ALTER TABLE touchpoint_rows RENAME TO touchpoints;
       DROP INDEX profiles_decision_view_skip; DROP TABLE decision_views;
-      ALTER TABLE profiles DROP COLUMN decision_view_tail; ALTER TABLE profiles DROP COLUMN decision_view_newest; ALTER TABLE profiles DROP COLUMN decision_view_skip;
+      ALTER TABLE profiles DROP COLUMN decision_view_tail; ALTER TABLE profiles DROP COLUMN decision_view_id; ALTER TABLE profiles DROP COLUMN decision_view_newest; ALTER TABLE profiles DROP COLUMN decision_view_skip;
       DROP TABLE touchpoint_names;
     `);
     raw.pragma('user_version = 6');

@@ -32,7 +32,7 @@ runProfileStoreContract('sqlite', async (limits) => {
 const UNDO_DECISION_VIEW = `
   ALTER TABLE touchpoint_rows RENAME TO touchpoints;
   DROP INDEX profiles_decision_view_skip; DROP TABLE decision_views;
-  ALTER TABLE profiles DROP COLUMN decision_view_tail; ALTER TABLE profiles DROP COLUMN decision_view_newest; ALTER TABLE profiles DROP COLUMN decision_view_skip;
+  ALTER TABLE profiles DROP COLUMN decision_view_tail; ALTER TABLE profiles DROP COLUMN decision_view_id; ALTER TABLE profiles DROP COLUMN decision_view_newest; ALTER TABLE profiles DROP COLUMN decision_view_skip;
   DROP TABLE touchpoint_names;
 `;
 
