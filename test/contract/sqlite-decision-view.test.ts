@@ -97,6 +97,26 @@ describe('sqlite decision view', () => {
     await expectViewMatchesRows(store, ['c1']);
   });
 
+  it('moves a long tail of appended entries from the profile row to decision_views', async () => {
+    const at = file();
+    const store = open(at);
+    for (let i = 0; i < 60; i++) {
+      await store.appendTouchpoints('c1', [tp(T0 - 60 + i, `t${i % 5}`, `ch${i % 3}`)], T0);
+      await expectViewMatchesRows(store, ['c1']);
+    }
+    const raw = new Database(at, { readonly: true });
+    try {
+      const row = raw
+        .prepare('SELECT length(v.entries) AS moved, length(p.decision_view_tail) AS tail FROM profiles AS p JOIN decision_views AS v ON v.id = p.decision_view_id')
+        .get() as { moved: number; tail: number };
+      expect(row.moved).toBeGreaterThan(0);
+      // 512 characters at most before an append, plus that append's entry.
+      expect(row.tail).toBeLessThanOrEqual(512 + 32);
+    } finally {
+      raw.close();
+    }
+  });
+
   it('cuts at the retention cutoff when read, and after appends that drop expired rows', async () => {
     const at = file();
     const store = open(at);
