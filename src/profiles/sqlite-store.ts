@@ -130,21 +130,22 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE decision_names (number INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
   `,
-  // The decision view: what a decision reads of a customer's touchpoints, kept in the profile's row so that a read
-  // is the one row the alias lookup already finds, not a walk of 60 index entries (48 µs of SQLite's own time on the
-  // bench's profiles). The view is a JSON array's elements, each entry ",type,channel,at", oldest first (at, then
-  // seq), type and channel as their number in touchpoint_names (names past its bound in full, as JSON strings).
-  // Oldest first so that an append in time order is a concatenation in SQL, with no parse of what is there; the
-  // read walks it backwards. It is decision_views.entries followed by profiles.decision_view_tail: appends lengthen
-  // the tail, in the upsert of the profile's row that they make anyway, and move it to decision_views once it is
-  // long. Profile rows stay small, so the rows of customers written together share pages: with the whole view in
-  // the row, each append wrote a page of its own to the WAL, and ingestion lost 8%. The profile's row holds the
-  // number of its decision_views row, so a read finds it by one integer key rather than through the customer_id index. decision_view_skip (in the
-  // profile's row, with decision_view_newest: the time of the view's last entry) counts the entries at its front whose rows are gone
-  // (expired, beyond the cap, swept): they are always its oldest. Built here from the rows; kept by the store in the
-  // write that changes the rows. The rows' table takes a new name, so a process of an older build still running on
-  // this file fails on its next statement about touchpoints instead of leaving the view behind (docs/operations.md);
-  // triggers calling a function only this build registers did the same at 3 µs an inserted row.
+  // The decision view (docs/architecture.md): what a decision reads of a customer's touchpoints, found with the
+  // profile's row, so that a read is one statement and one row rather than a walk of 60 index entries (48 µs of
+  // SQLite's own time on the bench's profiles).
+  // - Entries: a JSON array's elements, each ",type,channel,at", oldest first (at, then seq); type and channel as
+  //   their number in touchpoint_names, names past its bound in full (JSON strings). Oldest first, so an append in
+  //   time order is a concatenation in SQL with no parse; the read walks them backwards.
+  // - Where: decision_views.entries, then profiles.decision_view_tail. Appends lengthen the tail in the upsert of
+  //   the profile's row they make anyway, and move it to decision_views once it is long: small profile rows keep the
+  //   rows of customers written together on shared pages (with the whole view in the row, ingestion lost 8%).
+  //   profiles.decision_view_id finds the decision_views row by one integer key.
+  // - decision_view_skip counts entries at the front whose rows are gone (expired, beyond the cap, swept: always the
+  //   oldest); decision_view_newest is the time of the last entry.
+  // Built here from the rows; kept by the store in the write that changes the rows. The rows' table takes a new name,
+  // so a process of an older build still running on this file fails on its next statement about touchpoints instead
+  // of leaving the view behind (docs/operations.md); triggers calling a function only this build registers did the
+  // same at 3 µs an inserted row.
   `
   CREATE TABLE touchpoint_names (number INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
   INSERT INTO touchpoint_names (number, name)
