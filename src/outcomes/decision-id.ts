@@ -205,15 +205,19 @@ export function createDecisionSigner(keyring: DecisionKeyring, options: Decision
     return writeLiteral(out, at, name, bias);
   }
 
+  /** The buffer, grown (keeping its first `at` bytes) when `more` bytes past `at` would not fit. */
+  function room(at: number, more: number): Buffer {
+    if (at + more > buffer.length) {
+      const bigger = Buffer.allocUnsafe(2 * (at + more));
+      buffer.copy(bigger, 0, 0, at);
+      buffer = bigger;
+    }
+    return buffer;
+  }
+
   function sign(customerId: string, placements: Readonly<Record<string, SignablePlacement>>, now: number): string {
     const key = keyring.signing;
-    let size = 64 + MAC_BYTES + key.id.length + customerId.length * 3;
-    for (const name in placements) {
-      size += 16 + name.length * 3;
-      for (const item of (placements[name] as SignablePlacement).items) size += 16 + (item.id.length + (item.rule?.length ?? 0)) * 3;
-    }
-    if (buffer.length < size) buffer = Buffer.allocUnsafe(size * 2);
-    const out = buffer;
+    let out = room(0, 64 + MAC_BYTES + key.id.length + customerId.length * 3);
     let at = 0;
     out[at++] = FORMAT_VERSION;
     at = writeString(out, at, key.id);
@@ -225,20 +229,32 @@ export function createDecisionSigner(keyring: DecisionKeyring, options: Decision
     for (let i = 0; i < PREFIX_BYTES; i++) out[at++] = prefix[i] as number;
     at = writeVarint(out, at, counter++);
     at = writeString(out, at, customerId);
+    // The count's byte is kept and filled in after the placements: a decision has at most
+    // MAX_PLACEMENTS_PER_REQUEST (< 128) of them, so its varint is one byte.
+    const countAt = at++;
     let count = 0;
-    for (const _ in placements) count++;
-    at = writeVarint(out, at, count);
     for (const name in placements) {
       const placement = placements[name] as SignablePlacement;
+      const { items } = placement;
+      let size = 16 + name.length * 3;
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i] as SignablePlacement['items'][number];
+        size += 16 + (item.id.length + (item.rule === null ? 0 : item.rule.length)) * 3;
+      }
+      out = room(at, size + MAC_BYTES);
       at = writeName(out, at, name, 0);
       out[at++] = placement.ranking === undefined ? 0 : (ARM_CODES[placement.ranking as RankingArm] ?? 0);
-      at = writeVarint(out, at, placement.items.length);
-      for (const item of placement.items) {
+      at = writeVarint(out, at, items.length);
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i] as SignablePlacement['items'][number];
         at = writeName(out, at, item.id, 0);
         if (item.rule === null) out[at++] = 0;
         else at = writeName(out, at, item.rule, 1);
       }
+      count++;
     }
+    if (count >= 0x80) throw new RangeError(`a decision id carries at most 127 placements, not ${count}`);
+    out[countAt] = count;
     macOf(key).write(out, at, out, at, MAC_BYTES);
     return out.toString('base64url', 0, at + MAC_BYTES);
   }
@@ -292,8 +308,30 @@ function writeVarint(out: Buffer, at: number, value: number): number {
   return at;
 }
 
-/** Writes the UTF-8 length (plus `bias`) as a varint, then the bytes. */
+/**
+ * Writes the UTF-8 length (plus `bias`) as a varint, then the bytes. Ids and
+ * slugs are short ASCII: copied here in a loop, cheaper than Buffer#write's
+ * call into native code; any other text goes through it.
+ */
 function writeString(out: Buffer, at: number, text: string, bias = 0): number {
+  const length = text.length;
+  if (length + bias < 0x80) {
+    let i = 0;
+    for (; i < length; i++) {
+      const code = text.charCodeAt(i);
+      if (code >= 0x80) break;
+      out[at + 1 + i] = code;
+    }
+    if (i === length) {
+      out[at] = length + bias;
+      return at + 1 + length;
+    }
+  }
+  return writeUtf8(out, at, text, bias);
+}
+
+/** writeString through Buffer#write, for any text. */
+function writeUtf8(out: Buffer, at: number, text: string, bias: number): number {
   // Reserve one byte for lengths below 128 (all slugs and ids); move the bytes when a longer one needs two.
   const written = out.write(text, at + 1, 'utf8');
   return placeHeader(out, at, written, written + bias);

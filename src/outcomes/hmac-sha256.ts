@@ -29,15 +29,40 @@ const INITIAL = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 
 /** Scratch shared by every MAC: JavaScript runs one at a time, and none of them awaits. */
 const W = new Int32Array(64);
 const state = new Int32Array(8);
-const tail = new Uint8Array(2 * BLOCK);
-const digest = new Uint8Array(32);
 
-/** One SHA-256 compression of the 64 bytes at `offset` into `h`. */
-function compress(h: Int32Array, bytes: Uint8Array, offset: number): void {
+/** Loads the 64 bytes at `offset` as the block's 16 big-endian words. */
+function load(bytes: Uint8Array, offset: number): void {
   for (let i = 0; i < 16; i++) {
     const j = offset + i * 4;
     W[i] = ((bytes[j] as number) << 24) | ((bytes[j + 1] as number) << 16) | ((bytes[j + 2] as number) << 8) | (bytes[j + 3] as number);
   }
+}
+
+/**
+ * Loads the message's last, partial block: the bytes from `offset` to `end`,
+ * then SHA-256's padding for a message of `total` bytes, straight into the
+ * words (no padded copy of the bytes). Returns false when the padding does
+ * not fit and a second block follows, its words loaded by `loadLength`.
+ */
+function loadLast(bytes: Uint8Array, offset: number, end: number, total: number): boolean {
+  W.fill(0, 0, 16);
+  const rest = end - offset;
+  for (let i = 0; i < rest; i++) W[i >> 2] = (W[i >> 2] as number) | ((bytes[offset + i] as number) << (24 - 8 * (i & 3)));
+  W[rest >> 2] = (W[rest >> 2] as number) | (0x80 << (24 - 8 * (rest & 3)));
+  if (rest + 9 > BLOCK) return false;
+  loadLength(total);
+  return true;
+}
+
+/** The words of a padding block ending in the length of a `total`-byte message in bits; messages here are far below 2^32 bits. */
+function loadLength(total: number): void {
+  const bits = total * 8;
+  W[14] = Math.floor(bits / 2 ** 32) | 0;
+  W[15] = bits | 0;
+}
+
+/** One SHA-256 compression of the block whose first 16 words are in W into `h`. */
+function compress(h: Int32Array): void {
   for (let i = 16; i < 64; i++) {
     const x = W[i - 15] as number;
     const y = W[i - 2] as number;
@@ -83,28 +108,6 @@ function writeWords(h: Int32Array, out: Uint8Array, at: number, length: number):
   for (let i = 0; i < length; i++) out[at + i] = ((h[i >> 2] as number) >>> (24 - 8 * (i & 3))) & 0xff;
 }
 
-/**
- * Absorbs the last, partial block of a message of `total` bytes (counting
- * the key pad block before it): the bytes from `offset` to `end`, then SHA-256's padding.
- */
-function finish(h: Int32Array, bytes: Uint8Array, offset: number, end: number, total: number): void {
-  const rest = end - offset;
-  const blocks = rest + 9 <= BLOCK ? 1 : 2;
-  tail.fill(0, 0, blocks * BLOCK);
-  for (let i = 0; i < rest; i++) tail[i] = bytes[offset + i] as number;
-  tail[rest] = 0x80;
-  // The length in bits, as a 64-bit big-endian number; messages here are far below 2^32 bits.
-  const bits = total * 8;
-  const last = blocks * BLOCK;
-  tail[last - 5] = Math.floor(bits / 2 ** 32) & 0xff;
-  tail[last - 4] = (bits >>> 24) & 0xff;
-  tail[last - 3] = (bits >>> 16) & 0xff;
-  tail[last - 2] = (bits >>> 8) & 0xff;
-  tail[last - 1] = bits & 0xff;
-  compress(h, tail, 0);
-  if (blocks === 2) compress(h, tail, BLOCK);
-}
-
 export interface HmacSha256 {
   /**
    * Writes the first `length` (at most 32) bytes of HMAC-SHA256 over
@@ -119,9 +122,9 @@ export function createHmacSha256(secret: Uint8Array): HmacSha256 {
   const key = new Uint8Array(BLOCK);
   key.set(secret.length > BLOCK ? createHash('sha256').update(secret).digest() : secret);
   const padded = (byte: number): Int32Array => {
-    const block = key.map((b) => b ^ byte);
     const h = INITIAL.slice();
-    compress(h, block, 0);
+    load(key.map((b) => b ^ byte), 0);
+    compress(h);
     return h;
   };
   const inner = padded(0x36);
@@ -132,12 +135,25 @@ export function createHmacSha256(secret: Uint8Array): HmacSha256 {
       if (length < 0 || length > 32) throw new RangeError('an HMAC-SHA256 has 32 bytes');
       state.set(inner);
       let offset = 0;
-      for (; offset + BLOCK <= end; offset += BLOCK) compress(state, data, offset);
-      finish(state, data, offset, end, BLOCK + end);
-      // The outer hash: the outer pad's state, then the 32-byte inner digest.
-      writeWords(state, digest, 0, 32);
+      for (; offset + BLOCK <= end; offset += BLOCK) {
+        load(data, offset);
+        compress(state);
+      }
+      // The inner hash's last block (or two), after the inner key pad's block.
+      const fits = loadLast(data, offset, end, BLOCK + end);
+      compress(state);
+      if (!fits) {
+        W.fill(0, 0, 16);
+        loadLength(BLOCK + end);
+        compress(state);
+      }
+      // The outer hash: the outer pad's state, then one block holding the 32-byte inner digest and its padding.
+      for (let i = 0; i < 8; i++) W[i] = state[i] as number;
+      W[8] = 0x80 << 24;
+      W.fill(0, 9, 16);
+      loadLength(BLOCK + 32);
       state.set(outer);
-      finish(state, digest, 0, 32, BLOCK + 32);
+      compress(state);
       writeWords(state, out, at, length);
     },
   };
