@@ -97,7 +97,17 @@ export function createMetrics(options: MetricsOptions = {}): PrometheusMetrics {
   let sources: MetricsSources | null = null;
   const registers = [registry];
 
-  const decisions = new Counter({ name: 'nextbest_decisions_total', help: 'Decisions made, one per customer and request (batch members included).', registers });
+  // Counted in a number and handed to prom-client at scrape time, as the placement counts below.
+  let decisionCount = 0;
+  new Counter({
+    name: 'nextbest_decisions_total',
+    help: 'Decisions made, one per customer and request (batch members included).',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(decisionCount);
+    },
+  });
   // Counted here and handed to prom-client at scrape time: its labelled inc() hashes and checks the
   // labels on every call (labels() children included), twice per two-placement decision.
   const placementCounts = new Map<string, { served: number; fellBack: number }>();
@@ -269,7 +279,7 @@ export function createMetrics(options: MetricsOptions = {}): PrometheusMetrics {
       httpDuration.observe(httpSeriesOf(METHODS.has(method) ? method : 'OTHER', route, status), seconds);
     },
     recordDecision(decision, seconds) {
-      decisions.inc();
+      decisionCount++;
       if (decision.degraded) degradedDecisions.inc();
       decisionDuration.observe(decisionSeries, seconds);
       for (const placement in decision.placements) countPlacement(placement, (decision.placements[placement] as PlacementDecision).fallback);
