@@ -16,7 +16,7 @@
  *     arm        1 byte: 0 none, 1 optimized, 2 priority
  *     items      varint count, then each: item id (a name), rule (a name, or
  *                0 for a fallback item)
- *   mac          the first MAC_BYTES of HMAC-SHA256(secret, everything before)
+ *   mac          keyed BLAKE2s-128 of everything before (MAC_BYTES bytes)
  *
  * A name is one varint v: odd, v = 2n + 1 is number n of the decision name
  * list shared through the profile store (decision-names.ts); even, v = 2L
@@ -26,23 +26,35 @@
  * half as long, and cheaper to sign and verify. A name without a number yet is
  * written in full (always valid) and numbered in the background.
  *
- * Format 1 (before the name list) wrote every name in full: varint length +
- * UTF-8, a rule's length plus one. Its ids still verify.
+ * Format 3 (this one) is format 2 with keyed BLAKE2s-128 as its MAC
+ * (blake2s.ts): the payload is under one 64-byte block, which BLAKE2s
+ * absorbs in one compression after the key's (compressed once per key),
+ * where HMAC-SHA256 took two; signing was most of what v2 added to a GET
+ * decision (docs/performance.md). The key is the secret itself, or its
+ * SHA-256 when it is longer than BLAKE2s's 32 bytes.
+ *
+ * Format 2 (the same payload) ended in the first 16 bytes of
+ * HMAC-SHA256(secret, payload); format 1 (before the name list) wrote every
+ * name in full: varint length + UTF-8, a rule's length plus one. Ids of both
+ * still verify, with the same keys.
  *
  * The MAC is checked before anything in the payload is looked up, so an id
  * this service did not issue never makes it read the name list from the store.
  *
  * The per-process random prefix and the counter make every id unique without
- * drawing random bytes per decision (which costs more than the HMAC). The MAC
- * is computed by hmac-sha256.ts from each key's precomputed pad states, in
- * place after the payload: no allocation per decision but the id's string.
+ * drawing random bytes per decision (which costs more than the MAC). The MAC
+ * is computed in place after the payload from each key's precomputed state:
+ * no allocation per decision but the id's string.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { MAX_DECISION_NAMES } from '../profiles/store.js';
 import { createDecisionNames, type DecisionNames } from './decision-names.js';
+import { createBlake2sMac, type Blake2sMac } from './blake2s.js';
 import { createHmacSha256, type HmacSha256 } from './hmac-sha256.js';
 
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
+/** Names numbered, MAC HMAC-SHA256; still verified. */
+const FORMAT_HMAC = 2;
 /** Every name in full; still verified. */
 const FORMAT_LITERAL_NAMES = 1;
 const MAC_BYTES = 16;
@@ -170,11 +182,22 @@ export interface DecisionSignerOptions {
   names?: DecisionNames;
 }
 
-/** Each key's MAC, its pad states computed once. */
-const macs = new WeakMap<DecisionKey, HmacSha256>();
-function macOf(key: DecisionKey): HmacSha256 {
+/** Each key's MAC (format 3), its keyed state computed once. */
+const macs = new WeakMap<DecisionKey, Blake2sMac>();
+function macOf(key: DecisionKey): Blake2sMac {
   let mac = macs.get(key);
-  if (!mac) macs.set(key, (mac = createHmacSha256(key.secret)));
+  if (!mac) {
+    const secret = key.secret.length > 32 ? createHash('sha256').update(key.secret).digest() : key.secret;
+    macs.set(key, (mac = createBlake2sMac(secret, MAC_BYTES)));
+  }
+  return mac;
+}
+
+/** Each key's MAC for ids of formats 1 and 2, its pad states computed once. */
+const hmacs = new WeakMap<DecisionKey, HmacSha256>();
+function hmacOf(key: DecisionKey): HmacSha256 {
+  let mac = hmacs.get(key);
+  if (!mac) hmacs.set(key, (mac = createHmacSha256(key.secret)));
   return mac;
 }
 
@@ -270,7 +293,7 @@ export function createDecisionSigner(keyring: DecisionKeyring, options: Decision
     if (header === null) return MALFORMED;
     const key = keyring.find(header.keyId);
     if (!key) return { ok: false, reason: 'unknown-key' };
-    macOf(key).write(body, body.length, expected, 0, MAC_BYTES);
+    (header.version === FORMAT_VERSION ? macOf(key) : hmacOf(key)).write(body, body.length, expected, 0, MAC_BYTES);
     if (!timingSafeEqual(expected, bytes.subarray(bytes.length - MAC_BYTES))) return { ok: false, reason: 'bad-signature' };
     const nowSeconds = Math.floor(now / 1000);
     if (header.issuedAt < nowSeconds - MAX_AGE_SECONDS || header.issuedAt > nowSeconds + FUTURE_SKEW_SECONDS) return { ok: false, reason: 'expired' };
@@ -409,7 +432,7 @@ interface IdHeader {
 function parseHeader(body: Buffer): IdHeader | null {
   const r = new Reader(body);
   const version = r.byte();
-  if (version !== FORMAT_VERSION && version !== FORMAT_LITERAL_NAMES) return null;
+  if (version !== FORMAT_VERSION && version !== FORMAT_HMAC && version !== FORMAT_LITERAL_NAMES) return null;
   const keyId = r.string();
   const time = r.bytesOf(4);
   if (keyId === null || time === null || r.bytesOf(PREFIX_BYTES) === null || r.varint() === null) return null;

@@ -1,7 +1,8 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { StoreUnavailableError } from '../../src/domain/errors.js';
+import { createBlake2sMac } from '../../src/outcomes/blake2s.js';
 import { createDecisionNames, type DecisionNamesOptions } from '../../src/outcomes/decision-names.js';
 import { createMemoryStore } from '../../src/profiles/memory-store.js';
 import {
@@ -39,15 +40,32 @@ async function expectEveryAlterationRefused(signer: DecisionSigner, id: string):
 }
 
 describe('signed decision ids', () => {
-  it('ends in the first 16 bytes of HMAC-SHA256 over the payload, as node:crypto computes it, so every id issued before verifies', async () => {
+  it('ends in keyed BLAKE2s-128 over the payload (format 3), and format 2 ids, ending in HMAC-SHA256 over the same payload, still verify', async () => {
     const k = key('k1');
     const signer = createDecisionSigner(createKeyring([k]));
+    const longKey = key('k2', 'a-configured-secret-longer-than-32-bytes-0123456789');
+    const longSigner = createDecisionSigner(createKeyring([longKey]));
     for (const customer of ['c-1', 'c-'.repeat(80), 'ü'.repeat(70)]) {
       const bytes = Buffer.from(signer.sign(customer, placements, NOW), 'base64url');
+      expect(bytes[0]).toBe(3);
       const body = bytes.subarray(0, bytes.length - 16);
-      expect(bytes.subarray(bytes.length - 16)).toEqual(createHmac('sha256', k.secret).update(body).digest().subarray(0, 16));
-      const resigned = Buffer.concat([body, createHmac('sha256', k.secret).update(body).digest().subarray(0, 16)]).toString('base64url');
-      expect((await signer.verify(resigned, NOW)).ok).toBe(true);
+      const blake = new Uint8Array(16);
+      createBlake2sMac(k.secret, 16).write(body, body.length, blake, 0, 16);
+      expect(bytes.subarray(bytes.length - 16)).toEqual(Buffer.from(blake));
+      // The same payload as format 2: the version byte 2, then the first 16 bytes of HMAC-SHA256 (node:crypto's).
+      const formatTwo = Buffer.from(body);
+      formatTwo[0] = 2;
+      const hmac = createHmac('sha256', k.secret).update(formatTwo).digest().subarray(0, 16);
+      expect((await signer.verify(Buffer.concat([formatTwo, hmac]).toString('base64url'), NOW)).ok).toBe(true);
+      // A format 3 body under an HMAC, or a format 2 body under BLAKE2s, is refused: the version picks the MAC.
+      expect(await signer.verify(Buffer.concat([body, createHmac('sha256', k.secret).update(body).digest().subarray(0, 16)]).toString('base64url'), NOW)).toEqual({ ok: false, reason: 'bad-signature' });
+      expect(await signer.verify(Buffer.concat([formatTwo, Buffer.from(blake)]).toString('base64url'), NOW)).toEqual({ ok: false, reason: 'bad-signature' });
+      // A secret longer than BLAKE2s's 32-byte key is keyed by its SHA-256.
+      const long = Buffer.from(longSigner.sign(customer, placements, NOW), 'base64url');
+      const longBody = long.subarray(0, long.length - 16);
+      const longMac = new Uint8Array(16);
+      createBlake2sMac(createHash('sha256').update(longKey.secret).digest(), 16).write(longBody, longBody.length, longMac, 0, 16);
+      expect(long.subarray(long.length - 16)).toEqual(Buffer.from(longMac));
     }
   });
 
@@ -174,7 +192,7 @@ async function numberedSigner(store: ReturnType<typeof nameStore>, k = key('k1')
   return { names, signer: createDecisionSigner(createKeyring([k]), { names }) };
 }
 
-describe('decision ids with numbered names (format 2)', () => {
+describe('decision ids with numbered names (formats 2 and 3)', () => {
   it('writes numbered names as 2n + 1 and the others in full as 2L, a fallback rule as 0', async () => {
     const store = nameStore();
     const names = createDecisionNames({ store, batchMs: 60_000 });
@@ -241,6 +259,23 @@ describe('decision ids with numbered names (format 2)', () => {
     const { signer } = await numberedSigner(nameStore());
     const numbered = signer.sign('c-42', placements, NOW);
     expect(numbered.length * 2).toBeLessThan(literal.length);
+  });
+
+  it('still verifies format 2 ids, names numbered under HMAC-SHA256', async () => {
+    // Signed by the format 2 signer (key k1, at NOW), the rule set's names numbered as numberedSigner numbers them.
+    const formatTwo = 'AgJrMWmkKkCKKoWCdEAABGMtNDICAQECBQkHAAMAAIMR1Q-jsav8PZY7Clnb-QQ';
+    const { signer } = await numberedSigner(nameStore());
+    const result = await signer.verify(formatTwo, NOW + DAY);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.token).toMatchObject({ keyId: 'k1', issuedAt: NOW / 1000, customerId: 'c-42' });
+    expect(result.token.placements).toEqual(
+      new Map([
+        ['home-hero', { arm: 'optimized', items: new Map([['hero-cart', 'cart-abandoners'], ['hero-default', null]]) }],
+        ['email-offer', { arm: null, items: new Map() }],
+      ]),
+    );
+    await expectEveryAlterationRefused(signer, formatTwo);
   });
 
   it('still verifies format 1 ids, every name in full', async () => {
