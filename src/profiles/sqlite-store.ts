@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { intern, NO_OUTCOMES, toOutcomeColumns, type DecisionProfile } from '../domain/decision-profile.js';
-import { StoreUnavailableError } from '../domain/errors.js';
+import { ProfileDataError, StoreUnavailableError } from '../domain/errors.js';
 import type { JsonObject } from '../domain/json.js';
 import type { OutcomeKind, StoredOutcome } from '../domain/outcome.js';
 import type { Profile } from '../domain/profile.js';
@@ -325,13 +325,30 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     const outcomes = statements.selectDecisionOutcomes
       .all(customerId, oldestKept)
       .map(([kind, item, placement, at]): StoredOutcome => ({ decisionId: '', placement, item, rule: null, arm: null, kind: kind as OutcomeKind, at, value: null }));
-    return {
+    return readStored(() => ({
       customerId,
       attributes: JSON.parse(attributes) as JsonObject,
       stage,
       ...readView(view, viewSkip, oldestKept),
       outcomes: toOutcomeColumns(outcomes),
-    };
+    }));
+  }
+
+  /**
+   * A customer's stored values read into a decision profile. A value that
+   * cannot be read (the file was edited by hand or damaged: attributes that
+   * are not JSON, a view that is not one) is the customer's data at fault,
+   * not the store: ProfileDataError, as the other stores answer, so the
+   * decision is made as for a new visitor and says why, instead of a 500.
+   * The file's own errors pass as they are (guard makes them unavailable).
+   */
+  function readStored<T>(read: () => T): T {
+    try {
+      return read();
+    } catch (error) {
+      if (error instanceof Database.SqliteError || error instanceof StoreUnavailableError) throw error;
+      throw new ProfileDataError(`the SQLite profile store ${options.path} could not read this customer's data: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   /**
@@ -341,6 +358,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
    */
   function readView(view: string, skip: number, oldestKept: number): Pick<DecisionProfile, 'types' | 'channels' | 'at'> {
     const values = view === '' ? [] : (JSON.parse(`[${view.slice(1)}]`) as Array<number | string>);
+    if (values.length % 3 !== 0) throw new Error(`its decision view holds ${values.length} values, not entries of three`);
     const entries = values.length / 3;
     // Oldest first: what has expired is at the front.
     let first = skip;
@@ -352,7 +370,9 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     for (let i = 0, j = (entries - 1) * 3; i < count; i++, j -= 3) {
       types[i] = nameOf(values[j] as number | string);
       channels[i] = nameOf(values[j + 1] as number | string);
-      at[i] = values[j + 2] as number;
+      const time = values[j + 2];
+      if (typeof time !== 'number') throw new Error(`its decision view has a time that is not a number: ${JSON.stringify(time)}`);
+      at[i] = time;
     }
     return { types, channels, at };
   }
@@ -367,6 +387,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
   /** A view's name: its number's name, or the name itself (past the list's bound). */
   function nameOf(value: number | string): string {
     if (typeof value === 'string') return intern(value);
+    if (!Number.isInteger(value) || value < 0) throw new Error(`its decision view has a name that is neither a number nor a text: ${JSON.stringify(value)}`);
     const known = names[value];
     if (known !== undefined) return known;
     loadNames();

@@ -2,6 +2,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toDecisionProfile } from '../../src/domain/decision-profile.js';
+import { ProfileDataError } from '../../src/domain/errors.js';
 import type { StoredTouchpoint } from '../../src/domain/touchpoint.js';
 import { createSqliteStore, type SqliteStoreOptions } from '../../src/profiles/sqlite-store.js';
 import type { ProfileStore } from '../../src/profiles/store.js';
@@ -236,6 +237,25 @@ describe('sqlite decision view', () => {
     expect(viewColumns(at, 'c1').decision_view).toContain(',"past-the-bound","carrier-pigeon",');
     await expectViewMatchesRows(one, ['c1']);
     await expectViewMatchesRows(two, ['c1']);
+  });
+
+  it("answers ProfileDataError for a customer whose stored attributes or view cannot be read, and the others' as before", async () => {
+    const at = file();
+    const store = open(at);
+    for (const id of ['c-attributes', 'c-view', 'c-name', 'c-fine']) {
+      await store.patch(id, { attributes: { tier: 'gold' } }, T0);
+      await store.appendTouchpoints(id, [tp(T0 - 2, 'a'), tp(T0 - 1, 'b')], T0);
+    }
+    const raw = new Database(at);
+    raw.prepare("UPDATE profiles SET attributes = '{\"tier\": gold' WHERE customer_id = 'c-attributes'").run();
+    raw.prepare("UPDATE profiles SET decision_view_tail = decision_view_tail || ',1' WHERE customer_id = 'c-view'").run();
+    raw.prepare("UPDATE profiles SET decision_view_tail = ',null,0,' || decision_view_newest WHERE customer_id = 'c-name'").run();
+    raw.close();
+    for (const id of ['c-attributes', 'c-view', 'c-name']) {
+      await expect(store.getForDecision(id), id).rejects.toBeInstanceOf(ProfileDataError);
+      await expect(store.getManyForDecision([id, 'c-fine']), id).rejects.toBeInstanceOf(ProfileDataError);
+    }
+    expect((await store.getForDecision('c-fine'))?.types).toEqual(['b', 'a']);
   });
 
   it("makes an older build's statements about touchpoints fail rather than leave the view behind", async () => {

@@ -14,7 +14,8 @@ import { createProfileStore } from '../../src/main.js';
 import type { CachedProfileStore } from '../../src/profiles/cached-store.js';
 import type { ProfileStore } from '../../src/profiles/store.js';
 import { createRuleRegistry } from '../../src/reload/registry.js';
-import { expectProblem, FIXTURE_RULES_DIR, fixedClock, json, touchpoint } from './harness.js';
+import Database from 'better-sqlite3';
+import { createHarness, expectProblem, FIXTURE_RULES_DIR, fixedClock, json, removeTempDirs, touchpoint } from './harness.js';
 
 type Mode = 'ok' | 'reject' | 'hang' | 'corrupt';
 
@@ -278,6 +279,30 @@ describe("when one customer's stored data cannot be read", () => {
     } finally {
       env.backend.set('ok');
       await env.store.close();
+    }
+  });
+});
+
+describe('a customer whose row in the SQLite file cannot be read', () => {
+  it('is decided as a new visitor marked profile-unreadable, on a real file edited by hand, and the other customers as before', async () => {
+    const h = await createHarness({ store: 'sqlite' });
+    try {
+      for (const id of ['c-broken', 'c-fine']) {
+        expect((await h.request('PATCH', `/v1/customers/${id}`, { attributes: { tier: 'gold' } })).status).toBe(200);
+      }
+      const raw = new Database(h.sqlitePath as string);
+      raw.prepare("UPDATE profiles SET attributes = '{not json' WHERE customer_id = 'c-broken'").run();
+      raw.close();
+      const res = await h.request('GET', '/v1/decisions/c-broken?placement=home-hero');
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-nextbest-degraded')).toBe('profile-unreadable');
+      expect(await json(res)).toMatchObject({ customerId: 'c-broken', degraded: true });
+      const fine = await h.request('GET', '/v1/decisions/c-fine?placement=home-hero');
+      expect(fine.headers.get('x-nextbest-degraded')).toBeNull();
+      expect((await json(fine)).degraded).toBeUndefined();
+    } finally {
+      await h.close();
+      removeTempDirs();
     }
   });
 });
