@@ -25,7 +25,8 @@
  *   BENCH_DURATION   seconds per HTTP run (default 10)
  *   BENCH_ROUNDS     where two services are compared (the baseline in (b),
  *                    caps in outcomes), runs each, taken in turns A B A B and
- *                    summed (default 2; 1 with BENCH_QUICK)
+ *                    summed (default 2; 1 with BENCH_QUICK); in (b) each
+ *                    round starts and seeds fresh service processes
  *   BENCH_QUICK=1    short everything (a smoke test, well under a minute)
  *   BENCH_EVALUATOR  compiled | json-rules-engine: run only that side
  *   BENCH_ONLY       comma-separated sections to run: decide (a), http (b, and
@@ -672,7 +673,8 @@ async function httpSection(settings: Settings, rules: GeneratedRules, now: numbe
       progress('(b) building dist/ (npm run build)');
       await buildDist();
     }
-    try {
+    /** Starts every service, seeds them side by side and warms their caches; returns how long seeding took. */
+    const startAll = async (): Promise<number> => {
       for (const evaluator of settings.evaluators) {
         progress(`(b) starting the service (EVALUATOR=${evaluator})`);
         services.set(evaluator, await startService(settings, rulesDir, evaluator));
@@ -684,17 +686,33 @@ async function httpSection(settings: Settings, rules: GeneratedRules, now: numbe
       progress(`(b) seeding ${customers.length} customers × ${settings.touchpoints} touchpoints through the API of ${services.size} service(s)`);
       const seedStart = performance.now();
       await Promise.all([...services.values()].map(({ server }) => withStderr(server, () => seedCustomers(server.url, customers))));
-      const seedMs = performance.now() - seedStart;
-      progress(`(b) seeded in ${duration(seedMs)}; warming the profile caches`);
+      const took = performance.now() - seedStart;
+      progress(`(b) seeded in ${duration(took)}; warming the profile caches`);
       await Promise.all(
         [...services.values()].map(({ server }) => withStderr(server, () => warmProfileCache(server.url, customers.map((c) => c.customerId), first))),
       );
+      return took;
+    };
+    const stopAll = async (): Promise<void> => {
+      await Promise.all([...services.values()].map(({ server }) => server.stop()));
+      services.clear();
+    };
+    try {
+      const seedMs = await startAll();
 
       // Each service takes its turn; with a baseline, BENCH_ROUNDS turns each (A B A B), summed, so that other
-      // work coming and going on the machine weighs on both alike. The batch runs once, after the first turn.
+      // work coming and going on the machine weighs on both alike. Each round after the first starts every service
+      // afresh: one process of a build can run several percent faster or slower than another of the same build
+      // (the same build against itself differed by 15% in one run), so a round's processes are a sample, not the
+      // build. The batch runs once, after the first turn.
       const turns = new Map<EvaluatorName | typeof BASELINE, { runs: LoadRun[]; handlerMs: number[]; decideMs: number[] }>();
       const rounds = settings.baseline !== null ? settings.rounds : 1;
       for (let round = 0; round < rounds; round++) {
+        if (round > 0) {
+          progress(`(b) round ${round + 1} of ${rounds}: fresh service processes`);
+          await stopAll();
+          await startAll();
+        }
         for (const [evaluator, { server }] of services) {
           await withStderr(server, async () => {
             if (decisionBody === undefined && evaluator !== BASELINE) {
@@ -734,7 +752,7 @@ async function httpSection(settings: Settings, rules: GeneratedRules, now: numbe
         if (entry && batch) results.service[evaluator] = { load, batch, seedMs, startLine: entry.startLine, ...timings };
       }
     } finally {
-      await Promise.all([...services.values()].map(({ server }) => server.stop()));
+      await stopAll();
     }
 
     if (decisionBody !== undefined) {

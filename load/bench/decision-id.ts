@@ -64,7 +64,7 @@ export async function decisionIdSection(out: (line?: string) => void, iterations
   const literal = await time(createDecisionSigner(keyring), iterations);
   out(heading('Decision ids (in process)'));
   out(
-    `HMAC-SHA256 over the compact encoding of a two-placement, three-item decision; ${iterations.toLocaleString('en-US')} of each, after a warm-up. ` +
+    `Keyed BLAKE2s-128 (format 3) over the compact encoding of a two-placement, three-item decision; ${iterations.toLocaleString('en-US')} of each, after a warm-up. ` +
       'Names numbered: placement names, item ids and rule names by their number in the shared name list (the usual case); in full: none numbered yet.',
   );
   out();
