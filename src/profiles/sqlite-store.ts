@@ -169,6 +169,15 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX profiles_decision_view_skip ON profiles (customer_id) WHERE decision_view_skip > 0;
   ALTER TABLE touchpoints RENAME TO touchpoint_rows;
   `,
+  // Decisions read the view (step 7), not the rows: the rows' index no longer needs type and channel, which every
+  // append wrote into it a second time. (customer_id, at) orders like (customer_id, at, seq): seq is the rowid,
+  // which ends every index entry. What still reads rows by customer (a profile's touchpoints, a view's rebuild, the
+  // cap) reads the table through it. Dropped first, so that the new index takes the old one's freed pages and the
+  // file does not grow.
+  `
+  DROP INDEX touchpoints_decision;
+  CREATE INDEX touchpoint_rows_customer_at ON touchpoint_rows (customer_id, at);
+  `,
 ];
 
 /** Names numbered in touchpoint_names at most; past it a view holds names in full (a sender inventing slugs cannot grow it). */

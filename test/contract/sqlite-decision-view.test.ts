@@ -205,6 +205,7 @@ describe('sqlite decision view', () => {
 
     const raw = new Database(at);
     raw.exec(`
+      CREATE INDEX touchpoints_decision ON touchpoint_rows (customer_id, at, seq, type, channel); DROP INDEX touchpoint_rows_customer_at;
       ALTER TABLE touchpoint_rows RENAME TO touchpoints;
       DROP INDEX profiles_decision_view_skip; DROP TABLE decision_views;
       ALTER TABLE profiles DROP COLUMN decision_view_tail; ALTER TABLE profiles DROP COLUMN decision_view_id; ALTER TABLE profiles DROP COLUMN decision_view_newest; ALTER TABLE profiles DROP COLUMN decision_view_skip;
@@ -215,6 +216,11 @@ describe('sqlite decision view', () => {
 
     const migrated = open(at, { maxTouchpointsPerProfile: 1000 });
     expect(await migrated.getManyForDecision(ids)).toEqual(before);
+    // Step 8: the rows keep a narrow (customer_id, at) index, not the one that held type and channel for decisions.
+    const check = new Database(at, { readonly: true });
+    const indexes = check.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'touchpoint_rows' AND sql IS NOT NULL ORDER BY name").pluck().all();
+    check.close();
+    expect(indexes).toEqual(['touchpoint_rows_customer_at', 'touchpoints_at', 'touchpoints_customer_touchpoint_id']);
     await expectViewMatchesRows(migrated, ids);
     await migrated.appendTouchpoints('c3', [tp(T0, 'after-migration')], T0);
     await expectViewMatchesRows(migrated, ['c3']);

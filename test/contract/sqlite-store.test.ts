@@ -29,7 +29,9 @@ runProfileStoreContract('sqlite', async (limits) => {
 });
 
 /** Takes a file back to schema 6: before the decision view (schema step 7). */
+/** Takes a file back to before schema step 7 (the decision view) and step 8 (the rows' narrower index). */
 const UNDO_DECISION_VIEW = `
+  CREATE INDEX touchpoints_decision ON touchpoint_rows (customer_id, at, seq, type, channel); DROP INDEX touchpoint_rows_customer_at;
   ALTER TABLE touchpoint_rows RENAME TO touchpoints;
   DROP INDEX profiles_decision_view_skip; DROP TABLE decision_views;
   ALTER TABLE profiles DROP COLUMN decision_view_tail; ALTER TABLE profiles DROP COLUMN decision_view_id; ALTER TABLE profiles DROP COLUMN decision_view_newest; ALTER TABLE profiles DROP COLUMN decision_view_skip;
@@ -89,7 +91,7 @@ describe('sqlite store', () => {
 
     const raw = new Database(file);
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(raw.pragma('user_version', { simple: true })).toBe(7);
+    expect(raw.pragma('user_version', { simple: true })).toBe(8);
     raw.pragma('user_version = 99');
     raw.close();
 
