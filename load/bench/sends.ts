@@ -50,6 +50,11 @@ export interface StreamRun {
   rssBefore: number;
   rssMax: number;
   rssAfter: number;
+  /** RSS as each tenth of the answers came back: flat once the heap has grown to its working size, climbing if something leaks. */
+  rssByTenth: number[];
+  /** The service's V8 heap spaces (size in bytes, from its /metrics) before and after the stream: what the RSS growth is made of. */
+  heapBefore: Record<string, number>;
+  heapAfter: Record<string, number>;
 }
 
 export interface SendsBenchResults {
@@ -146,7 +151,10 @@ async function seed(path: string, customers: number, touchpoints: number, now: n
 /** Sends `count` lines in one stream, as fast as the service reads them, and counts the answers; samples the server's RSS meanwhile. */
 export async function streamLines(server: ChildServer, count: number, request: (n: number) => string): Promise<StreamRun> {
   const pid = server.process.pid as number;
+  const heapBefore = await heapSpacesOf(server.url);
   const rssBefore = await rssOf(pid);
+  const rssByTenth: number[] = [];
+  let nextTenth = Math.ceil(count / 10);
   let rssMax = rssBefore;
   const sampler = setInterval(() => {
     void rssOf(pid).then((rss) => {
@@ -168,7 +176,10 @@ export async function streamLines(server: ChildServer, count: number, request: (
             // A problem line starts with {"type": a decision with {"decisionId":
             if (atLineStart && chunk[at + 2] === 0x74) problems++;
             atLineStart = chunk[at] === 0x0a;
-            if (atLineStart) answers++;
+            if (atLineStart && ++answers >= nextTenth) {
+              nextTenth += Math.ceil(count / 10);
+              void rssOf(pid).then((rss) => rssByTenth.push(rss));
+            }
           }
         });
         res.on('end', () => resolve({ answers, problems }));
@@ -189,10 +200,20 @@ export async function streamLines(server: ChildServer, count: number, request: (
       write();
     });
     const ms = performance.now() - started;
-    return { lines: count, answers, problems, ms, perSec: (answers * 1000) / ms, rssBefore, rssMax, rssAfter: await rssOf(pid) };
+    const rssAfter = await rssOf(pid);
+    const heapAfter = await heapSpacesOf(server.url);
+    return { lines: count, answers, problems, ms, perSec: (answers * 1000) / ms, rssBefore, rssMax, rssAfter, rssByTenth, heapBefore, heapAfter };
   } finally {
     clearInterval(sampler);
   }
+}
+
+/** nodejs_heap_space_size_total_bytes by space, from the service's /metrics (prom-client's process metrics). */
+async function heapSpacesOf(url: string): Promise<Record<string, number>> {
+  const text = await fetch(`${url}/metrics`).then((res) => res.text()).catch(() => '');
+  const spaces: Record<string, number> = {};
+  for (const [, space, value] of text.matchAll(/^nodejs_heap_space_size_total_bytes\{space="([a-z_]+)"\} (\d+)/gm)) spaces[space as string] = Number(value);
+  return spaces;
 }
 
 async function rssOf(pid: number): Promise<number> {
@@ -265,6 +286,14 @@ function printSends(settings: SendsBenchSettings, results: SendsBenchResults, ou
     const growth = s.rssMax - s.rssBefore;
     rows.push([`service RSS growth over ${s.lines.toLocaleString('en-US')} lines (max − before)`, bytes(growth), `< ${bytes(settings.targets.rssGrowthBytes)}`, growth < settings.targets.rssGrowthBytes ? 'yes' : 'no']);
     rows.push(['service RSS before / max / after', `${bytes(s.rssBefore)} / ${bytes(s.rssMax)} / ${bytes(s.rssAfter)}`, '', '']);
+    rows.push(['service RSS at each tenth of the answers', s.rssByTenth.map((rss) => bytes(rss)).join(', '), '', '']);
+    const spaces = Object.keys(s.heapAfter).filter((space) => Math.abs((s.heapAfter[space] ?? 0) - (s.heapBefore[space] ?? 0)) >= 1024 * 1024);
+    rows.push([
+      'V8 heap spaces that grew or shrank by 1 MiB or more (before → after)',
+      spaces.map((space) => `${space} ${bytes(s.heapBefore[space] ?? 0)} → ${bytes(s.heapAfter[space] ?? 0)}`).join(', ') || 'none',
+      '',
+      '',
+    ]);
     rows.push(['stream answers / problem lines / time', `${s.answers.toLocaleString('en-US')} / ${s.problems} / ${duration(s.ms)}`, '', '']);
   }
   const o = results.offers;
