@@ -108,6 +108,29 @@ function writeWords(h: Int32Array, out: Uint8Array, at: number, length: number):
   for (let i = 0; i < length; i++) out[at + i] = ((h[i >> 2] as number) >>> (24 - 8 * (i & 3))) & 0xff;
 }
 
+/**
+ * The first 32 bits of plain SHA-256 over `data[0, end)`, unsigned: what the
+ * bucket fact takes of its hash (src/conditions/bucket.ts), without
+ * node:crypto's hash object, three calls into native code and a digest
+ * buffer per customer and salt.
+ */
+export function sha256FirstWord(data: Uint8Array, end: number): number {
+  state.set(INITIAL);
+  let offset = 0;
+  for (; offset + BLOCK <= end; offset += BLOCK) {
+    load(data, offset);
+    compress(state);
+  }
+  const fits = loadLast(data, offset, end, end);
+  compress(state);
+  if (!fits) {
+    W.fill(0, 0, 16);
+    loadLength(end);
+    compress(state);
+  }
+  return (state[0] as number) >>> 0;
+}
+
 export interface HmacSha256 {
   /**
    * Writes the first `length` (at most 32) bytes of HMAC-SHA256 over

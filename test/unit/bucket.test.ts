@@ -4,8 +4,14 @@
  * statistical checks are deterministic; the bounds are loose (p < 1e-6 for a
  * truly uniform hash) so they only fail on a real skew.
  */
+import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bucketOf } from '../../src/conditions/bucket.js';
+
+/** The definition, through node:crypto: the first 32 bits of SHA-256 over salt, a zero byte and the id, modulo 100. */
+const reference = (customerId: string, salt: string): number =>
+  createHash('sha256').update(salt).update('\0').update(customerId).digest().readUInt32BE(0) % 100;
 
 const N = 100_000;
 const IDS = Array.from({ length: N }, (_, i) => `customer-${i}`);
@@ -41,6 +47,16 @@ describe('bucketOf', () => {
     // stability across versions, not any particular hash.
     const ids = ['c-1', 'c-42', 'qa-web-01', 'a.b_c:d@e-f', 'new-visitor'];
     expect(ids.map((id) => bucketOf(id, 'hero-test-2026'))).toEqual([86, 93, 23, 62, 60]);
+  });
+
+  it("is node:crypto's SHA-256 bucket for any id and salt: ASCII or not, within one block or across several", () => {
+    for (let length = 0; length <= 200; length++) expect(bucketOf('c'.repeat(length), 'salt'), `id of ${length} characters`).toBe(reference('c'.repeat(length), 'salt'));
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 150 }), fc.string({ unit: 'grapheme', maxLength: 40 }), (customerId, salt) => {
+        expect(bucketOf(customerId, salt)).toBe(reference(customerId, salt));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('covers every bucket, roughly uniformly, over 100k customers', () => {
