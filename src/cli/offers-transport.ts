@@ -12,13 +12,14 @@ import https from 'node:https';
 import os from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { ITEM_FIELDS_HEADER, NDJSON_TYPE } from '../domain/decision-stream.js';
 import { NdjsonLineSplitter, type BodyLine } from '../http/ndjson-lines.js';
 import { OffersError } from './offers-error.js';
 import type { RowFailure } from './offers-input.js';
 import { outputEncoder, type AnsweredDecision, type OutputFormat } from './offers-output.js';
 import { failureOf, type FromWorker, type ToWorker } from './offers-protocol.js';
+import { moduleBeside, startModuleWorker } from '../worker-thread.js';
 
 export { OffersError } from './offers-error.js';
 
@@ -57,8 +58,8 @@ export interface LocalTransportOptions {
 /** Batches sent to each worker ahead of the answers taken: one deciding, one waiting. */
 const BATCHES_AHEAD_PER_WORKER = 2;
 
-/** The worker script beside this file, as TypeScript when run from src/ (tsx, which workers inherit through execArgv), else built. */
-const DEFAULT_WORKER_URL = new URL(`./offers-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+/** The worker script beside this file, as TypeScript when run from src/, else built (src/worker-thread.ts). */
+const DEFAULT_WORKER_URL = moduleBeside(import.meta.url, 'offers-worker');
 
 /**
  * Decision workers in this process, configured from the environment as
@@ -127,18 +128,6 @@ function countLines(text: string): number {
   return count;
 }
 
-/**
- * A worker thread running `url`. Run from src/ (tsx or vitest: the tests,
- * `npm run dev`), the worker is TypeScript and needs tsx's loader registered
- * in its own thread first, as the rules loader's worker does
- * (src/reload/rules-loader.ts).
- */
-function startWorker(url: URL, env: NodeJS.ProcessEnv): Worker {
-  if (!url.pathname.endsWith('.ts')) return new Worker(url, { env });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  return new Worker(`import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true, env });
-}
-
 /** One worker thread and the batches it has not answered yet. */
 class DecisionWorker {
   readonly ready: Promise<Extract<FromWorker, { kind: 'ready' }>>;
@@ -149,7 +138,7 @@ class DecisionWorker {
   readonly #exit: Promise<void>;
 
   constructor(url: URL, env: NodeJS.ProcessEnv) {
-    this.#worker = startWorker(url, env);
+    this.#worker = startModuleWorker(url, { env });
     let resolveReady!: (ready: Extract<FromWorker, { kind: 'ready' }>) => void;
     let rejectReady!: (err: Error) => void;
     this.ready = new Promise((resolve, reject) => {

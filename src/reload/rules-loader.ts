@@ -4,11 +4,12 @@
  * registry compiles the result on the event loop, in slices.
  */
 import { deserialize } from 'node:v8';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { RuleError } from '../domain/rule-files.js';
 import type { CheckedBase, PlacementDraft } from '../ruleset/check.js';
 import type { CheckedParts } from '../ruleset/compile.js';
 import type { CheckRulesDirRequest } from './check-rules-dir.js';
+import { moduleBeside, startModuleWorker } from '../worker-thread.js';
 
 export type LoadedRules =
   | { status: 'unchanged' }
@@ -111,19 +112,7 @@ function fromAnswer(answer: Exclude<CheckAnswer, { status: 'failed' }>): LoadedR
   return { ...rest, parts };
 }
 
-/**
- * The worker runs check-worker.js next to this module. Under tsx or vitest
- * this module is TypeScript, and so is the worker, which then needs tsx's
- * loader (a dev dependency) registered in its own thread first: hooks and
- * --import flags do not carry over into a worker on every Node version.
- */
+/** The worker runs check-worker next to this module, TypeScript or built as this module is (src/worker-thread.ts). */
 function spawnCheckWorker(): Worker {
-  if (import.meta.url.endsWith('.ts')) {
-    const entry = new URL('./check-worker.ts', import.meta.url).href;
-    const tsx = import.meta.resolve('tsx/esm/api');
-    return new Worker(`import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`, {
-      eval: true,
-    });
-  }
-  return new Worker(new URL('./check-worker.js', import.meta.url));
+  return startModuleWorker(moduleBeside(import.meta.url, 'check-worker'));
 }
