@@ -34,6 +34,10 @@ const envSchema = z.object({
   RULES_DIR: z.string().min(1).default('./rules'),
   STORE: z.enum(['sqlite', 'memory', 'redis'], { error: 'must be one of sqlite, memory, redis' }).default('sqlite'),
   SQLITE_PATH: z.string().min(1).default('./data/profiles.db'),
+  SQLITE_READER_THREAD: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .transform((v) => v === 'true')
+    .default(true),
   REDIS_URL: z
     .string()
     .trim()
@@ -113,6 +117,8 @@ export interface Config {
   rulesDir: string;
   store: 'sqlite' | 'memory' | 'redis';
   sqlitePath: string;
+  /** For STORE=sqlite: read groups of customers for decisions (streams, batches) on a reader thread. */
+  sqliteReaderThread: boolean;
   /** For STORE=redis: the server, or with redisCluster the seed nodes, comma-separated. May hold a password: never log it whole. */
   redisUrl: string;
   redisCluster: boolean;
@@ -175,6 +181,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rulesDir: e.RULES_DIR,
     store: e.STORE,
     sqlitePath: e.SQLITE_PATH,
+    sqliteReaderThread: e.SQLITE_READER_THREAD,
     redisUrl: e.REDIS_URL,
     redisCluster: e.REDIS_CLUSTER,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,

@@ -281,6 +281,10 @@ export type StoreKind = 'memory' | 'sqlite' | 'redis';
 export interface ProfileStoreConfig {
   store: StoreKind;
   sqlitePath: string;
+  /** For `sqlite`: groups of customers read for decisions on a reader thread (sqlite-reader.ts); default false. */
+  sqliteReaderThread?: boolean;
+  /** For `sqlite`: the reader thread failed (its reads were made on the store's thread instead). */
+  onSqliteReaderFailure?: (error: Error) => void;
   /** For `redis`: the server's URL, or with `redisCluster` the seed nodes, comma-separated. */
   redisUrl?: string;
   redisCluster?: boolean;
@@ -323,7 +327,15 @@ export function createProfileStore(config: ProfileStoreConfig): CachedProfileSto
     case 'memory':
       return decorateProfileStore(createMemoryStore(limits), decorations);
     case 'sqlite':
-      return decorateProfileStore(createSqliteStore({ ...limits, path: config.sqlitePath }), decorations);
+      return decorateProfileStore(
+        createSqliteStore({
+          ...limits,
+          path: config.sqlitePath,
+          readerThread: config.sqliteReaderThread ?? false,
+          ...(config.onSqliteReaderFailure ? { onReaderFailure: config.onSqliteReaderFailure } : {}),
+        }),
+        decorations,
+      );
     case 'redis': {
       const backend = createRedisStore({
         ...limits,
@@ -349,6 +361,8 @@ function openStore(config: Config, metrics: PrometheusMetrics, logger: Logger): 
     return createProfileStore({
       store: config.store,
       sqlitePath: config.sqlitePath,
+      sqliteReaderThread: config.sqliteReaderThread,
+      onSqliteReaderFailure: (error) => logger.error('the SQLite reader thread failed; its reads were made on the main thread, and the next group read starts a new one', { err: error }),
       redisUrl: config.redisUrl,
       redisCluster: config.redisCluster,
       redisKeyPrefix: config.redisKeyPrefix,

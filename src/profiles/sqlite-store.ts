@@ -11,6 +11,8 @@ import { mergeAttributes, mergeStage } from '../identity/merge.js';
 import { patchAttributes } from './patch-attributes.js';
 import { recordFileIdentity } from './sqlite-file-identity.js';
 import { createGroupCommitQueue } from './sqlite-group-commit.js';
+import { parseView, prepareDecisionStatements, viewName as viewNameValue, viewTime, type DecisionGroup, type DecisionOutcomeRow, type DecisionProfileRow } from './sqlite-decision-read.js';
+import { createSqliteReader, ReaderFailedError, type ReaderAnswer } from './sqlite-reader.js';
 import { countByKind, DAY_MS, DEFAULT_MAX_ALIASES_PER_CUSTOMER, MAX_DECISION_NAMES, type AliasResult, type AppendResult, type DecisionProfilePage, type OutcomeAppendResult, type OutcomeDayCount, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
 
 export interface SqliteStoreOptions extends StoreLimits {
@@ -26,7 +28,21 @@ export interface SqliteStoreOptions extends StoreLimits {
   busyTimeoutMs?: number;
   /** Called after each commit with the number of writes it held (writes sent together share one commit). */
   onCommit?: (writes: number) => void;
+  /**
+   * Reads groups of customers for decisions (the decision stream, batches) on
+   * a reader thread with its own connection, so this thread goes on deciding
+   * meanwhile (sqlite-reader.ts). Default false; the service turns it on
+   * (SQLITE_READER_THREAD). Ignored for an in-memory database.
+   */
+  readerThread?: boolean;
+  /** Called when the reader thread fails or stops; the store then reads those groups itself and starts a new thread on the next one. */
+  onReaderFailure?: (error: Error) => void;
+  /** Group reads of fewer customers are read on the store's thread; default READER_MIN_CUSTOMERS (tests lower it to 1). */
+  readerMinCustomers?: number;
 }
+
+/** Group reads of fewer customers are read on the store's thread: the hand-over would cost more than it frees. */
+export const READER_MIN_CUSTOMERS = 16;
 
 /**
  * Schema steps; `PRAGMA user_version` records how many have run. Append new
@@ -210,10 +226,7 @@ interface ProfileRow {
 type TouchpointRow = [id: string | null, type: string, channel: string, at: number, properties: string | null];
 
 type OutcomeRow = [decisionId: string, placement: string, item: string, rule: string | null, arm: string | null, kind: string, at: number, value: number | null];
-type DecisionOutcomeRow = [kind: string, item: string, placement: string, at: number];
 type ScanProfileRow = [customerId: string, attributes: string, stage: string | null, view: string, viewSkip: number];
-/** A profile row with its decision view (schema step 7), found through the alias lookup. */
-type DecisionProfileRow = [customerId: string, attributes: string, stage: string | null, view: string, viewSkip: number];
 type ScanOutcomeRow = [customerId: string, kind: string, item: string, placement: string, at: number];
 
 /** An append's accepted touchpoint, with its place in the batch (its seq's order). */
@@ -248,6 +261,11 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
   const cutoff = (now: number): number => now - options.retentionDays * DAY_MS;
   let closed = false;
   const filesChanged = db.memory ? () => null : recordFileIdentity(db.name);
+  const reader =
+    options.readerThread && !db.memory
+      ? createSqliteReader({ path: db.name, busyTimeoutMs: options.busyTimeoutMs ?? 5000 }, options.onReaderFailure ?? (() => undefined))
+      : null;
+  const readerMinCustomers = options.readerMinCustomers ?? READER_MIN_CUSTOMERS;
 
   /** Throws when the file is gone or replaced: a write committed now would not survive a restart. */
   function assertSameFile(): void {
@@ -331,9 +349,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     if (!row) return null;
     const [customerId, attributes, stage, view, viewSkip] = row;
     const oldestKept = cutoff(now);
-    const outcomes = statements.selectDecisionOutcomes
-      .all(customerId, oldestKept)
-      .map(([kind, item, placement, at]): StoredOutcome => ({ decisionId: '', placement, item, rule: null, arm: null, kind: kind as OutcomeKind, at, value: null }));
+    const outcomes = statements.selectDecisionOutcomes.all(customerId, oldestKept).map(toDecisionOutcome);
     return readStored(() => ({
       customerId,
       attributes: JSON.parse(attributes) as JsonObject,
@@ -356,8 +372,12 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
       return read();
     } catch (error) {
       if (error instanceof Database.SqliteError || error instanceof StoreUnavailableError) throw error;
-      throw new ProfileDataError(`the SQLite profile store ${options.path} could not read this customer's data: ${(error as Error).message}`, { cause: error });
+      throw unreadable(error as Error);
     }
+  }
+
+  function unreadable(error: Error): ProfileDataError {
+    return new ProfileDataError(`the SQLite profile store ${options.path} could not read this customer's data: ${error.message}`, { cause: error });
   }
 
   /**
@@ -366,24 +386,54 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
    * JSON.parse reads the whole view in one native pass; the names are numbers into the file's name list.
    */
   function readView(view: string, skip: number, oldestKept: number): Pick<DecisionProfile, 'types' | 'channels' | 'at'> {
-    const values = view === '' ? [] : (JSON.parse(`[${view.slice(1)}]`) as Array<number | string>);
-    if (values.length % 3 !== 0) throw new Error(`its decision view holds ${values.length} values, not entries of three`);
-    const entries = values.length / 3;
-    // Oldest first: what has expired is at the front.
-    let first = skip;
-    while (first < entries && (values[first * 3 + 2] as number) < oldestKept) first++;
+    const { values, first, entries } = parseView(view, skip, oldestKept);
     const count = entries - first;
     const types = new Array<string>(count);
     const channels = new Array<string>(count);
     const at = new Float64Array(count);
     for (let i = 0, j = (entries - 1) * 3; i < count; i++, j -= 3) {
-      types[i] = nameOf(values[j] as number | string);
-      channels[i] = nameOf(values[j + 1] as number | string);
-      const time = values[j + 2];
-      if (typeof time !== 'number') throw new Error(`its decision view has a time that is not a number: ${JSON.stringify(time)}`);
-      at[i] = time;
+      types[i] = nameOf(viewNameValue(values[j]));
+      channels[i] = nameOf(viewNameValue(values[j + 1]));
+      at[i] = viewTime(values[j + 2]);
     }
     return { types, channels, at };
+  }
+
+  /**
+   * The decision profiles of a group the reader thread read: its names looked up here (numbers the file gave since
+   * this thread last looked are read from the file, committed before the reader's read began), its times copied out
+   * of the shared array so that a profile kept by the cache keeps only its own.
+   */
+  function fromReader(answer: ReaderAnswer): Map<string, DecisionProfile> {
+    if ('sqliteError' in answer) throw new Database.SqliteError(answer.sqliteError.message, answer.sqliteError.code);
+    if ('dataError' in answer) throw unreadable(new Error(answer.dataError));
+    return readStored(() => profilesOfGroup(answer.group));
+  }
+
+  function profilesOfGroup({ found, names: numbers, texts, at: times }: DecisionGroup): Map<string, DecisionProfile> {
+    const profiles = new Map<string, DecisionProfile>();
+    let next = 0;
+    for (const [askedId, customerId, attributes, stage, count, outcomes] of found) {
+      const types = new Array<string>(count);
+      const channels = new Array<string>(count);
+      for (let i = 0; i < count; i++) {
+        const type = numbers[2 * (next + i)] as number;
+        const channel = numbers[2 * (next + i) + 1] as number;
+        types[i] = type >= 0 ? nameOf(type) : intern(texts[-1 - type] as string);
+        channels[i] = channel >= 0 ? nameOf(channel) : intern(texts[-1 - channel] as string);
+      }
+      profiles.set(askedId, {
+        customerId,
+        attributes: JSON.parse(attributes) as JsonObject,
+        stage,
+        types,
+        channels,
+        at: times.slice(next, next + count),
+        outcomes: outcomes === null ? NO_OUTCOMES : toOutcomeColumns(outcomes.map(toDecisionOutcome)),
+      });
+      next += count;
+    }
+    return profiles;
   }
 
   // The file's touchpoint names by number (interned), and numbers by name. Numbers are given in the write that
@@ -666,6 +716,19 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
       return guard(() => readDecisionOne(customerId, clock()));
     },
     async getManyForDecision(customerIds) {
+      if (reader !== null && customerIds.length >= readerMinCustomers && !closed) {
+        let answer: ReaderAnswer | null = null;
+        try {
+          answer = await reader.read(customerIds, cutoff(clock()));
+        } catch (error) {
+          // The thread failed (onReaderFailure was told): read them here.
+          if (!(error instanceof ReaderFailedError)) throw error;
+        }
+        if (answer !== null) {
+          const read = answer;
+          return guard(() => fromReader(read));
+        }
+      }
       return guard(() => readDecisionMany(customerIds, clock()));
     },
     async scanDecisionProfiles(cursor, limit) {
@@ -725,6 +788,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     async close() {
       if (closed) return;
       closed = true;
+      await reader?.close();
       try {
         // Writes already queued were promised an answer: commit them before the database goes.
         writes.flush();
@@ -776,13 +840,7 @@ function prepareStatements(db: Database.Database) {
       `SELECT customer_id, attributes, stage, created_at, updated_at FROM profiles
        WHERE customer_id = coalesce((SELECT canonical FROM aliases WHERE alias = ?), ?)`,
     ),
-    selectResolvedDecisionProfile: db
-      .prepare<[string, string], DecisionProfileRow>(
-        `SELECT p.customer_id, p.attributes, p.stage, coalesce(v.entries, '') || p.decision_view_tail, p.decision_view_skip
-         FROM profiles AS p LEFT JOIN decision_views AS v ON v.id = p.decision_view_id
-         WHERE p.customer_id = coalesce((SELECT canonical FROM aliases WHERE alias = ?), ?)`,
-      )
-      .raw(true),
+    ...prepareDecisionStatements(db),
     selectCanonical: db.prepare<[string], string>('SELECT canonical FROM aliases WHERE alias = ?').pluck(true),
     selectAliasesOf: db.prepare<[string], string>('SELECT alias FROM aliases WHERE canonical = ? ORDER BY alias').pluck(true),
     countAliasesOf: db.prepare<[string], number>('SELECT count(*) FROM aliases WHERE canonical = ?').pluck(true),
@@ -888,11 +946,6 @@ function prepareStatements(db: Database.Database) {
         'SELECT decision_id, placement, item, rule, arm, kind, at, value FROM outcomes WHERE customer_id = ? AND at >= ? ORDER BY at DESC, seq DESC',
       )
       .raw(true),
-    selectDecisionOutcomes: db
-      .prepare<[string, number], DecisionOutcomeRow>(
-        'SELECT kind, item, placement, at FROM outcomes WHERE customer_id = ? AND at >= ? ORDER BY at DESC, seq DESC',
-      )
-      .raw(true),
     insertOutcome: db.prepare<
       [{ customerId: string; decisionId: string; placement: string; item: string; rule: string | null; arm: string | null; kind: string; at: number; value: number | null }]
     >(
@@ -953,6 +1006,10 @@ function toProfile(row: ProfileRow, touchpoints: TouchpointRow[]): Profile {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+function toDecisionOutcome([kind, item, placement, at]: DecisionOutcomeRow): StoredOutcome {
+  return { decisionId: '', placement, item, rule: null, arm: null, kind: kind as OutcomeKind, at, value: null };
 }
 
 function toOutcome([decisionId, placement, item, rule, arm, kind, at, value]: OutcomeRow): StoredOutcome {

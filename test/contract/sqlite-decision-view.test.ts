@@ -19,7 +19,10 @@ import { makeTempDir } from './temp-dir.js';
 const DAY_MS = 86_400_000;
 const T0 = Date.UTC(2026, 0, 15);
 
-describe('sqlite decision view', () => {
+describe.each([
+  { variant: 'read on the store thread', reader: {} },
+  { variant: 'group reads on the reader thread', reader: { readerThread: true, readerMinCustomers: 1 } },
+])('sqlite decision view ($variant)', ({ reader }) => {
   const temps: Array<{ remove(): void }> = [];
   const stores: ProfileStore[] = [];
   let now = T0;
@@ -31,7 +34,7 @@ describe('sqlite decision view', () => {
   }
 
   function open(at: string, limits: Partial<SqliteStoreOptions> = {}): ProfileStore {
-    const store = createSqliteStore({ retentionDays: 30, maxTouchpointsPerProfile: 100, now: () => now, path: at, ...limits });
+    const store = createSqliteStore({ retentionDays: 30, maxTouchpointsPerProfile: 100, now: () => now, path: at, ...reader, ...limits });
     stores.push(store);
     return store;
   }

@@ -10,25 +10,30 @@ import type { ProfileStore } from '../../src/profiles/store.js';
 import { runProfileStoreContract } from './profile-store.contract.js';
 import { makeTempDir } from './temp-dir.js';
 
-runProfileStoreContract('sqlite', async (limits) => {
-  const temp = makeTempDir();
-  const file = path.join(temp.dir, 'profiles.db');
-  const stores = [createSqliteStore({ ...limits, path: file })];
-  return {
-    store: stores[0] as ProfileStore,
-    async openAnother() {
-      const another = createSqliteStore({ ...limits, path: file });
-      stores.push(another);
-      return another;
-    },
-    async cleanup() {
-      for (const store of stores) await store.close();
-      temp.remove();
-    },
-  };
-});
+for (const [name, reader] of [
+  ['sqlite', {}],
+  // Every group read through the reader thread, its own connection on the file.
+  ['sqlite, group reads on the reader thread', { readerThread: true, readerMinCustomers: 1 }],
+] as const) {
+  runProfileStoreContract(name, async (limits) => {
+    const temp = makeTempDir();
+    const file = path.join(temp.dir, 'profiles.db');
+    const stores = [createSqliteStore({ ...limits, ...reader, path: file })];
+    return {
+      store: stores[0] as ProfileStore,
+      async openAnother() {
+        const another = createSqliteStore({ ...limits, ...reader, path: file });
+        stores.push(another);
+        return another;
+      },
+      async cleanup() {
+        for (const store of stores) await store.close();
+        temp.remove();
+      },
+    };
+  });
+}
 
-/** Takes a file back to schema 6: before the decision view (schema step 7). */
 /** Takes a file back to before schema step 7 (the decision view) and step 8 (the rows' narrower index). */
 const UNDO_DECISION_VIEW = `
   CREATE INDEX touchpoints_decision ON touchpoint_rows (customer_id, at, seq, type, channel); DROP INDEX touchpoint_rows_customer_at;

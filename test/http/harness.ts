@@ -138,6 +138,11 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const realStore = createProfileStore({
     store: kind,
     sqlitePath: sqlitePath ?? '',
+    // As the service runs (SQLITE_READER_THREAD defaults to true): batches and streams read on the reader thread.
+    sqliteReaderThread: true,
+    onSqliteReaderFailure: (error) => {
+      throw error;
+    },
     redisUrl: REDIS_URL,
     ...(redisKeyPrefix ? { redisKeyPrefix } : {}),
     retentionDays: options.retentionDays ?? 365,

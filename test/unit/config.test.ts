@@ -9,6 +9,7 @@ describe('loadConfig', () => {
       rulesDir: './rules',
       store: 'sqlite',
       sqlitePath: './data/profiles.db',
+      sqliteReaderThread: true,
       redisUrl: 'redis://127.0.0.1:6379',
       redisCluster: false,
       redisKeyPrefix: 'nextbest:',
@@ -85,10 +86,16 @@ describe('loadConfig', () => {
     expect(loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://10.0.0.1:7000, redis://10.0.0.2:7000' }).redisCluster).toBe(true);
   });
 
+  it('reads SQLITE_READER_THREAD', () => {
+    expect(loadConfig({ SQLITE_READER_THREAD: 'false' }).sqliteReaderThread).toBe(false);
+    expect(loadConfig({ SQLITE_READER_THREAD: 'true' }).sqliteReaderThread).toBe(true);
+  });
+
   it.each([
     ['REDIS_URL', 'http://cache:6379'],
     ['REDIS_URL', 'not a url'],
     ['REDIS_CLUSTER', 'yes'],
+    ['SQLITE_READER_THREAD', 'on'],
     ['REDIS_KEY_PREFIX', 'has space'],
   ])('rejects %s=%s', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(`${name}:`);
