@@ -17,11 +17,13 @@
  */
 import type { Context } from 'hono';
 import { decisionRequestSchema, type Decision, type DecisionRequest } from '../domain/decision.js';
+import type { DecisionProfile } from '../domain/decision-profile.js';
 import { ITEM_FIELDS_HEADER, MAX_STREAM_LINE_BYTES, NDJSON_TYPE } from '../domain/decision-stream.js';
 import { UnknownPlacementsError } from '../decide/decide.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
 import { decisionJson } from './decision-json.js';
 import { decideCounted, readProfiles, toDecisionRequest } from './decisions.js';
+import type { DegradedReason } from './degraded-warning.js';
 import type { ResolvedDeps } from './deps.js';
 import { NdjsonLineSplitter, type BodyLine } from './ndjson-lines.js';
 import { PROBLEM_TYPES, toProblem, type Problem } from './problem.js';
@@ -30,6 +32,8 @@ import { defineRoute } from './route.js';
 
 /** Lines decided together: one profile read each. Large enough to pay for the read, small enough to answer early and let other requests in between. */
 export const STREAM_GROUP_SIZE = 128;
+/** The first group of the lines at hand: its read is waited for with nothing else to do; the next ones are read while the one before is decided. */
+const FIRST_GROUP_SIZE = 32;
 
 export const decisionStreamRoute = defineRoute({
   method: 'POST',
@@ -180,16 +184,24 @@ export type LineAnswer = { line: number; decision: Decision } | { line: number; 
 export function lineDecider(deps: ResolvedDeps, snapshot: RulesetSnapshot): (lines: readonly BodyLine[]) => AsyncGenerator<LineAnswer[]> {
   let answered = false;
   return async function* (lines) {
-    for (let start = 0; start < lines.length; start += STREAM_GROUP_SIZE) {
-      const group = lines.slice(start, start + STREAM_GROUP_SIZE);
+    // Each group's profiles are asked for before the group ahead of it is decided, so a store that reads elsewhere
+    // (SQLite's reader thread, Redis) reads the next group meanwhile. Within the lines given: the last group waits
+    // for nothing that has not arrived (a client may wait for its answers before it sends more). The first group is
+    // small, as nothing is decided while its read is waited for.
+    const groupAt = (start: number, size: number): PreparedGroup | null =>
+      start < lines.length ? prepareGroup(deps, lines.slice(start, start + size)) : null;
+    let next = groupAt(0, FIRST_GROUP_SIZE);
+    for (let start = FIRST_GROUP_SIZE; next !== null; start += STREAM_GROUP_SIZE) {
+      const group = next;
+      next = groupAt(start, STREAM_GROUP_SIZE);
       let answers: LineAnswer[];
       try {
         answers = await decideGroup(deps, snapshot, group);
       } catch (err) {
         if (!answered) throw err;
-        deps.logger.error('decision stream: a group of lines failed', { err, firstLine: group[0]?.line, lines: group.length });
+        deps.logger.error('decision stream: a group of lines failed', { err, firstLine: group.parsed[0]?.line, lines: group.parsed.length });
         const { problem } = toProblem(err);
-        answers = group.map((entry) => ({ line: entry.line, problem }));
+        answers = group.parsed.map((entry) => ({ line: entry.line, problem }));
       }
       answered = true;
       yield answers;
@@ -199,18 +211,31 @@ export function lineDecider(deps: ResolvedDeps, snapshot: RulesetSnapshot): (lin
 
 type ParsedLine = { line: number; request: DecisionRequest } | { line: number; problem: Problem };
 
-async function decideGroup(deps: ResolvedDeps, snapshot: RulesetSnapshot, group: readonly BodyLine[]): Promise<LineAnswer[]> {
+/** A group's lines parsed, and the read of their profiles under way. */
+interface PreparedGroup {
+  parsed: ParsedLine[];
+  profiles: Promise<Map<string, DecisionProfile> | DegradedReason | null>;
+}
+
+function prepareGroup(deps: ResolvedDeps, group: readonly BodyLine[]): PreparedGroup {
   const parsed = group.map(parseLine);
   const ids = new Set<string>();
   for (const entry of parsed) if ('request' in entry) ids.add(entry.request.customerId);
   // Each customer of a send is read once: a cache in front answers what it holds but keeps none of them (it would
   // only push the hot profiles out, and the churn grew the heap by over 100 MiB a million lines).
-  const loaded = ids.size > 0 ? await readProfiles(deps, [...ids], { cacheMisses: false }) : null;
+  const profiles = ids.size > 0 ? readProfiles(deps, [...ids], { cacheMisses: false }) : Promise.resolve(null);
+  // Awaited when the group is decided; until then a failure must not count as unhandled (the client may go first).
+  profiles.catch(() => undefined);
+  return { parsed, profiles };
+}
+
+async function decideGroup(deps: ResolvedDeps, snapshot: RulesetSnapshot, group: PreparedGroup): Promise<LineAnswer[]> {
+  const loaded = await group.profiles;
   const profiles = typeof loaded === 'string' ? null : loaded;
   const degraded = typeof loaded === 'string' ? loaded : undefined;
   const now = deps.now();
   const answers: LineAnswer[] = [];
-  for (const entry of parsed) {
+  for (const entry of group.parsed) {
     if ('problem' in entry) {
       answers.push(entry);
       continue;
