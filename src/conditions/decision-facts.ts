@@ -71,11 +71,11 @@ class Facts implements DecisionFacts {
 
   // Built on first use: most rule sets never read them.
   get touchpointTypes(): string[] {
-    return (this.memo.touchpointTypes ??= distinct(this.types));
+    return (this.memo.touchpointTypes ??= [...this.index().typeNames].sort());
   }
 
   get channels(): string[] {
-    return (this.memo.channels ??= distinct(this.channels_));
+    return (this.memo.channels ??= [...this.index().channelNames].sort());
   }
 
   touchpointCount(params: TouchpointCountParams): number {
@@ -332,35 +332,58 @@ type TouchpointIds = Uint16Array | Uint32Array;
 interface TouchpointIndex {
   ids: TouchpointIds;
   grouped: boolean;
+  /** The distinct types and channels, in order of first appearance: the touchpointTypes and channels facts, sorted. */
+  typeNames: readonly string[];
+  channelNames: readonly string[];
 }
 
-const EMPTY_INDEX: TouchpointIndex = { ids: new Uint16Array(0), grouped: false };
+const EMPTY_INDEX: TouchpointIndex = { ids: new Uint16Array(0), grouped: false, typeNames: NO_NAMES, channelNames: NO_NAMES };
 
+/**
+ * A profile holds a few distinct types and channels, each one interned string
+ * repeated (decision-profile.ts): each touchpoint's name is found among the
+ * names already seen (by identity, nearly always), and each distinct name's id
+ * is looked up once. A profile read for one decision (a send) builds this once
+ * and uses it once, so its cost is the decision's.
+ */
 function touchpointIndex(types: readonly string[], channels: readonly string[], newestFirst: boolean): TouchpointIndex {
   const n = types.length;
   if (n === 0) return EMPTY_INDEX;
+  const typeNames: string[] = [];
   const groupTypes: number[] = [];
   const sizes: number[] = [];
-  const typeIds = new Array<number>(n);
+  const groupOf = new Array<number>(n);
   let grouped = newestFirst;
   for (let i = 0; i < n; i++) {
-    const type = internedId(types[i] as string);
-    typeIds[i] = type;
-    if (type === NO_ID) grouped = false;
-    const g = groupTypes.indexOf(type);
+    const name = types[i] as string;
+    let g = typeNames.indexOf(name);
     if (g < 0) {
+      g = typeNames.length;
+      typeNames.push(name);
+      const type = internedId(name);
+      if (type === NO_ID) grouped = false;
       groupTypes.push(type);
       sizes.push(1);
     } else {
       sizes[g] = (sizes[g] as number) + 1;
     }
+    groupOf[i] = g;
   }
   const k = grouped ? groupTypes.length : 0;
   const length = 3 * n + 2 * k + 1;
   const ids = length > 0xffff ? new Uint32Array(length) : new Uint16Array(length);
+  const channelNames: string[] = [];
+  const channelIds: number[] = [];
   for (let i = 0; i < n; i++) {
-    ids[i] = typeIds[i] as number;
-    ids[n + i] = internedId(channels[i] as string);
+    ids[i] = groupTypes[groupOf[i] as number] as number;
+    const channel = channels[i] as string;
+    let c = channelNames.indexOf(channel);
+    if (c < 0) {
+      c = channelNames.length;
+      channelNames.push(channel);
+      channelIds.push(internedId(channel));
+    }
+    ids[n + i] = channelIds[c] as number;
   }
   if (grouped) {
     const groupsAt = 3 * n;
@@ -374,12 +397,9 @@ function touchpointIndex(types: readonly string[], channels: readonly string[], 
       next += sizes[g] as number;
     }
     ids[startsAt + k] = next;
-    for (let i = 0; i < n; i++) {
-      const g = groupTypes.indexOf(typeIds[i] as number);
-      ids[(fill[g] as number)++] = i;
-    }
+    for (let i = 0; i < n; i++) ids[(fill[groupOf[i] as number] as number)++] = i;
   }
-  return { ids, grouped };
+  return { ids, grouped, typeNames, channelNames };
 }
 
 /** Where type's group starts in the index (the position of its start offset), or -1 when the profile has no such touchpoint. */
@@ -423,9 +443,6 @@ function profileMemo(profile: DecisionProfile): ProfileMemo {
   return memo;
 }
 
-function distinct(values: readonly string[]): string[] {
-  return [...new Set(values)].sort();
-}
 
 /** Whether the times never increase (and are all numbers). */
 function isNewestFirst(at: Float64Array): boolean {

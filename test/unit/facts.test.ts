@@ -2,6 +2,7 @@
  * The facts of one decision (contract section 4), computed from a profile and
  * the request by createFacts.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bucketOf } from '../../src/conditions/bucket.js';
 import { toDecisionProfile, type DecisionProfile } from '../../src/domain/decision-profile.js';
@@ -65,6 +66,34 @@ describe('createFacts: constant facts', () => {
     const facts = factsOf(HISTORY);
     expect(facts.touchpointTypes).toEqual(['email_open', 'page_view', 'purchase']);
     expect(facts.channels).toEqual(['app', 'email', 'store', 'web']);
+  });
+
+  it('lists them, and counts by type and channel, as a plain walk of the columns does, whether or not the names are one string each', () => {
+    const names = ['a', 'b', 'page_view', 'web', 'email'];
+    // Strings made afresh (not the intern table's instances), as a decision profile built by hand may hold.
+    const fresh = (name: string): string => [...name].join('');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom(...names), fc.constantFrom(...names), fc.integer({ min: 0, max: 5 * DAY })), { maxLength: 40 }), (rows) => {
+        const sorted = [...rows].sort((x, y) => x[2] - y[2]);
+        const decisionProfile: DecisionProfile = {
+          customerId: 'c-1',
+          attributes: {},
+          stage: null,
+          types: sorted.map(([type]) => fresh(type)),
+          channels: sorted.map(([, channel]) => fresh(channel)),
+          at: Float64Array.from(sorted.map(([, , ago]) => NOW - ago)),
+          outcomes: profile([]).outcomes,
+        };
+        const facts = createFacts({ customerId: 'c-1', profile: decisionProfile, context: {}, now: NOW });
+        expect(facts.touchpointTypes).toEqual([...new Set(rows.map(([type]) => type))].sort());
+        expect(facts.channels).toEqual([...new Set(rows.map(([, channel]) => channel))].sort());
+        for (const name of names) {
+          expect(facts.touchpointCount({ type: name }), `type ${name}`).toBe(rows.filter(([type]) => type === name).length);
+          expect(facts.touchpointCount({ channel: name, withinDays: 2 }), `channel ${name}`).toBe(rows.filter(([, channel, ago]) => channel === name && ago <= 2 * DAY).length);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('does not depend on the order touchpoints are stored in', () => {
