@@ -283,6 +283,8 @@ export interface ProfileStoreConfig {
   sqlitePath: string;
   /** For `sqlite`: groups of customers read for decisions on a reader thread (sqlite-reader.ts); default false. */
   sqliteReaderThread?: boolean;
+  /** For `sqlite`: group reads of fewer customers stay on the store's thread; default READER_MIN_CUSTOMERS (tests lower it). */
+  sqliteReaderMinCustomers?: number;
   /** For `sqlite`: the reader thread failed (its reads were made on the store's thread instead). */
   onSqliteReaderFailure?: (error: Error) => void;
   /** For `redis`: the server's URL, or with `redisCluster` the seed nodes, comma-separated. */
@@ -332,6 +334,7 @@ export function createProfileStore(config: ProfileStoreConfig): CachedProfileSto
           ...limits,
           path: config.sqlitePath,
           readerThread: config.sqliteReaderThread ?? false,
+          ...(config.sqliteReaderMinCustomers !== undefined ? { readerMinCustomers: config.sqliteReaderMinCustomers } : {}),
           ...(config.onSqliteReaderFailure ? { onReaderFailure: config.onSqliteReaderFailure } : {}),
         }),
         decorations,

@@ -31,8 +31,8 @@ export interface SqliteStoreOptions extends StoreLimits {
   /**
    * Reads groups of customers for decisions (the decision stream, batches) on
    * a reader thread with its own connection, so this thread goes on deciding
-   * meanwhile (sqlite-reader.ts). Default false; the service turns it on
-   * (SQLITE_READER_THREAD). Ignored for an in-memory database.
+   * meanwhile (sqlite-reader.ts). Default false, as the service's
+   * SQLITE_READER_THREAD. Ignored for an in-memory database.
    */
   readerThread?: boolean;
   /** Called when the reader thread fails or stops; the store then reads those groups itself and starts a new thread on the next one. */

@@ -69,10 +69,12 @@ async function turns(count: number): Promise<void> {
   for (let i = 0; i < count; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
-describe.each(STORE_KINDS)('POST /v1/decisions/stream (%s store)', (kind) => {
+// The sqlite store once more with every group read on its reader thread (SQLITE_READER_THREAD=true).
+describe.each([...STORE_KINDS, 'sqlite, reader thread'] as const)('POST /v1/decisions/stream (%s store)', (variant) => {
+  const kind = variant === 'sqlite, reader thread' ? 'sqlite' : variant;
   let h: Harness;
   beforeEach(async () => {
-    h = await createHarness({ store: kind, maxBodyBytes: 16 * 1024 });
+    h = await createHarness({ store: kind, maxBodyBytes: 16 * 1024, sqliteReaderThread: variant === 'sqlite, reader thread' });
     await h.request('PATCH', '/v1/customers/c-gold', { attributes: { tier: 'gold', sidebar: true } });
     await h.request('POST', '/v1/customers/c-buyer/touchpoints', touchpoint({ type: 'purchase', channel: 'web' }));
   });

@@ -71,6 +71,8 @@ export interface HarnessOptions {
   /** Replaces the rules port the app sees, e.g. one whose `current` is null. */
   wrapRules?: (registry: RuleRegistry) => RulesPort;
   maxBodyBytes?: number;
+  /** For a sqlite harness: group reads on the reader thread (SQLITE_READER_THREAD=true), every one of them (no minimum); a reader failure fails the test. */
+  sqliteReaderThread?: boolean;
   /**
    * Another replica of that harness's service: the same data (its SQLite
    * file or Redis keys; not for memory), the same decision id key, but a
@@ -138,11 +140,15 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const realStore = createProfileStore({
     store: kind,
     sqlitePath: sqlitePath ?? '',
-    // As the service runs (SQLITE_READER_THREAD defaults to true): batches and streams read on the reader thread.
-    sqliteReaderThread: true,
-    onSqliteReaderFailure: (error) => {
-      throw error;
-    },
+    ...(options.sqliteReaderThread
+      ? {
+          sqliteReaderThread: true,
+          sqliteReaderMinCustomers: 1,
+          onSqliteReaderFailure: (error: Error) => {
+            throw error;
+          },
+        }
+      : {}),
     redisUrl: REDIS_URL,
     ...(redisKeyPrefix ? { redisKeyPrefix } : {}),
     retentionDays: options.retentionDays ?? 365,
