@@ -52,7 +52,9 @@
  *                    a git worktree of an earlier commit): section (b) also
  *                    measures its GET decision, seeded the same way, in the
  *                    same run, between the service and the bare route, so a
- *                    change on the decision path is compared on equal terms
+ *                    change on the decision path is compared on equal terms;
+ *                    section (g) streams to both in turns (BENCH_ROUNDS
+ *                    each, fresh processes) on the same seeded file
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -311,6 +313,7 @@ async function main(): Promise<void> {
         warmupLines: settings.quick ? 5000 : 20_000,
         targets: { streamPerSec: TARGETS.streamPerSec, rssGrowthBytes: TARGETS.streamRssGrowthBytes, offersPerSec: TARGETS.offersPerSec },
         cpuProfileDir: process.env.BENCH_CPU_PROF?.trim() || null,
+        baseline: settings.baseline ? { root: settings.baseline, rounds: settings.rounds } : null,
       },
       rules,
       now,

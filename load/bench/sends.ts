@@ -16,7 +16,7 @@
  *     stored customer: recipients/s from its start to its exit.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -39,6 +39,8 @@ export interface SendsBenchSettings {
   targets: { streamPerSec: number; rssGrowthBytes: number; offersPerSec: number };
   /** Write V8 CPU profiles of the service and the offers run into this folder. */
   cpuProfileDir: string | null;
+  /** Another checkout (BENCH_BASELINE): its service streams too, on the same file, the two in turns with fresh processes, `rounds` times each. */
+  baseline: { root: string; rounds: number } | null;
 }
 
 export interface StreamRun {
@@ -55,12 +57,22 @@ export interface StreamRun {
   /** The service's V8 heap spaces (size in bytes, from its /metrics) before and after the stream: what the RSS growth is made of. */
   heapBefore: Record<string, number>;
   heapAfter: Record<string, number>;
+  /** CPU time of the service's main thread (the one that decides) a line, in µs; NaN where /proc is not there. */
+  mainThreadUsPerLine: number;
+}
+
+/** One stream of the comparison with BENCH_BASELINE. */
+export interface StreamTurn {
+  build: 'service' | 'baseline';
+  run: StreamRun;
 }
 
 export interface SendsBenchResults {
   seedMs?: number;
   databaseBytes?: number;
   stream?: StreamRun;
+  /** With a baseline: every stream of the comparison, in the order run (the service's first is `stream`). */
+  turns?: StreamTurn[];
   offers?: { recipients: number; ms: number; perSec: number; rows: number; summary: string };
 }
 
@@ -90,29 +102,43 @@ export async function sendsSection(
     results.seedMs = performance.now() - seedStart;
     results.databaseBytes = (await stat(sqlitePath)).size;
 
-    progress('(g) starting the service on SQLite');
     const profileDir = settings.cpuProfileDir;
-    server = await startChild({
-      name: 'the service on SQLite',
-      args: [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...settings.serviceArgs],
-      cwd: settings.root,
-      env: { ...process.env, STORE: 'sqlite', SQLITE_PATH: sqlitePath, PORT: '0', HOST: '127.0.0.1', RULES_DIR: rulesDir, RULES_POLL_INTERVAL_MS: '0' },
-      urlFromLine: (line) => {
-        try {
-          const parsed = JSON.parse(line) as { msg?: string; url?: string };
-          return parsed.msg === 'nextbest listening' ? parsed.url : undefined;
-        } catch {
-          return undefined;
-        }
-      },
-    });
     const request = (n: number): string => `{"customerId":"${CUSTOMER_PREFIX}${n % settings.customers}","placements":["${first}","${second}"],"context":{"channel":"email"}}\n`;
-    progress(`(g) warm-up stream of ${settings.warmupLines.toLocaleString('en-US')} lines`);
-    await streamLines(server, settings.warmupLines, request);
-    progress(`(g) the decision stream: ${settings.streamLines.toLocaleString('en-US')} lines`);
-    results.stream = await streamLines(server, settings.streamLines, request);
-    await server.stop();
-    server = undefined;
+    // Alone: one stream of this build. With a baseline: the two builds in turns (A B, then B A, …), each stream from a
+    // fresh process, since one process of a build can run several percent faster or slower than another for its life.
+    const rounds = settings.baseline?.rounds ?? 1;
+    const order: Array<StreamTurn['build']> = [];
+    for (let round = 0; round < rounds; round++) {
+      if (!settings.baseline) order.push('service');
+      else order.push(...(round % 2 === 0 ? (['service', 'baseline'] as const) : (['baseline', 'service'] as const)));
+    }
+    if (settings.baseline) results.turns = [];
+    for (const build of order) {
+      const root = build === 'service' ? settings.root : (settings.baseline as { root: string }).root;
+      progress(`(g) starting the ${build === 'service' ? 'service' : `baseline (${root})`} on SQLite`);
+      server = await startChild({
+        name: `the ${build} on SQLite`,
+        args: [...(profileDir && build === 'service' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(build === 'service' ? settings.serviceArgs : ['dist/main.js'])],
+        cwd: root,
+        env: { ...process.env, STORE: 'sqlite', SQLITE_PATH: sqlitePath, PORT: '0', HOST: '127.0.0.1', RULES_DIR: rulesDir, RULES_POLL_INTERVAL_MS: '0' },
+        urlFromLine: (line) => {
+          try {
+            const parsed = JSON.parse(line) as { msg?: string; url?: string };
+            return parsed.msg === 'nextbest listening' ? parsed.url : undefined;
+          } catch {
+            return undefined;
+          }
+        },
+      });
+      progress(`(g) warm-up stream of ${settings.warmupLines.toLocaleString('en-US')} lines`);
+      await streamLines(server, settings.warmupLines, request);
+      progress(`(g) the decision stream (${build}): ${settings.streamLines.toLocaleString('en-US')} lines`);
+      const run = await streamLines(server, settings.streamLines, request);
+      if (build === 'service') results.stream ??= run;
+      results.turns?.push({ build, run });
+      await server.stop();
+      server = undefined;
+    }
 
     const csvPath = join(dir, 'recipients.csv');
     await writeRecipients(csvPath, settings.customers);
@@ -152,6 +178,7 @@ async function seed(path: string, customers: number, touchpoints: number, now: n
 export async function streamLines(server: ChildServer, count: number, request: (n: number) => string): Promise<StreamRun> {
   const pid = server.process.pid as number;
   const heapBefore = await heapSpacesOf(server.url);
+  const mainThreadBefore = mainThreadCpuMs(pid);
   const rssBefore = await rssOf(pid);
   const rssByTenth: number[] = [];
   let nextTenth = Math.ceil(count / 10);
@@ -200,9 +227,10 @@ export async function streamLines(server: ChildServer, count: number, request: (
       write();
     });
     const ms = performance.now() - started;
+    const mainThreadUsPerLine = ((mainThreadCpuMs(pid) - mainThreadBefore) * 1000) / count;
     const rssAfter = await rssOf(pid);
     const heapAfter = await heapSpacesOf(server.url);
-    return { lines: count, answers, problems, ms, perSec: (answers * 1000) / ms, rssBefore, rssMax, rssAfter, rssByTenth, heapBefore, heapAfter };
+    return { lines: count, answers, problems, ms, perSec: (answers * 1000) / ms, rssBefore, rssMax, rssAfter, rssByTenth, heapBefore, heapAfter, mainThreadUsPerLine };
   } finally {
     clearInterval(sampler);
   }
@@ -214,6 +242,17 @@ async function heapSpacesOf(url: string): Promise<Record<string, number>> {
   const spaces: Record<string, number> = {};
   for (const [, space, value] of text.matchAll(/^nodejs_heap_space_size_total_bytes\{space="([a-z_]+)"\} (\d+)/gm)) spaces[space as string] = Number(value);
   return spaces;
+}
+
+/** CPU time (user + system) of a process's main thread so far, in ms, from /proc; NaN where it is not there. */
+function mainThreadCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
 }
 
 async function rssOf(pid: number): Promise<number> {
@@ -295,6 +334,7 @@ function printSends(settings: SendsBenchSettings, results: SendsBenchResults, ou
       '',
     ]);
     rows.push(['stream answers / problem lines / time', `${s.answers.toLocaleString('en-US')} / ${s.problems} / ${duration(s.ms)}`, '', '']);
+    rows.push(["the service's main thread: CPU a line", `${s.mainThreadUsPerLine.toFixed(1)} µs`, '', '']);
   }
   const o = results.offers;
   if (o) {
@@ -302,6 +342,22 @@ function printSends(settings: SendsBenchSettings, results: SendsBenchResults, ou
     rows.push(['offers rows written / time', `${o.rows.toLocaleString('en-US')} / ${duration(o.ms)}`, '', '']);
   }
   out(table(['Figure', 'measured', 'target', 'meets'], rows));
+  if (results.turns) {
+    out(`\nThe stream against BENCH_BASELINE, in turns, each from a fresh process (the service's first run is the one above):\n`);
+    out(
+      table(
+        ['turn', 'build', 'decisions/s', 'main thread CPU a line', 'RSS growth (max)'],
+        results.turns.map(({ build, run }, i) => [i + 1, build, rate(run.perSec), `${run.mainThreadUsPerLine.toFixed(1)} µs`, `${bytes(run.rssMax - run.rssBefore)} (${bytes(run.rssMax)})`]),
+      ),
+    );
+    const sum = (build: StreamTurn['build']) => results.turns?.filter((t) => t.build === build).reduce((acc, t) => ({ lines: acc.lines + t.run.answers, ms: acc.ms + t.run.ms }), { lines: 0, ms: 0 });
+    const service = sum('service');
+    const baseline = sum('baseline');
+    if (service && baseline && baseline.lines > 0) {
+      const change = (service.lines / service.ms / (baseline.lines / baseline.ms) - 1) * 100;
+      out(`\nSummed over the turns: service ${rate((service.lines * 1000) / service.ms)}/s, baseline ${rate((baseline.lines * 1000) / baseline.ms)}/s: ${change >= 0 ? '+' : ''}${change.toFixed(1)}%`);
+    }
+  }
   if (o) out(`\nThe offers command's own summary: ${o.summary}`);
   if (settings.cpuProfileDir) out(`CPU profiles of the service and of offers: ${settings.cpuProfileDir}`);
 }
