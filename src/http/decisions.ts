@@ -4,6 +4,7 @@ import {
   batchDecisionResultsSchema,
   decisionRequestSchema,
   decisionSchema,
+  readDecisionRequest,
   MAX_BATCH_REQUESTS,
   MAX_CONTEXT_BYTES,
   MAX_PLACEMENTS_PER_REQUEST,
@@ -335,7 +336,7 @@ export async function decideCounted(
 /** Validates one decision request, answering 400 for bad fields; decide() answers for placements the rules do not define. */
 export function toDecisionRequest(raw: unknown, at: ReadonlyArray<string | number> = []): DecisionRequest {
   const base = pathOf(at);
-  const body = parseWith(decisionRequestSchema, raw, at);
+  const body = readDecisionRequest(raw) ?? parseWith(decisionRequestSchema, raw, at);
   const context = (body.context ?? {}) as JsonObject;
   rejectForbiddenKeys(context, `${base}.context`);
   if (jsonByteLength(context) > MAX_CONTEXT_BYTES) {
