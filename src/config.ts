@@ -70,6 +70,7 @@ const envSchema = z.object({
   KEEP_ALIVE_TIMEOUT_MS: int(0, 600_000).default(5_000),
   STORE_TIMEOUT_MS: int(10, 60_000).default(1000),
   JOURNEY_MAX_AGE_SECONDS: int(0, 86_400).default(60),
+  HEAP_GROWING_PERCENT: int(0, 1000).default(100),
 });
 
 /** Variables whose values are never repeated in an error message. */
@@ -148,6 +149,8 @@ export interface Config {
   storeTimeoutMs: number;
   /** A journey map older than this is recomputed in the background when next asked for. */
   journeyMaxAgeMs: number;
+  /** How far V8 lets the old generation grow past what survived the last full collection, in percent; 0: V8's own choice (lifecycle.ts, limitHeapGrowth). */
+  heapGrowingPercent: number;
 }
 
 export type Evaluator = 'compiled' | 'json-rules-engine';
@@ -203,6 +206,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
     storeTimeoutMs: e.STORE_TIMEOUT_MS,
     journeyMaxAgeMs: e.JOURNEY_MAX_AGE_SECONDS * 1000,
+    heapGrowingPercent: e.HEAP_GROWING_PERCENT,
   });
 }
 

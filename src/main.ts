@@ -6,7 +6,7 @@
 import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig, redactUrl, type Config, type Evaluator } from './config.js';
 import { createApp } from './http/app.js';
-import { exitOnShutdownSignal, reloadOnHangup, runReportsInBackground, serveHttp, sweepExpiredPeriodically } from './lifecycle.js';
+import { exitOnShutdownSignal, limitHeapGrowth, reloadOnHangup, runReportsInBackground, serveHttp, sweepExpiredPeriodically } from './lifecycle.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, type PrometheusMetrics } from './observability/metrics.js';
 import type { CachedProfileStore } from './profiles/cached-store.js';
@@ -59,6 +59,7 @@ export class StartupError extends Error {
 }
 
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+  limitHeapGrowth(config.heapGrowingPercent);
   // Known once the store is open (below); the first rules' names are shared then, each later rule set's as it is swapped in.
   let names: DecisionNames | null = null;
   const registry = createRuleRegistry({

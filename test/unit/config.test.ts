@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       keepAliveTimeoutMs: 5000,
       storeTimeoutMs: 1000,
       journeyMaxAgeMs: 60_000,
+      heapGrowingPercent: 100,
     });
   });
 
@@ -86,6 +87,11 @@ describe('loadConfig', () => {
     expect(loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://10.0.0.1:7000, redis://10.0.0.2:7000' }).redisCluster).toBe(true);
   });
 
+  it('reads HEAP_GROWING_PERCENT, 0 leaving the choice to V8', () => {
+    expect(loadConfig({ HEAP_GROWING_PERCENT: '0' }).heapGrowingPercent).toBe(0);
+    expect(loadConfig({ HEAP_GROWING_PERCENT: '50' }).heapGrowingPercent).toBe(50);
+  });
+
   it('reads SQLITE_READER_THREAD', () => {
     expect(loadConfig({ SQLITE_READER_THREAD: 'false' }).sqliteReaderThread).toBe(false);
     expect(loadConfig({ SQLITE_READER_THREAD: 'true' }).sqliteReaderThread).toBe(true);
@@ -96,6 +102,8 @@ describe('loadConfig', () => {
     ['REDIS_URL', 'not a url'],
     ['REDIS_CLUSTER', 'yes'],
     ['SQLITE_READER_THREAD', 'on'],
+    ['HEAP_GROWING_PERCENT', '-1'],
+    ['HEAP_GROWING_PERCENT', '1001'],
     ['REDIS_KEY_PREFIX', 'has space'],
   ])('rejects %s=%s', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(`${name}:`);
