@@ -28,6 +28,16 @@ export interface StartOptions {
   timeoutMs?: number;
 }
 
+/** The service's URL from its "nextbest listening" log line; undefined for its other lines. */
+export function serviceUrlFromLine(line: string): string | undefined {
+  try {
+    const parsed = JSON.parse(line) as { msg?: string; url?: string };
+    return parsed.msg === 'nextbest listening' ? parsed.url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Starts `node <args>` and resolves once it prints the line that gives its URL. */
 export function startChild(options: StartOptions): Promise<ChildServer> {
   const child = spawn(process.execPath, options.args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });

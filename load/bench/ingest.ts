@@ -12,7 +12,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import { startChild, tempDirs, type ChildServer } from './children.js';
+import { serviceUrlFromLine, startChild, tempDirs, type ChildServer } from './children.js';
 import { ingestLoad, seedCustomers, type LoadRun } from './http.js';
 import { generateProfiles } from './profiles.js';
 import { duration, heading, rate, table } from './report.js';
@@ -70,14 +70,7 @@ export async function ingestSection(
         RULES_DIR: rulesDir,
         RULES_POLL_INTERVAL_MS: '0',
       },
-      urlFromLine: (line) => {
-        try {
-          const parsed = JSON.parse(line) as { msg?: string; url?: string };
-          return parsed.msg === 'nextbest listening' ? parsed.url : undefined;
-        } catch {
-          return undefined;
-        }
-      },
+      urlFromLine: serviceUrlFromLine,
     });
 
     const customers = generateProfiles(settings.customers, { now, touchpoints: settings.touchpoints, idPrefix: CUSTOMER_PREFIX });

@@ -11,7 +11,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import { startChild, tempDirs, type ChildServer } from './children.js';
+import { serviceUrlFromLine, startChild, tempDirs, type ChildServer } from './children.js';
 import { combineRuns, loadTest, seedCustomers, type LoadRun } from './http.js';
 import { generateProfiles } from './profiles.js';
 import { duration, heading, percent, rate, table } from './report.js';
@@ -83,14 +83,7 @@ export async function outcomesSection(
           : settings.serviceArgs,
         cwd: settings.root,
         env: { ...process.env, STORE: 'sqlite', SQLITE_PATH: join(dir, `${label}.db`), PORT: '0', HOST: '127.0.0.1', RULES_DIR: rulesDir, RULES_POLL_INTERVAL_MS: '0' },
-        urlFromLine: (line) => {
-          try {
-            const parsed = JSON.parse(line) as { msg?: string; url?: string };
-            return parsed.msg === 'nextbest listening' ? parsed.url : undefined;
-          } catch {
-            return undefined;
-          }
-        },
+        urlFromLine: serviceUrlFromLine,
       });
       const server = starting;
       progress(`(outcomes) seeding ${customers.length} customers`);

@@ -17,7 +17,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { startChild, tempDirs, type ChildServer } from './children.js';
+import { serviceUrlFromLine, startChild, tempDirs, type ChildServer } from './children.js';
 import { ingestLoad, loadTest, seedCustomers, warmProfileCache, type LoadRun } from './http.js';
 import { generateProfiles } from './profiles.js';
 import { bytes, duration, heading, rate, table, type Cell } from './report.js';
@@ -95,14 +95,7 @@ export async function redisSection(
           PROFILE_CACHE_MAX: String(cacheMax),
           RULES_POLL_INTERVAL_MS: '0',
         },
-        urlFromLine: (line) => {
-          try {
-            const parsed = JSON.parse(line) as { msg?: string; url?: string };
-            return parsed.msg === 'nextbest listening' ? parsed.url : undefined;
-          } catch {
-            return undefined;
-          }
-        },
+        urlFromLine: serviceUrlFromLine,
       });
 
     progress('(e) starting two services on Redis: cache on, cache off');

@@ -22,7 +22,7 @@ import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 import { createSqliteStore } from '../../src/profiles/sqlite-store.js';
-import { startChild, tempDirs, type ChildServer } from './children.js';
+import { serviceUrlFromLine, startChild, tempDirs, type ChildServer } from './children.js';
 import { generateProfile } from './profiles.js';
 import { bytes, duration, heading, rate, table } from './report.js';
 import type { GeneratedRules } from './rules.js';
@@ -121,14 +121,7 @@ export async function sendsSection(
         args: [...(profileDir && build === 'service' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(build === 'service' ? settings.serviceArgs : ['dist/main.js'])],
         cwd: root,
         env: { ...process.env, STORE: 'sqlite', SQLITE_PATH: sqlitePath, PORT: '0', HOST: '127.0.0.1', RULES_DIR: rulesDir, RULES_POLL_INTERVAL_MS: '0' },
-        urlFromLine: (line) => {
-          try {
-            const parsed = JSON.parse(line) as { msg?: string; url?: string };
-            return parsed.msg === 'nextbest listening' ? parsed.url : undefined;
-          } catch {
-            return undefined;
-          }
-        },
+        urlFromLine: serviceUrlFromLine,
       });
       progress(`(g) warm-up stream of ${settings.warmupLines.toLocaleString('en-US')} lines`);
       await streamLines(server, settings.warmupLines, request);

@@ -56,7 +56,7 @@ export function viewTime(value: number | string | undefined): number {
 }
 
 /** A view's name as a number in touchpoint_names, checked; a string (a name past the list's bound) is returned as it is. */
-export function viewName(value: number | string | undefined): number | string {
+export function checkedViewName(value: number | string | undefined): number | string {
   if (typeof value === 'string') return value;
   if (!Number.isInteger(value) || (value as number) < 0) throw new Error(`its decision view has a name that is neither a number nor a text: ${JSON.stringify(value)}`);
   return value as number;
@@ -98,7 +98,7 @@ export function readDecisionGroup(statements: DecisionStatements, customerIds: r
     const [customerId, attributes, stage, view, viewSkip] = row;
     const { values, first, entries } = parseView(view, viewSkip, oldestKept);
     for (let j = (entries - 1) * 3; j >= first * 3; j -= 3) {
-      names.push(nameNumber(viewName(values[j]), texts), nameNumber(viewName(values[j + 1]), texts));
+      names.push(nameNumber(checkedViewName(values[j]), texts), nameNumber(checkedViewName(values[j + 1]), texts));
       at.push(viewTime(values[j + 2]));
     }
     const outcomes = statements.selectDecisionOutcomes.all(customerId, oldestKept);

@@ -11,7 +11,7 @@ import { mergeAttributes, mergeStage } from '../identity/merge.js';
 import { patchAttributes } from './patch-attributes.js';
 import { recordFileIdentity } from './sqlite-file-identity.js';
 import { createGroupCommitQueue } from './sqlite-group-commit.js';
-import { parseView, prepareDecisionStatements, viewName as viewNameValue, viewTime, type DecisionGroup, type DecisionOutcomeRow, type DecisionProfileRow } from './sqlite-decision-read.js';
+import { parseView, prepareDecisionStatements, checkedViewName, viewTime, type DecisionGroup, type DecisionOutcomeRow, type DecisionProfileRow } from './sqlite-decision-read.js';
 import { createSqliteReader, ReaderFailedError, type ReaderAnswer } from './sqlite-reader.js';
 import { countByKind, DAY_MS, DEFAULT_MAX_ALIASES_PER_CUSTOMER, MAX_DECISION_NAMES, type AliasResult, type AppendResult, type DecisionProfilePage, type OutcomeAppendResult, type OutcomeDayCount, type ProfileChange, type ProfileStore, type StoreLimits } from './store.js';
 
@@ -392,8 +392,8 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     const channels = new Array<string>(count);
     const at = new Float64Array(count);
     for (let i = 0, j = (entries - 1) * 3; i < count; i++, j -= 3) {
-      types[i] = nameOf(viewNameValue(values[j]));
-      channels[i] = nameOf(viewNameValue(values[j + 1]));
+      types[i] = nameOf(checkedViewName(values[j]));
+      channels[i] = nameOf(checkedViewName(values[j + 1]));
       at[i] = viewTime(values[j + 2]);
     }
     return { types, channels, at };
