@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { DecisionProfile } from '../domain/decision-profile.js';
 import { StoreUnavailableError } from '../domain/errors.js';
-import { DAY_MS, type AliasResult, type ProfileStore } from './store.js';
+import { DAY_MS, type AliasResult, type DecisionReadOptions, type ProfileStore } from './store.js';
 
 export interface CacheStats {
   /** Decision reads served from a cached entry (a profile, or the knowledge that there is none). */
@@ -42,6 +42,8 @@ export interface CachedStoreOptions {
 
 /** Stands for "no such customer": lru-cache cannot hold null, and unknown visitors are the common case. */
 const ABSENT = Symbol('absent');
+/** What readPast tells the store: nothing it answers is kept. */
+const NOT_KEPT: DecisionReadOptions = Object.freeze({ cacheMisses: false });
 type Entry = DecisionProfile | typeof ABSENT;
 
 /** One inner read in progress. A write to its id marks it stale, so its result is returned but never cached. */
@@ -228,7 +230,7 @@ export function createCachedStore(inner: ProfileStore, options: CachedStoreOptio
     const shared = missed.filter((customerId) => pending.has(customerId));
     const sharedAnswers = shared.map((customerId) => (pending.get(customerId) as PendingRead).promise);
     try {
-      const [read, answers] = await Promise.all([toRead.length > 0 ? callSafely(() => inner.getManyForDecision(toRead)) : new Map<string, DecisionProfile>(), Promise.all(sharedAnswers)]);
+      const [read, answers] = await Promise.all([toRead.length > 0 ? callSafely(() => inner.getManyForDecision(toRead, NOT_KEPT)) : new Map<string, DecisionProfile>(), Promise.all(sharedAnswers)]);
       for (const customerId of toRead) {
         const profile = read.get(customerId);
         if (profile) found.set(customerId, profile);

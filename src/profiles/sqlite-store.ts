@@ -342,7 +342,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     return { profiles, cursor: rows.length < limit ? null : last };
   }
 
-  function readDecisionProfile(askedId: string, now: number): DecisionProfile | null {
+  function readDecisionProfile(askedId: string, now: number, times?: SharedTimes): DecisionProfile | null {
     // The alias lookup is folded into the profile's read, and the touchpoints come with the row as its decision
     // view (schema step 7): one statement, one row. See docs/performance.md, 2026-12-05 (night).
     const row = statements.selectResolvedDecisionProfile.get(askedId, askedId);
@@ -354,7 +354,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
       customerId,
       attributes: JSON.parse(attributes) as JsonObject,
       stage,
-      ...readView(view, viewSkip, oldestKept),
+      ...readView(view, viewSkip, oldestKept, times),
       outcomes: toOutcomeColumns(outcomes),
     }));
   }
@@ -385,12 +385,12 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
    * the same answers) from a view: its entries past the skipped ones and the retention cutoff, walked backwards.
    * JSON.parse reads the whole view in one native pass; the names are numbers into the file's name list.
    */
-  function readView(view: string, skip: number, oldestKept: number): Pick<DecisionProfile, 'types' | 'channels' | 'at'> {
+  function readView(view: string, skip: number, oldestKept: number, times?: SharedTimes): Pick<DecisionProfile, 'types' | 'channels' | 'at'> {
     const { values, first, entries } = parseView(view, skip, oldestKept);
     const count = entries - first;
     const types = new Array<string>(count);
     const channels = new Array<string>(count);
-    const at = new Float64Array(count);
+    const at = times ? times.take(count) : new Float64Array(count);
     for (let i = 0, j = (entries - 1) * 3; i < count; i++, j -= 3) {
       types[i] = nameOf(checkedViewName(values[j]));
       channels[i] = nameOf(checkedViewName(values[j + 1]));
@@ -494,9 +494,10 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
   const readOne = db.transaction(readProfile);
   const readMany = db.transaction((customerIds: readonly string[], now: number) => readEach(customerIds, (id) => readProfile(id, now)));
   const readDecisionOne = db.transaction(readDecisionProfile);
-  const readDecisionMany = db.transaction((customerIds: readonly string[], now: number) =>
-    readEach(customerIds, (id) => readDecisionProfile(id, now)),
-  );
+  const readDecisionMany = db.transaction((customerIds: readonly string[], now: number, kept: boolean) => {
+    const times = kept ? undefined : new SharedTimes(customerIds.length);
+    return readEach(customerIds, (id) => readDecisionProfile(id, now, times));
+  });
 
   // The writes run inside a group's transaction, each in its own savepoint (see `write`).
   function append(askedId: string, touchpoints: readonly StoredTouchpoint[], now: number): AppendResult {
@@ -715,7 +716,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
     async getForDecision(customerId) {
       return guard(() => readDecisionOne(customerId, clock()));
     },
-    async getManyForDecision(customerIds) {
+    async getManyForDecision(customerIds, options) {
       if (reader !== null && customerIds.length >= readerMinCustomers && !closed) {
         let answer: ReaderAnswer | null = null;
         try {
@@ -729,7 +730,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
           return guard(() => fromReader(read));
         }
       }
-      return guard(() => readDecisionMany(customerIds, clock()));
+      return guard(() => readDecisionMany(customerIds, clock(), options?.cacheMisses !== false));
     },
     async scanDecisionProfiles(cursor, limit) {
       return guard(() => scanPage(cursor, Math.max(1, limit), clock()));
@@ -987,6 +988,35 @@ function toInsert(customerId: string, touchpoint: StoredTouchpoint): TouchpointI
 }
 
 /** What `read` finds for each distinct id, leaving out the ids it finds nothing for. */
+/**
+ * The touchpoint times of a group of profiles that no one keeps (read with
+ * `cacheMisses: false`: a stream's, a send's), each profile's a view of one
+ * array: a typed array of its own costs each profile about 2 µs to allocate
+ * and to free (docs/performance.md, 2026-12-06, session 10). A profile that
+ * may be cached has its own, so that it keeps only its own times alive.
+ */
+class SharedTimes {
+  private buffer = new Float64Array(0);
+  private used = 0;
+
+  constructor(private profilesLeft: number) {}
+
+  take(count: number): Float64Array {
+    if (this.used + count > this.buffer.length) {
+      // Room for the profiles still to come if they are about this one's size: a group's usually are.
+      this.buffer = new Float64Array(Math.max(count, Math.min(count * this.profilesLeft, MAX_SHARED_TIMES)));
+      this.used = 0;
+    }
+    this.profilesLeft = Math.max(1, this.profilesLeft - 1);
+    const at = this.buffer.subarray(this.used, this.used + count);
+    this.used += count;
+    return at;
+  }
+}
+
+/** The most times one shared array holds: 128 KiB. */
+const MAX_SHARED_TIMES = 16_384;
+
 function readEach<T>(customerIds: readonly string[], read: (customerId: string) => T | null): Map<string, T> {
   const found = new Map<string, T>();
   for (const customerId of customerIds) {

@@ -54,7 +54,9 @@ export interface DecisionReadOptions {
    * once (the decision stream, `nextbest offers`): caching them would only
    * push the hot ones out and churn the heap. The store is written through
    * (a write invalidates what is cached), so a read that goes past the cache
-   * sees every write that has resolved. Default true; backends ignore it.
+   * sees every write that has resolved. Default true. A backend told false
+   * may let the profiles it answers share memory, as no one keeps one past
+   * the others (the SQLite store puts a group's touchpoint times in one array).
    */
   cacheMisses?: boolean;
 }

@@ -427,13 +427,15 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
         return profile && toDecisionProfile(profile);
       }
 
-      /** Both decision reads agree with the full read, for each id. */
+      /** Both decision reads agree with the full read, for each id, whether or not the profiles are to be kept. */
       async function expectDecisionReadsFollow(store: ProfileStore, customerIds: string[]): Promise<void> {
         const many = await store.getManyForDecision(customerIds);
+        const notKept = await store.getManyForDecision(customerIds, { cacheMisses: false });
         for (const customerId of customerIds) {
           const want = await expected(store, customerId);
           expect(await store.getForDecision(customerId), customerId).toEqual(want);
           expect(many.get(customerId) ?? null, customerId).toEqual(want);
+          expect(notKept.get(customerId) ?? null, customerId).toEqual(want);
         }
       }
 
@@ -537,6 +539,9 @@ export function runProfileStoreContract(name: string, factory: StoreFactory): vo
         expect(found.size).toBe(500);
         expect(found.get('c-499')?.at).toEqual(new Float64Array([T0 - 1]));
         expect(found.has('c-500')).toBe(false);
+        const notKept = await store.getManyForDecision(ids, { cacheMisses: false });
+        expect([...notKept.keys()]).toEqual([...found.keys()]);
+        for (const [id, profile] of found) expect(notKept.get(id), id).toEqual(profile);
       });
 
       it('are not changed through objects returned, except the at column, which callers must only read', async () => {

@@ -238,6 +238,23 @@ describe('sqlite store', () => {
     });
   });
 
+  it('gives the profiles of a group read that no one keeps one array of times, and those that may be kept their own', async () => {
+    const store = createSqliteStore({ ...limits, path: path.join(tempDir(), 'profiles.db') });
+    const ids = ['a', 'b', 'c'];
+    for (const [n, id] of ids.entries()) {
+      const batch = Array.from({ length: 4 }, (_, i): StoredTouchpoint => ({ id: null, type: 't', channel: 'web', at: T0 - 1000 * (n + 1) - i, properties: null }));
+      await store.appendTouchpoints(id, batch, T0);
+    }
+    const own = [...(await store.getManyForDecision(ids)).values()].map((profile) => profile.at);
+    const shared = [...(await store.getManyForDecision(ids, { cacheMisses: false })).values()].map((profile) => profile.at);
+    expect(shared).toEqual(own);
+    for (const at of own) expect(at.byteLength).toBe(at.buffer.byteLength);
+    expect(new Set(shared.map((at) => at.buffer)).size).toBe(1);
+    // Side by side in it, none over another.
+    expect(shared.map((at) => [at.byteOffset / 8, at.length])).toEqual([[0, 4], [4, 4], [8, 4]]);
+    await store.close();
+  });
+
   it('sweeps more rows than one chunk', async () => {
     const store = createSqliteStore({ ...limits, maxTouchpointsPerProfile: 1000, path: path.join(tempDir(), 'profiles.db') });
     const old = T0 - 400 * 24 * 3600 * 1000;

@@ -5,7 +5,7 @@ import type { JsonObject } from '../../src/domain/json.js';
 import type { StoredTouchpoint } from '../../src/domain/touchpoint.js';
 import { createCachedStore, type CachedProfileStore, type CachedStoreOptions } from '../../src/profiles/cached-store.js';
 import { createMemoryStore } from '../../src/profiles/memory-store.js';
-import { DAY_MS, type ProfileStore } from '../../src/profiles/store.js';
+import { DAY_MS, type DecisionReadOptions, type ProfileStore } from '../../src/profiles/store.js';
 
 const T0 = Date.UTC(2026, 0, 15);
 
@@ -27,6 +27,7 @@ function createGatedStore() {
   let gate: Promise<void> | null = null;
   let release: () => void = () => undefined;
   let failReads = false;
+  const decisionReadOptions: Array<DecisionReadOptions | undefined> = [];
 
   async function held<T>(snapshot: Promise<T>): Promise<T> {
     const value = await snapshot;
@@ -49,9 +50,10 @@ function createGatedStore() {
       calls.getForDecision.push([customerId]);
       return held(backing.getForDecision(customerId));
     },
-    getManyForDecision(customerIds) {
+    getManyForDecision(customerIds, options) {
       calls.getManyForDecision.push([...customerIds]);
-      return held(backing.getManyForDecision(customerIds));
+      decisionReadOptions.push(options);
+      return held(backing.getManyForDecision(customerIds, options));
     },
     scanDecisionProfiles: (cursor, limit) => backing.scanDecisionProfiles(cursor, limit),
     appendTouchpoints: (customerId, touchpoints, at) => backing.appendTouchpoints(customerId, touchpoints, at),
@@ -72,6 +74,8 @@ function createGatedStore() {
   return {
     store,
     calls,
+    /** The options of each getManyForDecision that reached the inner store. */
+    decisionReadOptions,
     /** The ids of the single-id decision reads that reached the inner store. */
     decisionReads: () => calls.getForDecision.map(([id]) => id),
     /** Reads the backing store without counting as an inner read. */
@@ -345,6 +349,8 @@ describe('cached profile store', () => {
       expect(found.get('a')).toBe(a);
       expect(found.get('c')?.attributes).toEqual({ n: 'c' });
       expect(inner.calls.getManyForDecision).toEqual([['b', 'c', 'missing']]);
+      // Kept: the store gives each its own memory.
+      expect(inner.decisionReadOptions).toEqual([undefined]);
       expect(cached.stats()).toEqual({ hits: 2, misses: 5, size: 5, suspended: false });
 
       // Everything, the absent one included, is cached now.
@@ -391,6 +397,8 @@ describe('cached profile store', () => {
       expect(found.get('a')).toBe(a);
       expect(found.get('b')?.attributes).toEqual({ n: 'b' });
       expect(inner.calls.getManyForDecision).toEqual([['b', 'missing']]);
+      // The store is told so too: what it answers may share memory (the SQLite store's times).
+      expect(inner.decisionReadOptions).toEqual([{ cacheMisses: false }]);
       expect(cached.stats()).toEqual({ hits: 1, misses: 3, size: 1, suspended: false });
 
       // Not kept: read again from the store, by the stream and by a page alike.

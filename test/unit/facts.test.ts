@@ -96,6 +96,35 @@ describe('createFacts: constant facts', () => {
     );
   });
 
+  it('gives profiles whose times are views on one array (read for one pass) the facts of profiles with their own, decided in any order', () => {
+    const names = ['a', 'b', 'page_view', 'web'];
+    const rowsOf = fc.array(fc.tuple(fc.constantFrom(...names), fc.constantFrom(...names), fc.integer({ min: 0, max: 5 * DAY })), { maxLength: 30 });
+    fc.assert(
+      fc.property(fc.array(rowsOf, { minLength: 1, maxLength: 12 }), (groups) => {
+        const shared = new Float64Array(groups.reduce((sum, rows) => sum + rows.length, 0) + 1);
+        let offset = 1;
+        const pairs = groups.map((rows, i) => {
+          const sorted = [...rows].sort((x, y) => x[2] - y[2]);
+          const at = Float64Array.from(sorted.map(([, , ago]) => NOW - ago));
+          const view = shared.subarray(offset, offset + at.length);
+          view.set(at);
+          offset += at.length;
+          const base = { customerId: `c-${i}`, attributes: {}, stage: null, types: sorted.map(([type]) => type), channels: sorted.map(([, channel]) => channel), outcomes: profile([]).outcomes };
+          return [{ ...base, at }, { ...base, at: view }] as const;
+        });
+        const factsOf = (p: DecisionProfile) => createFacts({ customerId: p.customerId, profile: p, context: {}, now: NOW });
+        const answers = (facts: ReturnType<typeof factsOf>) =>
+          names.flatMap((name) => [facts.touchpointCount({ type: name }), facts.touchpointCount({ type: [name, 'a'], channel: 'web', withinDays: 2 }), facts.daysSinceLastTouchpoint({ type: name })]);
+        // Every index built first, then read: one built later must not have written over one built before.
+        const ownFacts = pairs.map(([own]) => factsOf(own));
+        const sharedFacts = pairs.map(([, view]) => factsOf(view));
+        for (const facts of [...sharedFacts].reverse()) facts.touchpointTypes;
+        pairs.forEach((_, i) => expect(answers(sharedFacts[i] as ReturnType<typeof factsOf>), `profile ${i}`).toEqual(answers(ownFacts[i] as ReturnType<typeof factsOf>)));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('does not depend on the order touchpoints are stored in', () => {
     const shuffled = createFacts({
       customerId: 'c-1',
