@@ -66,7 +66,8 @@ class Facts implements DecisionFacts {
     this.types = profile?.types ?? NO_NAMES;
     this.channels_ = profile?.channels ?? NO_NAMES;
     this.outcomes = profile?.outcomes ?? NO_OUTCOMES;
-    this.memo = profile?.customerId === customerId ? profileMemo(profile) : newMemo();
+    // A profile read for one pass is decided once (twice at most): its memo is not worth a WeakMap entry.
+    this.memo = profile?.customerId === customerId && !sharesMemory(this.at) ? profileMemo(profile) : newMemo();
   }
 
   // Built on first use: most rule sets never read them.
@@ -339,6 +340,9 @@ interface TouchpointIndex {
 
 const EMPTY_INDEX: TouchpointIndex = { ids: new Uint16Array(0), grouped: false, typeNames: NO_NAMES, channelNames: NO_NAMES };
 
+/** Each touchpoint's group while an index is built: kept between builds, which run one at a time. */
+let groupScratch = new Int32Array(256);
+
 /**
  * A profile holds a few distinct types and channels, each one interned string
  * repeated (decision-profile.ts): each touchpoint's name is found among the
@@ -352,13 +356,15 @@ function touchpointIndex(types: readonly string[], channels: readonly string[], 
   const typeNames: string[] = [];
   const groupTypes: number[] = [];
   const sizes: number[] = [];
-  const groupOf = new Array<number>(n);
+  if (groupScratch.length < n) groupScratch = new Int32Array(Math.max(n, 2 * groupScratch.length));
+  const groupOf = groupScratch;
   let grouped = newestFirst;
   for (let i = 0; i < n; i++) {
     const name = types[i] as string;
-    let g = typeNames.indexOf(name);
-    if (g < 0) {
-      g = typeNames.length;
+    // A loop, not indexOf: inlined, it took a third less for 60 touchpoints of a dozen types.
+    let g = 0;
+    while (g < typeNames.length && typeNames[g] !== name) g++;
+    if (g === typeNames.length) {
       typeNames.push(name);
       const type = internedId(name);
       if (type === NO_ID) grouped = false;
@@ -377,9 +383,9 @@ function touchpointIndex(types: readonly string[], channels: readonly string[], 
   for (let i = 0; i < n; i++) {
     ids[i] = groupTypes[groupOf[i] as number] as number;
     const channel = channels[i] as string;
-    let c = channelNames.indexOf(channel);
-    if (c < 0) {
-      c = channelNames.length;
+    let c = 0;
+    while (c < channelNames.length && channelNames[c] !== channel) c++;
+    if (c === channelNames.length) {
       channelNames.push(channel);
       channelIds.push(internedId(channel));
     }
