@@ -121,8 +121,8 @@ function cell(value: unknown): string {
 export interface CountingWriter {
   /** Bytes written and flushed (to the OS: they survive the process, not the machine). */
   readonly bytes: number;
-  write(text: string): void;
-  /** Bytes waiting in memory. */
+  write(part: string | Uint8Array): void;
+  /** Bytes waiting in memory (characters, for text). */
   readonly pending: number;
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -164,7 +164,7 @@ export function streamWriter(stream: Writable): CountingWriter {
 }
 
 function buffered(sink: (bytes: Buffer) => Promise<void>, close: () => Promise<void>, start: number): CountingWriter {
-  let parts: string[] = [];
+  let parts: Array<string | Uint8Array> = [];
   let pending = 0;
   let written = start;
   return {
@@ -174,14 +174,14 @@ function buffered(sink: (bytes: Buffer) => Promise<void>, close: () => Promise<v
     get pending() {
       return pending;
     },
-    write(text) {
-      if (text === '') return;
-      parts.push(text);
-      pending += text.length;
+    write(part) {
+      if (part.length === 0) return;
+      parts.push(part);
+      pending += part.length;
     },
     async flush() {
       if (parts.length === 0) return;
-      const bytes = Buffer.from(parts.join(''), 'utf8');
+      const bytes = Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : part)));
       parts = [];
       pending = 0;
       await sink(bytes);

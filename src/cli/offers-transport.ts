@@ -28,8 +28,8 @@ export interface AnswerBatch {
   /** One entry a request: the rows its decision came to (1 a decision for NDJSON), or -1 when it failed, its failure next in `failures`. */
   rows: readonly number[];
   failures: readonly RowFailure[];
-  /** The output for the decisions among them, in the format asked for. */
-  text: string;
+  /** The output for the decisions among them, in the format asked for: text, or its UTF-8. */
+  output: string | Uint8Array;
 }
 
 export interface DecisionStream {
@@ -161,7 +161,7 @@ class DecisionWorker {
       } else {
         const waiting = this.#waiting.get(message.id);
         this.#waiting.delete(message.id);
-        waiting?.resolve({ rows: message.rows, failures: message.failures, text: message.text });
+        waiting?.resolve({ rows: message.rows, failures: message.failures, output: message.output });
       }
     });
     this.#worker.on('error', (err) => fail(new OffersError(`a decision worker failed: ${err.message}`)));
@@ -227,7 +227,7 @@ async function* remoteAnswers(answers: AsyncIterable<Uint8Array>, format: Output
       rows.push(written.count);
     }
     lines.length = 0;
-    if (rows.length > 0) yield { rows, failures, text };
+    if (rows.length > 0) yield { rows, failures, output: text };
   }
 }
 

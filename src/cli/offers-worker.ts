@@ -9,7 +9,7 @@
 import { parentPort } from 'node:worker_threads';
 import { MAX_STREAM_LINE_BYTES } from '../domain/decision-stream.js';
 import { decisionJson } from '../http/decision-json.js';
-import { catalogItemFields, lineDecider } from '../http/decision-stream.js';
+import { catalogItemFields, encodeLines, lineDecider } from '../http/decision-stream.js';
 import { NdjsonLineSplitter, type BodyLine } from '../http/ndjson-lines.js';
 import { OffersError } from './offers-error.js';
 import { failureOf, type FromWorker, type ToWorker } from './offers-protocol.js';
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
       const splitter = new NdjsonLineSplitter(MAX_STREAM_LINE_BYTES, message.linesBefore);
       splitter.push(Buffer.from(message.text, 'utf8'), lines);
       splitter.end(lines);
-      let text = '';
+      const texts: string[] = [];
       const rows: number[] = [];
       const failures = [];
       try {
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
             }
             const { decision } = answer;
             const written = encoder.decisionRows(decision, () => decisionJson(decision));
-            text += written.text;
+            texts.push(written.text);
             rows.push(written.count);
           }
         }
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
         post({ kind: 'failed', message: `the decisions failed: ${(err as Error).message}` });
         return;
       }
-      post({ kind: 'answers', id: message.id, text, rows, failures });
+      post({ kind: 'answers', id: message.id, output: encodeLines(texts), rows, failures });
     });
   });
   const names: string[] = [];

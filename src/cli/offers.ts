@@ -251,7 +251,7 @@ async function runOffers(options: OffersOptions): Promise<number> {
         tally.decided++;
         tally.rows += rows;
       }
-      output.write(batch.text);
+      output.write(batch.output);
       meter.update(tally.recipients);
       if (output.pending >= FLUSH_CHARS || performance.now() - lastCheckpoint >= CHECKPOINT_MS) await checkpoint();
       if (interrupted) break;

@@ -36,7 +36,7 @@ describe('offers decision workers', () => {
       expect(batches).toHaveLength(Math.ceil(1000 / 7));
       const rows = batches.flatMap((b) => b.rows);
       expect(rows).toEqual(Array.from({ length: 1000 }, (_, i) => ((i + 1) % 3 === 0 ? -1 : 1)));
-      const lines = batches.map((b) => b.text).join('').trim().split('\n');
+      const lines = batches.map((b) => Buffer.from(b.output).toString('utf8')).join('').trim().split('\n');
       expect(lines.map((l) => l.split(',').slice(0, 3).join(','))).toEqual(
         Array.from({ length: 1000 }, (_, i) => i + 1)
           .filter((n) => n % 3 !== 0)

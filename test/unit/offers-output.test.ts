@@ -2,7 +2,10 @@ import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { csvRecord, outputEncoder, type AnsweredDecision } from '../../src/cli/offers-output.js';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { csvRecord, fileWriter, outputEncoder, type AnsweredDecision } from '../../src/cli/offers-output.js';
 import { createProgress, formatDuration, renderBar } from '../../src/cli/progress.js';
 
 const decision: AnsweredDecision = {
@@ -75,6 +78,32 @@ describe('the offers CSV', () => {
 
   it('writes NDJSON decisions as they came', () => {
     expect(outputEncoder('ndjson', []).rows([{ text: '{"x":1}', decision }])).toEqual({ text: '{"x":1}\n', count: 1 });
+  });
+});
+
+describe('the offers file writer', () => {
+  it('writes text and UTF-8 bytes (the decision workers\' output) in order, counts bytes, and appends after a kept prefix', async () => {
+    const dir = await mkdtemp(join(os.tmpdir(), 'nextbest-writer-'));
+    try {
+      const path = join(dir, 'out.csv');
+      const writer = await fileWriter(path, null);
+      writer.write('id,title\n');
+      writer.write(new TextEncoder().encode('1,Café 😀\n'));
+      writer.write(new Uint8Array(0));
+      expect(writer.pending).toBe(9 + 13);
+      await writer.flush();
+      expect(writer.bytes).toBe(22);
+      writer.write('2,x\n');
+      await writer.close();
+      expect(await readFile(path, 'utf8')).toBe('id,title\n1,Café 😀\n2,x\n');
+
+      const resumed = await fileWriter(path, 22);
+      resumed.write(new TextEncoder().encode('3,y\n'));
+      await resumed.close();
+      expect(await readFile(path, 'utf8')).toBe('id,title\n1,Café 😀\n3,y\n');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
