@@ -402,15 +402,15 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
   /**
    * The decision profiles of a group the reader thread read: its names looked up here (numbers the file gave since
    * this thread last looked are read from the file, committed before the reader's read began), its times copied out
-   * of the shared array so that a profile kept by the cache keeps only its own.
+   * of the shared array so that a profile kept by the cache keeps only its own (unless none is kept).
    */
-  function fromReader(answer: ReaderAnswer): Map<string, DecisionProfile> {
+  function fromReader(answer: ReaderAnswer, kept: boolean): Map<string, DecisionProfile> {
     if ('sqliteError' in answer) throw new Database.SqliteError(answer.sqliteError.message, answer.sqliteError.code);
     if ('dataError' in answer) throw unreadable(new Error(answer.dataError));
-    return readStored(() => profilesOfGroup(answer.group));
+    return readStored(() => profilesOfGroup(answer.group, kept));
   }
 
-  function profilesOfGroup({ found, names: numbers, texts, at: times }: DecisionGroup): Map<string, DecisionProfile> {
+  function profilesOfGroup({ found, names: numbers, texts, at: times }: DecisionGroup, kept: boolean): Map<string, DecisionProfile> {
     const profiles = new Map<string, DecisionProfile>();
     let next = 0;
     for (const [askedId, customerId, attributes, stage, count, outcomes] of found) {
@@ -428,7 +428,8 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
         stage,
         types,
         channels,
-        at: times.slice(next, next + count),
+        // Kept by no one, the group's profiles keep their times where they came (SharedTimes, below).
+        at: kept ? times.slice(next, next + count) : times.subarray(next, next + count),
         outcomes: outcomes === null ? NO_OUTCOMES : toOutcomeColumns(outcomes.map(toDecisionOutcome)),
       });
       next += count;
@@ -727,7 +728,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ProfileStore {
         }
         if (answer !== null) {
           const read = answer;
-          return guard(() => fromReader(read));
+          return guard(() => fromReader(read, options?.cacheMisses !== false));
         }
       }
       return guard(() => readDecisionMany(customerIds, clock(), options?.cacheMisses !== false));

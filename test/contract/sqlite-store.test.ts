@@ -238,8 +238,11 @@ describe('sqlite store', () => {
     });
   });
 
-  it('gives the profiles of a group read that no one keeps one array of times, and those that may be kept their own', async () => {
-    const store = createSqliteStore({ ...limits, path: path.join(tempDir(), 'profiles.db') });
+  it.each([
+    ['on its own connection', {}],
+    ['on the reader thread', { readerThread: true, readerMinCustomers: 1 }],
+  ])('gives the profiles of a group read that no one keeps one array of times, and those that may be kept their own (%s)', async (_, reader) => {
+    const store = createSqliteStore({ ...limits, ...reader, path: path.join(tempDir(), 'profiles.db') });
     const ids = ['a', 'b', 'c'];
     for (const [n, id] of ids.entries()) {
       const batch = Array.from({ length: 4 }, (_, i): StoredTouchpoint => ({ id: null, type: 't', channel: 'web', at: T0 - 1000 * (n + 1) - i, properties: null }));
