@@ -37,7 +37,7 @@ const envSchema = z.object({
   SQLITE_READER_THREAD: z
     .enum(['true', 'false'], { error: 'must be true or false' })
     .transform((v) => v === 'true')
-    .default(false),
+    .default(true),
   REDIS_URL: z
     .string()
     .trim()

@@ -50,7 +50,8 @@ export function createSqliteReader(settings: ReaderSettings, onFailure: (error: 
   const pending = new Map<number, { resolve: (answer: ReaderAnswer) => void; reject: (error: Error) => void }>();
 
   const start = (): Worker => {
-    const w = startModuleWorker(WORKER_URL, { workerData: settings });
+    // What it allocates lives for one group (a few hundred KiB): a small young generation does, and keeps its RSS down.
+    const w = startModuleWorker(WORKER_URL, { workerData: settings, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     const fail = (error: Error): void => {
       if (worker !== w) return;
       worker = null;

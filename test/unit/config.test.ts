@@ -9,7 +9,7 @@ describe('loadConfig', () => {
       rulesDir: './rules',
       store: 'sqlite',
       sqlitePath: './data/profiles.db',
-      sqliteReaderThread: false,
+      sqliteReaderThread: true,
       redisUrl: 'redis://127.0.0.1:6379',
       redisCluster: false,
       redisKeyPrefix: 'nextbest:',
