@@ -417,7 +417,7 @@ function sharesMemory(at: Float64Array): boolean {
   return at.byteLength !== at.buffer.byteLength;
 }
 
-/** Indices of profiles no one keeps, one after the other: 64 KiB holds about 170 of 60 touchpoints. */
+/** Indices of profiles no one keeps, one after the other: 64 KiB holds about 160 of 60 touchpoints. */
 let sharedIdsBuffer = new Uint16Array(0);
 let sharedIdsUsed = 0;
 const SHARED_IDS = 32_768;
