@@ -4,7 +4,6 @@
  * dependencies as the service's app resolves them. Each decision worker
  * (offers-worker.ts) opens its own.
  */
-import { ConfigError, loadConfig } from '../config.js';
 import { resolveDeps, type ResolvedDeps } from '../http/deps.js';
 import { createLogger } from '../observability/logger.js';
 import { createProfileStore, decisionKeyring, itemsCountingEveryone, matcherFor, shareDecisionNames } from '../main.js';
@@ -12,9 +11,12 @@ import { createDecisionSigner } from '../outcomes/decision-id.js';
 import type { DecisionNames } from '../outcomes/decision-names.js';
 import { createSharedOutcomeTotals } from '../outcomes/shared-totals.js';
 import { createRuleRegistry } from '../reload/registry.js';
+import { checkedLoader } from '../reload/rules-loader.js';
 import { formatRuleError } from '../ruleset/format.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
 import { OffersError } from './offers-error.js';
+import type { CheckedRules } from './offers-protocol.js';
+import { configOf } from './offers-rules.js';
 
 export interface LocalDecisions {
   deps: ResolvedDeps;
@@ -27,17 +29,18 @@ export interface LocalDecisions {
   close(): Promise<void>;
 }
 
-export async function openLocalDecisions(env: NodeJS.ProcessEnv): Promise<LocalDecisions> {
-  let config;
-  try {
-    config = loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new OffersError(err.message);
-    throw err;
-  }
+/** Opens the rules and the store; with `rules`, compiles those (checked by checkRulesOnce) rather than reading the folder. */
+export async function openLocalDecisions(env: NodeJS.ProcessEnv, rules?: CheckedRules): Promise<LocalDecisions> {
+  const config = configOf(env);
   // Warnings only, and to stderr: standard output may be the offers themselves.
   const logger = createLogger({ level: config.logLevel === 'silent' ? 'silent' : 'warn', destination: process.stderr });
-  const registry = createRuleRegistry({ dir: config.rulesDir, logger, createMatcher: matcherFor(config.evaluator), limits: config.ruleLimits });
+  const registry = createRuleRegistry({
+    dir: config.rulesDir,
+    logger,
+    createMatcher: matcherFor(config.evaluator),
+    limits: config.ruleLimits,
+    ...(rules ? { loader: checkedLoader(rules) } : {}),
+  });
   const loaded = await registry.reload();
   if (!loaded.ok) throw new OffersError(`the rules in ${config.rulesDir} are invalid:\n${loaded.errors.map((e) => `  ${formatRuleError(e)}`).join('\n')}`);
   let store;

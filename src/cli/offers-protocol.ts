@@ -7,8 +7,20 @@
 import type { Problem } from '../http/problem.js';
 import type { RowFailure } from './offers-input.js';
 import type { OutputFormat } from './offers-output.js';
+import type { CheckAnswer } from '../reload/rules-loader.js';
+
+/** The rules read and checked once, by the command (check-answer.ts), for every worker to compile. */
+export type CheckedRules = Exclude<CheckAnswer, { status: 'failed' }>;
+
+/** What a decision worker is started with. */
+export interface WorkerStart {
+  /** True: the first message is the checked rules ({ kind: 'rules' }), which the worker compiles rather than checking them itself. */
+  rulesFromParent: boolean;
+}
 
 export type ToWorker =
+  /** The checked rules, first of all when the worker was started with rulesFromParent. */
+  | { kind: 'rules'; rules: CheckedRules }
   /** Request lines, each ending with a line break; `linesBefore`: how many the run sent before them (for line numbers). */
   | { kind: 'batch'; id: number; text: string; linesBefore: number; format: OutputFormat }
   /**

@@ -18,7 +18,7 @@ import { NdjsonLineSplitter, type BodyLine } from '../http/ndjson-lines.js';
 import { OffersError } from './offers-error.js';
 import type { RowFailure } from './offers-input.js';
 import { outputEncoder, type AnsweredDecision, type OutputFormat } from './offers-output.js';
-import { failureOf, type FromWorker, type ToWorker } from './offers-protocol.js';
+import { failureOf, type CheckedRules, type FromWorker, type ToWorker, type WorkerStart } from './offers-protocol.js';
 import { moduleBeside, startModuleWorker } from '../worker-thread.js';
 
 export { OffersError } from './offers-error.js';
@@ -53,6 +53,12 @@ export interface LocalTransportOptions {
   workerUrl?: URL;
   /** How long `close` waits for a worker to close its store before stopping it. */
   closeTimeoutMs?: number;
+  /**
+   * The rules checked once for the run (checkRulesOnce), given to every
+   * worker to compile; absent, each worker reads and checks the folder itself.
+   * The workers start while it is under way.
+   */
+  rules?: Promise<CheckedRules>;
 }
 
 /** Batches sent to each worker ahead of the answers taken: one deciding, one waiting. */
@@ -70,9 +76,18 @@ const DEFAULT_WORKER_URL = moduleBeside(import.meta.url, 'offers-worker');
  */
 export async function localTransport(env: NodeJS.ProcessEnv, options: LocalTransportOptions = {}): Promise<Transport> {
   const count = Math.max(1, options.workers ?? Math.min(2, os.availableParallelism()));
-  const workers = Array.from({ length: count }, () => new DecisionWorker(options.workerUrl ?? DEFAULT_WORKER_URL, env));
+  // Awaited below, once the workers are started; a failure before then must not count as unhandled.
+  options.rules?.catch(() => undefined);
+  const start: WorkerStart = { rulesFromParent: options.rules !== undefined };
+  const workers = Array.from({ length: count }, () => new DecisionWorker(options.workerUrl ?? DEFAULT_WORKER_URL, env, start));
   let ready: Array<Extract<FromWorker, { kind: 'ready' }>>;
   try {
+    if (options.rules) {
+      const rules = await options.rules.catch((err: unknown) => {
+        throw err instanceof OffersError ? err : new OffersError(`the rules cannot be read: ${(err as Error).message}`);
+      });
+      for (const worker of workers) worker.give(rules);
+    }
     ready = await Promise.all(workers.map((worker) => worker.ready));
   } catch (err) {
     await Promise.all(workers.map((worker) => worker.stop()));
@@ -137,8 +152,8 @@ class DecisionWorker {
   #exited = false;
   readonly #exit: Promise<void>;
 
-  constructor(url: URL, env: NodeJS.ProcessEnv) {
-    this.#worker = startModuleWorker(url, { env });
+  constructor(url: URL, env: NodeJS.ProcessEnv, start: WorkerStart) {
+    this.#worker = startModuleWorker(url, { env, workerData: start });
     let resolveReady!: (ready: Extract<FromWorker, { kind: 'ready' }>) => void;
     let rejectReady!: (err: Error) => void;
     this.ready = new Promise((resolve, reject) => {
@@ -172,6 +187,11 @@ class DecisionWorker {
         resolve();
       });
     });
+  }
+
+  /** The rules checked for the run, which the worker waits for when started with rulesFromParent. */
+  give(rules: CheckedRules): void {
+    if (!this.#failure) this.#worker.postMessage({ kind: 'rules', rules } satisfies ToWorker);
   }
 
   /** The name list to sign with; sent before any batch, so it applies to all. */

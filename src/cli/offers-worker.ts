@@ -6,13 +6,13 @@
  * text, CSV rows or NDJSON decisions, so that nothing is turned into JSON
  * and read back, and the main thread only reads recipients and writes files.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { MAX_STREAM_LINE_BYTES } from '../domain/decision-stream.js';
 import { decisionJson } from '../http/decision-json.js';
 import { catalogItemFields, encodeLines, lineDecider } from '../http/decision-stream.js';
 import { NdjsonLineSplitter, type BodyLine } from '../http/ndjson-lines.js';
 import { OffersError } from './offers-error.js';
-import { failureOf, type FromWorker, type ToWorker } from './offers-protocol.js';
+import { failureOf, type CheckedRules, type FromWorker, type ToWorker, type WorkerStart } from './offers-protocol.js';
 import { openLocalDecisions } from './offers-local.js';
 import { outputEncoder, type OutputEncoder } from './offers-output.js';
 
@@ -20,10 +20,23 @@ if (!parentPort) throw new Error('offers-worker.ts runs as a worker thread of ne
 const port = parentPort;
 const post = (message: FromWorker): void => port.postMessage(message);
 
+/** The rules the command checked, its first message when it checks them for every worker. */
+function rulesFromParent(): Promise<CheckedRules> {
+  return new Promise((resolve) => {
+    const take = (message: ToWorker): void => {
+      if (message.kind !== 'rules') return;
+      port.off('message', take);
+      resolve(message.rules);
+    };
+    port.on('message', take);
+  });
+}
+
 async function main(): Promise<void> {
+  const start = workerData as WorkerStart | undefined;
   let local;
   try {
-    local = await openLocalDecisions(process.env);
+    local = await openLocalDecisions(process.env, start?.rulesFromParent ? await rulesFromParent() : undefined);
   } catch (err) {
     post({ kind: 'failed', message: err instanceof OffersError ? err.message : `the decisions cannot start: ${(err as Error).message}` });
     return;
@@ -39,6 +52,7 @@ async function main(): Promise<void> {
       local.names.adopt(message.names);
       return;
     }
+    if (message.kind === 'rules') return;
     if (message.kind === 'close') {
       queue = queue.then(async () => {
         await local.close();

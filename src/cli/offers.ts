@@ -14,6 +14,7 @@ import { formatOfName, InputError, readRecipients, type InputFormat, type Recipi
 import { fileWriter, outputEncoder, streamWriter, type CountingWriter, type OutputFormat } from './offers-output.js';
 import { progressFile, readProgress, type Checkpoint, type RunDescription } from './offers-resume.js';
 import { localTransport, OffersError, remoteTransport, type Transport } from './offers-transport.js';
+import { checkRulesOnce } from './offers-rules.js';
 import { createProgress, formatCount, type Progress } from './progress.js';
 
 export const OFFERS_USAGE = `usage: nextbest offers --placement P [--placement Q ...] --in FILE --out FILE [options]
@@ -148,7 +149,7 @@ async function runOffers(options: OffersOptions): Promise<number> {
   const started = performance.now();
   const progress = progressFile(options.out);
   const resumeFrom = options.resume ? await resumePoint(options) : null;
-  const transport: Transport = options.url ? remoteTransport(options.url, options.apiKey) : await localTransport(process.env);
+  const transport: Transport = options.url ? remoteTransport(options.url, options.apiKey) : await localTransport(process.env, { rules: checkRulesOnce(process.env) });
   const bar = progressBarWanted();
   const meter = createProgress({ sink: process.stderr, bar, unit: 'recipients' });
   if (bar && options.in !== '-') void countRecipients(options).then((total) => total !== null && meter.setTotal(total));

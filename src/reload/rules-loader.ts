@@ -102,6 +102,15 @@ export function createWorkerLoader(): RulesLoader {
   };
 }
 
+/**
+ * A loader that answers every load with rules read and checked before
+ * (check-answer.ts): `nextbest offers`' decision workers compile the rules the
+ * command checked once, rather than each reading and checking them again.
+ */
+export function checkedLoader(answer: Exclude<CheckAnswer, { status: 'failed' }>): RulesLoader {
+  return { load: async () => fromAnswer(answer) };
+}
+
 function fromAnswer(answer: Exclude<CheckAnswer, { status: 'failed' }>): LoadedRules {
   if (answer.status === 'unchanged') return { status: 'unchanged' };
   const { base, placements, ...rest } = answer;

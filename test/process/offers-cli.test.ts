@@ -4,7 +4,7 @@
  * service, with CSV edge cases, NDJSON through standard input and output,
  * resuming after a kill, and its terminal and non-terminal progress.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -130,6 +130,19 @@ describe('nextbest offers', () => {
       const result = await run(CLI, ['offers', ...args], ENV);
       expect(result.code, args.join(' ')).toBe(2);
     }
+  });
+
+  it('stops with exit 1 naming the file and JSON path of a rule mistake', async () => {
+    const rulesDir = join(tmp, 'broken-rules');
+    cpSync(FIXTURE_RULES_DIR, rulesDir, { recursive: true });
+    const catalog = JSON.parse(readFileSync(join(rulesDir, 'catalog.json'), 'utf8')) as { items: Array<Record<string, unknown>> };
+    (catalog.items[0] as Record<string, unknown>).id = 42;
+    writeFileSync(join(rulesDir, 'catalog.json'), JSON.stringify(catalog));
+    const input = file('broken-rules.csv', 'customerId\nc-gold\n');
+    const result = await run(CLI, ['offers', '-p', 'home-hero', '--in', input, '--out', file('broken-rules-out.csv')], { ...ENV, RULES_DIR: rulesDir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`the rules in ${rulesDir} are invalid`);
+    expect(result.stderr).toContain('catalog.json: $.items[0].id: must be a string');
   });
 
   describe('through a running service (--url)', () => {
