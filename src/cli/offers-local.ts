@@ -1,8 +1,9 @@
 /**
  * What `nextbest offers` decides with in local mode: the rules and the store
- * opened from the environment as `serve` opens them, and the decisions'
- * dependencies as the service's app resolves them. Each decision worker
- * (offers-worker.ts) opens its own.
+ * opened from the environment as `serve` opens them (the rules as the command
+ * checked them once, when it gives them), and the decisions' dependencies as
+ * the service's app resolves them. Each decision worker (offers-worker.ts)
+ * opens its own.
  */
 import { resolveDeps, type ResolvedDeps } from '../http/deps.js';
 import { createLogger } from '../observability/logger.js';
@@ -15,7 +16,7 @@ import { checkedLoader } from '../reload/rules-loader.js';
 import { formatRuleError } from '../ruleset/format.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
 import { OffersError } from './offers-error.js';
-import type { CheckedRules } from './offers-protocol.js';
+import type { CheckedRules } from '../reload/rules-loader.js';
 import { configOf } from './offers-rules.js';
 
 export interface LocalDecisions {

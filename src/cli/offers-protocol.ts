@@ -7,10 +7,7 @@
 import type { Problem } from '../http/problem.js';
 import type { RowFailure } from './offers-input.js';
 import type { OutputFormat } from './offers-output.js';
-import type { CheckAnswer } from '../reload/rules-loader.js';
-
-/** The rules read and checked once, by the command (check-answer.ts), for every worker to compile. */
-export type CheckedRules = Exclude<CheckAnswer, { status: 'failed' }>;
+import type { CheckedRules } from '../reload/rules-loader.js';
 
 /** What a decision worker is started with. */
 export interface WorkerStart {
@@ -19,7 +16,7 @@ export interface WorkerStart {
 }
 
 export type ToWorker =
-  /** The checked rules, first of all when the worker was started with rulesFromParent. */
+  /** The rules the command read and checked once (check-answer.ts), first of all when the worker was started with rulesFromParent. */
   | { kind: 'rules'; rules: CheckedRules }
   /** Request lines, each ending with a line break; `linesBefore`: how many the run sent before them (for line numbers). */
   | { kind: 'batch'; id: number; text: string; linesBefore: number; format: OutputFormat }

@@ -7,7 +7,7 @@
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { checkAnswer } from '../reload/check-answer.js';
 import { OffersError } from './offers-error.js';
-import type { CheckedRules } from './offers-protocol.js';
+import type { CheckedRules } from '../reload/rules-loader.js';
 
 /** The configuration `serve` would read from env; a bad value is an OffersError. */
 export function configOf(env: NodeJS.ProcessEnv): Config {
@@ -29,4 +29,3 @@ export async function checkRulesOnce(env: NodeJS.ProcessEnv): Promise<CheckedRul
   const config = configOf(env);
   return checkAnswer({ dir: config.rulesDir, now: Date.now(), limits: config.ruleLimits });
 }
-

@@ -18,7 +18,8 @@ import { NdjsonLineSplitter, type BodyLine } from '../http/ndjson-lines.js';
 import { OffersError } from './offers-error.js';
 import type { RowFailure } from './offers-input.js';
 import { outputEncoder, type AnsweredDecision, type OutputFormat } from './offers-output.js';
-import { failureOf, type CheckedRules, type FromWorker, type ToWorker, type WorkerStart } from './offers-protocol.js';
+import type { CheckedRules } from '../reload/rules-loader.js';
+import { failureOf, type FromWorker, type ToWorker, type WorkerStart } from './offers-protocol.js';
 import { moduleBeside, startModuleWorker } from '../worker-thread.js';
 
 export { OffersError } from './offers-error.js';

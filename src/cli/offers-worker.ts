@@ -12,7 +12,8 @@ import { decisionJson } from '../http/decision-json.js';
 import { catalogItemFields, encodeLines, lineDecider } from '../http/decision-stream.js';
 import { NdjsonLineSplitter, type BodyLine } from '../http/ndjson-lines.js';
 import { OffersError } from './offers-error.js';
-import { failureOf, type CheckedRules, type FromWorker, type ToWorker, type WorkerStart } from './offers-protocol.js';
+import type { CheckedRules } from '../reload/rules-loader.js';
+import { failureOf, type FromWorker, type ToWorker, type WorkerStart } from './offers-protocol.js';
 import { openLocalDecisions } from './offers-local.js';
 import { outputEncoder, type OutputEncoder } from './offers-output.js';
 

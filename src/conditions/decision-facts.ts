@@ -54,6 +54,8 @@ class Facts implements DecisionFacts {
   private readonly types: readonly string[];
   private readonly channels_: readonly string[];
   private readonly outcomes: OutcomeColumns;
+  /** Read for one pass and kept by no one (sharesMemory): what is built for it may share memory. */
+  private readonly transient: boolean;
 
   constructor(
     readonly customerId: string,
@@ -66,8 +68,9 @@ class Facts implements DecisionFacts {
     this.types = profile?.types ?? NO_NAMES;
     this.channels_ = profile?.channels ?? NO_NAMES;
     this.outcomes = profile?.outcomes ?? NO_OUTCOMES;
+    this.transient = sharesMemory(this.at);
     // A profile read for one pass is decided once (twice at most): its memo is not worth a WeakMap entry.
-    this.memo = profile?.customerId === customerId && !sharesMemory(this.at) ? profileMemo(profile) : newMemo();
+    this.memo = profile?.customerId === customerId && !this.transient ? profileMemo(profile) : newMemo();
   }
 
   // Built on first use: most rule sets never read them.
@@ -285,7 +288,7 @@ class Facts implements DecisionFacts {
 
   /** The touchpoints' ids and groups, made once per profile. */
   private index(): TouchpointIndex {
-    return (this.memo.index ??= touchpointIndex(this.types, this.channels_, this.newestFirst(), sharesMemory(this.at)));
+    return (this.memo.index ??= touchpointIndex(this.types, this.channels_, this.newestFirst(), this.transient));
   }
 
   private newestFirst(): boolean {

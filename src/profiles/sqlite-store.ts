@@ -988,7 +988,6 @@ function toInsert(customerId: string, touchpoint: StoredTouchpoint): TouchpointI
   };
 }
 
-/** What `read` finds for each distinct id, leaving out the ids it finds nothing for. */
 /**
  * The touchpoint times of a group of profiles that no one keeps (read with
  * `cacheMisses: false`: a stream's, a send's), each profile's a view of one
@@ -1018,6 +1017,7 @@ class SharedTimes {
 /** The most times one shared array holds: 128 KiB. */
 const MAX_SHARED_TIMES = 16_384;
 
+/** What `read` finds for each distinct id, leaving out the ids it finds nothing for. */
 function readEach<T>(customerIds: readonly string[], read: (customerId: string) => T | null): Map<string, T> {
   const found = new Map<string, T>();
   for (const customerId of customerIds) {

@@ -10,9 +10,9 @@
 import { serialize } from 'node:v8';
 import { threadId } from 'node:worker_threads';
 import { checkRulesDir, type CheckRulesDirRequest } from './check-rules-dir.js';
-import type { CheckAnswer } from './rules-loader.js';
+import type { CheckedRules } from './rules-loader.js';
 
-export async function checkAnswer(request: CheckRulesDirRequest): Promise<Exclude<CheckAnswer, { status: 'failed' }>> {
+export async function checkAnswer(request: CheckRulesDirRequest): Promise<CheckedRules> {
   const result = await checkRulesDir(request);
   if (result.status === 'unchanged') return result;
   const { checked, ...rest } = result;

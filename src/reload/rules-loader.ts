@@ -38,6 +38,9 @@ export interface WorkerQuestion {
 
 export type WorkerAnswer = { id: number } & CheckAnswer;
 
+/** A check that ran: its rules (or their errors), as the check thread answers and `nextbest offers` hands its workers. */
+export type CheckedRules = Exclude<CheckAnswer, { status: 'failed' }>;
+
 export type CheckAnswer =
   | { status: 'unchanged' }
   | { status: 'failed'; message: string }
@@ -107,11 +110,11 @@ export function createWorkerLoader(): RulesLoader {
  * (check-answer.ts): `nextbest offers`' decision workers compile the rules the
  * command checked once, rather than each reading and checking them again.
  */
-export function checkedLoader(answer: Exclude<CheckAnswer, { status: 'failed' }>): RulesLoader {
+export function checkedLoader(answer: CheckedRules): RulesLoader {
   return { load: async () => fromAnswer(answer) };
 }
 
-function fromAnswer(answer: Exclude<CheckAnswer, { status: 'failed' }>): LoadedRules {
+function fromAnswer(answer: CheckedRules): LoadedRules {
   if (answer.status === 'unchanged') return { status: 'unchanged' };
   const { base, placements, ...rest } = answer;
   const parts: CheckedParts | null = base && {
