@@ -2,6 +2,10 @@
 /**
  * The `nextbest` command: serve the API, check a rules folder without serving
  * it, or run the rule tests of a rules folder.
+ *
+ * The service and the offers command are loaded when asked for: loading the
+ * whole service (its HTTP app, metrics, Redis client) took about 300 ms of the
+ * offers command's start (docs/performance.md, 2026-12-07).
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,11 +15,9 @@ import { formatRuleError } from '../ruleset/format.js';
 import { buildRuleset } from '../ruleset/build.js';
 import { SCHEMAS_FOLDER, TESTS_FOLDER, type RuleSource } from '../ruleset/layout.js';
 import { readRulesDir } from '../reload/read-rules-dir.js';
-import { runServer } from '../main.js';
 import { packageVersion } from '../version.js';
 import { runRuleTests } from './rule-tests.js';
 import { runSchemasCommand } from './schemas.js';
-import { runOffersCommand } from './offers.js';
 
 const USAGE = `usage: nextbest <command> [options]
 
@@ -38,7 +40,7 @@ options:
 
 export async function runCli(argv: string[]): Promise<number> {
   // Its own options, parsed by itself.
-  if (argv[0] === 'offers') return runOffersCommand(argv.slice(1));
+  if (argv[0] === 'offers') return (await import('./offers.js')).runOffersCommand(argv.slice(1));
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -56,7 +58,7 @@ export async function runCli(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'serve':
-      await runServer();
+      await (await import('../main.js')).runServer();
       return -1; // keeps running until a signal
     case 'validate':
       return validate(rest[0] ?? process.env.RULES_DIR ?? './rules');
