@@ -7,7 +7,7 @@
  */
 import { resolveDeps, type ResolvedDeps } from '../http/deps.js';
 import { createLogger } from '../observability/logger.js';
-import { createProfileStore, decisionKeyring, itemsCountingEveryone, matcherFor, shareDecisionNames } from '../main.js';
+import { createProfileStore, decisionKeyring, itemsCountingEveryone, matcherFor, shareDecisionNames } from '../composition.js';
 import { createDecisionSigner } from '../outcomes/decision-id.js';
 import type { DecisionNames } from '../outcomes/decision-names.js';
 import { createSharedOutcomeTotals } from '../outcomes/shared-totals.js';

@@ -11,7 +11,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import type { ApiKey, Scope } from '../../src/config.js';
 import { createApp } from '../../src/http/app.js';
-import { createProfileStore } from '../../src/main.js';
+import { createProfileStore } from '../../src/composition.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import type { ProfileStore } from '../../src/profiles/store.js';
 import { createRuleRegistry } from '../../src/reload/registry.js';

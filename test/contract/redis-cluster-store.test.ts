@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProfileStore } from '../../src/main.js';
+import { createProfileStore } from '../../src/composition.js';
 import { createRedisStore, type ClusterMergeStep, type DeleteStep } from '../../src/profiles/redis-store.js';
 import type { ProfileStore } from '../../src/profiles/store.js';
 import { runProfileStoreContract } from './profile-store.contract.js';

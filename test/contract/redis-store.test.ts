@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ProfileDataError } from '../../src/domain/errors.js';
-import { createProfileStore } from '../../src/main.js';
+import { createProfileStore } from '../../src/composition.js';
 import { createRedisStore } from '../../src/profiles/redis-store.js';
 import { runProfileStoreContract } from './profile-store.contract.js';
 import { REDIS_URL, deleteKeys, openRedisStore, waitReady } from './redis-helpers.js';

@@ -9,7 +9,7 @@ import { AUTH_CHALLENGE, keyMatcher } from '../../src/http/auth.js';
 import { OPEN_PATHS, ROUTE_SCOPES, isOpenPath } from '../../src/http/routes.js';
 import { createApp } from '../../src/http/app.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { createProfileStore } from '../../src/main.js';
+import { createProfileStore } from '../../src/composition.js';
 import { createRuleRegistry } from '../../src/reload/registry.js';
 import { expectProblem, FIXTURE_RULES_DIR, T0, touchpoint } from './harness.js';
 

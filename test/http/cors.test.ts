@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, type ApiKey } from '../../src/config.js';
 import { createApp } from '../../src/http/app.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { createProfileStore } from '../../src/main.js';
+import { createProfileStore } from '../../src/composition.js';
 import { createRuleRegistry } from '../../src/reload/registry.js';
 import { expectProblem, FIXTURE_RULES_DIR, T0 } from './harness.js';
 

@@ -10,7 +10,7 @@ import { createApp } from '../../src/http/app.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { decisionSchema } from '../../src/domain/decision.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { createProfileStore } from '../../src/main.js';
+import { createProfileStore } from '../../src/composition.js';
 import type { CachedProfileStore } from '../../src/profiles/cached-store.js';
 import type { ProfileStore } from '../../src/profiles/store.js';
 import { createRuleRegistry } from '../../src/reload/registry.js';

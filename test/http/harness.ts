@@ -13,7 +13,7 @@ import type { Hono } from 'hono';
 import { createApp } from '../../src/http/app.js';
 import type { RulesPort } from '../../src/http/deps.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { createProfileStore, shareDecisionNames } from '../../src/main.js';
+import { createProfileStore, shareDecisionNames } from '../../src/composition.js';
 import { createDecisionSigner, createKeyring, generateDecisionKey, type DecisionKey } from '../../src/outcomes/decision-id.js';
 import { createDecisionNames, type DecisionNames } from '../../src/outcomes/decision-names.js';
 import type { ProfileStore } from '../../src/profiles/store.js';

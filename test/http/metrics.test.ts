@@ -7,7 +7,7 @@ import type { Scope } from '../../src/config.js';
 import { createApp } from '../../src/http/app.js';
 import { createMetrics, type PrometheusMetrics } from '../../src/observability/metrics.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { createProfileStore } from '../../src/main.js';
+import { createProfileStore } from '../../src/composition.js';
 import type { ProfileStore } from '../../src/profiles/store.js';
 import { createRuleRegistry, type RuleRegistry } from '../../src/reload/registry.js';
 import { copyFixtureRules, FIXTURE_RULES_DIR, fixedClock, json, removeTempDirs, touchpoint } from './harness.js';

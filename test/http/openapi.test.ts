@@ -36,7 +36,7 @@ import { createMetrics } from '../../src/observability/metrics.js';
 import { buildOpenApiDocument, OPEN_PATHS, ROUTE_SCOPES } from '../../src/http/routes.js';
 import type { Problem } from '../../src/http/problem.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { createProfileStore } from '../../src/main.js';
+import { createProfileStore } from '../../src/composition.js';
 import type { ProfileStore } from '../../src/profiles/store.js';
 import type { RulesStatus } from '../../src/reload/registry.js';
 import { createRuleRegistry, type RuleRegistry } from '../../src/reload/registry.js';

@@ -14,7 +14,7 @@ import { defineRoute, type RouteDef } from '../../src/http/route.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { ROUTES } from '../../src/http/routes.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { createProfileStore } from '../../src/main.js';
+import { createProfileStore } from '../../src/composition.js';
 
 const KEYS: readonly ApiKey[] = [{ key: 'routes-test-key', scopes: new Set(['admin']) }];
 
