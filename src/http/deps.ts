@@ -9,7 +9,7 @@ import { createReports, type Reports } from '../reports/reports.js';
 import type { RulesStatus } from '../reload/registry.js';
 import type { RulesetSnapshot } from '../ruleset/snapshot.js';
 import { degradedWarner, type DegradedWarner } from './degraded-warning.js';
-import { noMetrics, type Metrics } from '../observability/metrics.js';
+import { noMetrics, type Metrics } from '../observability/metrics-hooks.js';
 import { HttpProblem, PROBLEM_TYPES } from './problem.js';
 
 export interface RulesPort {

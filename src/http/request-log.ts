@@ -11,7 +11,7 @@ import { matchedRoutes } from 'hono/route';
 import { StoreUnavailableError } from '../domain/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { addAnswerHeader } from './answer-headers.js';
-import type { RequestRecord } from '../observability/metrics.js';
+import type { RequestRecord } from '../observability/metrics-hooks.js';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 

@@ -16,42 +16,9 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { FastHistogram, type HistogramSeries } from './histogram.js';
 import type { Decision, PlacementDecision } from '../domain/decision.js';
 import type { CacheStats } from '../profiles/cached-store.js';
-import { PROFILE_STORE_METHODS, type AppendResult, type ProfileStore, type ProfileStoreMethod } from '../profiles/store.js';
+import { PROFILE_STORE_METHODS, type ProfileStore, type ProfileStoreMethod } from '../profiles/store.js';
 import { wrapStore } from '../profiles/wrap-store.js';
-import type { RulesStatus } from '../reload/registry.js';
-
-/** One answered HTTP request, as the request log saw it. */
-export interface RequestRecord {
-  method: string;
-  /** The matched route pattern (`/v1/customers/:id`), never the raw path. */
-  route: string;
-  status: number;
-  seconds: number;
-}
-
-/** What the metrics read at each scrape. */
-export interface MetricsSources {
-  rules: { status(): RulesStatus };
-  /** The app's store; its `stats()`, when it is the profile cache, feeds the cache series. */
-  store: ProfileStore;
-}
-
-/** The hooks the routes call. `noMetrics` when the app has no metrics: the routes never check. */
-export interface Metrics {
-  recordRequest(record: RequestRecord): void;
-  /** One decision, batch members included; `seconds` is the time decide() took. */
-  recordDecision(decision: Decision, seconds: number): void;
-  recordTouchpoints(result: AppendResult): void;
-  /** Outcomes newly stored, by kind (duplicates are not counted). */
-  recordOutcomes(kind: string, count: number): void;
-  /** Outcomes refused, by reason (invalid, forged, expired, not-served, other-customer). */
-  recordRejectedOutcomes(reason: string, count: number): void;
-  /** Points the scrape-time series at an app's rules and store; the last app to call it wins. */
-  readFrom(sources: MetricsSources): void;
-  /** The exposition in Prometheus text format. */
-  render(): Promise<string>;
-  readonly contentType: string;
-}
+import type { Metrics, MetricsSources } from './metrics-hooks.js';
 
 export interface PrometheusMetrics extends Metrics {
   readonly registry: Registry;
@@ -71,17 +38,6 @@ export interface MetricsOptions {
    */
   processMetrics?: boolean;
 }
-
-export const noMetrics: Metrics = {
-  recordRequest() {},
-  recordDecision() {},
-  recordTouchpoints() {},
-  recordOutcomes() {},
-  recordRejectedOutcomes() {},
-  readFrom() {},
-  render: () => Promise.resolve(''),
-  contentType: 'text/plain; version=0.0.4; charset=utf-8',
-};
 
 // Decisions take tens of microseconds compiled and up to tens of milliseconds with json-rules-engine.
 const DECISION_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
