@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
+import type { Cluster, ClusterNode, Redis, RedisOptions } from 'ioredis';
+import { ioredis } from './ioredis.js';
 import { intern, NO_OUTCOMES, type DecisionProfile, type OutcomeColumns } from '../domain/decision-profile.js';
 import { InvalidInputError, ProfileDataError, StoreUnavailableError } from '../domain/errors.js';
 import type { JsonObject } from '../domain/json.js';
@@ -615,7 +616,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
    * cursor is `<master index>:<SCAN cursor>`, the masters ordered by address.
    */
   async function scanPage(cursor: string | null, limit: number): Promise<DecisionProfilePage> {
-    const nodes = client instanceof Cluster ? [...client.nodes('master')].sort(byAddress) : [client];
+    const nodes = client instanceof ioredis().Cluster ? [...client.nodes('master')].sort(byAddress) : [client];
     const match = /^(\d+):(\d+)$/.exec(cursor ?? '0:0');
     if (!match) throw new InvalidInputError(`not a scan cursor: "${cursor}"`, [{ path: '$.cursor', message: 'not a cursor this store made' }]);
     let nodeIndex = Number(match[1]);
@@ -635,7 +636,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisProfileStore 
 
   async function sweep(now: number): Promise<number> {
     const oldestKept = cutoff(now);
-    const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+    const nodes = client instanceof ioredis().Cluster ? client.nodes('master') : [client];
     let total = 0;
     let skipped = 0;
     const passes = [
@@ -779,14 +780,14 @@ function connect(options: RedisStoreOptions, role: string): Client {
   };
   if (options.cluster) {
     const nodes: ClusterNode[] = options.url.split(',').map((seed) => seed.trim()).filter(Boolean);
-    return new Cluster(nodes, {
+    return new (ioredis().Cluster)(nodes, {
       redisOptions: common,
       enableOfflineQueue: common.enableOfflineQueue ?? false,
       enableAutoPipelining: true,
       clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
     });
   }
-  return new Redis(options.url, common);
+  return new (ioredis().Redis)(options.url, common);
 }
 
 function defineScripts(client: Client): Scripts {
@@ -861,7 +862,7 @@ function escapeGlob(text: string): string {
 /** Warns when acknowledged writes would not survive a Redis restart. Managed services may refuse CONFIG: then nothing is said. */
 async function checkDurability(client: Client, onEvent: (event: RedisStoreEvent) => void): Promise<void> {
   try {
-    const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+    const nodes = client instanceof ioredis().Cluster ? client.nodes('master') : [client];
     const reply = (await nodes[0]?.config('GET', 'appendonly')) as string[] | undefined;
     if (reply?.[1] === 'no') {
       onEvent({ kind: 'warning', message: 'Redis runs without AOF (appendonly no): acknowledged writes are lost when it restarts' });

@@ -12,7 +12,8 @@
  * atomic on the server: an outcome is counted exactly when its key joins the
  * set, so a retried request never counts it twice.
  */
-import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
+import type { Cluster, ClusterNode, Redis, RedisOptions } from 'ioredis';
+import { ioredis } from '../profiles/ioredis.js';
 import { StoreUnavailableError } from '../domain/errors.js';
 import type { OptimizeGoal, RankingArm } from '../domain/report.js';
 import {
@@ -233,12 +234,12 @@ function connect(options: RedisReportStoreOptions): Client {
   };
   if (options.cluster) {
     const nodes: ClusterNode[] = options.url.split(',').map((seed) => seed.trim()).filter(Boolean);
-    return new Cluster(nodes, {
+    return new (ioredis().Cluster)(nodes, {
       redisOptions: common,
       enableOfflineQueue: false,
       enableAutoPipelining: true,
       clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
     });
   }
-  return new Redis(options.url, common);
+  return new (ioredis().Redis)(options.url, common);
 }
