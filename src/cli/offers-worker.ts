@@ -9,7 +9,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { MAX_STREAM_LINE_BYTES } from '../domain/decision-stream.js';
 import { decisionJson } from '../http/decision-json.js';
-import { catalogItemFields, encodeLines, lineDecider } from '../http/decision-stream.js';
+import { catalogItemFields, encodeLines, lineDecider, linesAtHand } from '../http/decision-stream.js';
 import { NdjsonLineSplitter, type BodyLine } from '../http/ndjson-lines.js';
 import { OffersError } from './offers-error.js';
 import type { CheckedRules } from '../reload/rules-loader.js';
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
       const rows: number[] = [];
       const failures = [];
       try {
-        for await (const answers of decide(lines)) {
+        for await (const answers of decide(linesAtHand(lines))) {
           for (const answer of answers) {
             if ('problem' in answer) {
               rows.push(-1);

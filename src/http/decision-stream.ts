@@ -2,14 +2,14 @@
  * POST /v1/decisions/stream: decision requests as NDJSON in, one answer a
  * line out, in order (contract section 12).
  *
- * The body is read a chunk at a time and answered as it comes: each chunk's
- * lines are decided in groups, each group's profiles read with one
- * getManyForDecision, and the next chunk is read only once the answers before
- * it have been taken by the client. So a slow reader slows the work, a slow
- * writer gets its answers as its lines arrive, and memory holds one chunk, one
- * group's answers and at most one unfinished line (MAX_STREAM_LINE_BYTES)
- * whatever the count. When the client goes away, the answer is cancelled and
- * the body stops being read.
+ * The body is read a chunk at a time and answered as it comes: its lines are
+ * decided in groups, each group's profiles read with one getManyForDecision
+ * while the group before it is decided, and the body is read ahead only while
+ * fewer than READ_AHEAD_LINES lines wait, as the answers are taken by the
+ * client. So a slow reader slows the work, a slow writer gets its answers as
+ * its lines arrive, and memory holds those lines, a chunk, two groups and at
+ * most one unfinished line (MAX_STREAM_LINE_BYTES) whatever the count. When
+ * the client goes away, the answer is cancelled and the body stops being read.
  *
  * Each line is decided through decideCounted, as the batch route decides each
  * request, so a stream and a batch decide alike; the whole stream uses the
@@ -34,6 +34,14 @@ import { defineRoute } from './route.js';
 export const STREAM_GROUP_SIZE = 128;
 /** The first group of the lines at hand: its read is waited for with nothing else to do; the next ones are read while the one before is decided. */
 const FIRST_GROUP_SIZE = 32;
+/**
+ * The body is read ahead while fewer lines than this wait to be decided, so
+ * that the next group's read can start whatever the size of the body's chunks
+ * (about 160 lines of a send). Decided a chunk at a time, the groups' reads
+ * started again at each chunk, and the decisions waited for them: about a
+ * quarter of the stream's time (docs/performance.md, 2026-12-07).
+ */
+export const READ_AHEAD_LINES = 2 * STREAM_GROUP_SIZE;
 
 export const decisionStreamRoute = defineRoute({
   method: 'POST',
@@ -152,19 +160,90 @@ function bodySource(c: Context): BodySource {
  * The answers, a group of lines' at a time, as the body's bytes.
  */
 async function* answerStream(deps: ResolvedDeps, snapshot: RulesetSnapshot, body: BodySource): AsyncGenerator<Uint8Array> {
-  const splitter = new NdjsonLineSplitter(MAX_STREAM_LINE_BYTES);
-  const decideGroups = lineDecider(deps, snapshot);
-  const lines: BodyLine[] = [];
-  const answerAll = function* (answers: LineAnswer[]): Generator<Uint8Array> {
+  for await (const answers of lineDecider(deps, snapshot)(bodyLines(body))) {
     yield encodeLines(answers.map((answer) => ('decision' in answer ? `${decisionJson(answer.decision)}\n` : problemLine(answer.problem, answer.line))));
-  };
-  for await (const chunk of body) {
-    splitter.push(chunk, lines);
-    for await (const answers of decideGroups(lines)) yield* answerAll(answers);
-    lines.length = 0;
   }
-  splitter.end(lines);
-  for await (const answers of decideGroups(lines)) yield* answerAll(answers);
+}
+
+/**
+ * Lines as they arrive, for lineDecider: what has arrived is taken without
+ * waiting, so a group is never held back for lines the client has not sent
+ * (it may wait for its answers before it sends more).
+ */
+export interface LineSource {
+  /** Up to `max` of the lines that have arrived, in order; none when none has. */
+  take(max: number): BodyLine[];
+  /** Resolves true once a line has arrived, false when there are no more. Throws what reading them threw. */
+  arrival(): Promise<boolean>;
+}
+
+/** Lines all at hand (a batch of `nextbest offers`). */
+export function linesAtHand(lines: readonly BodyLine[]): LineSource {
+  let at = 0;
+  return {
+    take(max) {
+      const taken = lines.slice(at, at + max);
+      at += taken.length;
+      return taken;
+    },
+    arrival: () => Promise.resolve(at < lines.length),
+  };
+}
+
+/**
+ * A body's lines, read a chunk ahead while fewer than READ_AHEAD_LINES wait.
+ * A failure to read (the client went away) is thrown to whoever asks once the
+ * lines read before it are taken.
+ */
+export function bodyLines(body: AsyncIterable<Buffer>): LineSource {
+  const splitter = new NdjsonLineSplitter(MAX_STREAM_LINE_BYTES);
+  const chunks = body[Symbol.asyncIterator]();
+  let waiting: BodyLine[] = [];
+  let at = 0;
+  let ended = false;
+  let failure: { error: unknown } | null = null;
+  let reading: Promise<void> | null = null;
+  const readAhead = (): void => {
+    if (reading !== null || ended || failure !== null || waiting.length - at >= READ_AHEAD_LINES) return;
+    reading = chunks.next().then(
+      (next) => {
+        reading = null;
+        if (at > 0) {
+          waiting = waiting.slice(at);
+          at = 0;
+        }
+        if (next.done) {
+          splitter.end(waiting);
+          ended = true;
+        } else {
+          splitter.push(next.value, waiting);
+          readAhead();
+        }
+      },
+      (error: unknown) => {
+        reading = null;
+        failure = { error };
+      },
+    );
+  };
+  return {
+    take(max) {
+      if (failure !== null && at === waiting.length) throw failure.error;
+      const taken = waiting.slice(at, at + max);
+      at += taken.length;
+      readAhead();
+      return taken;
+    },
+    async arrival() {
+      for (;;) {
+        if (at < waiting.length) return true;
+        if (failure !== null) throw failure.error;
+        if (ended) return false;
+        readAhead();
+        await reading;
+      }
+    },
+  };
 }
 
 /**
@@ -213,19 +292,25 @@ export type LineAnswer = { line: number; decision: Decision } | { line: number; 
  * (the request fails); after it, each line of the failed group answers a 500
  * problem (the failure logged once) and the stream goes on.
  */
-export function lineDecider(deps: ResolvedDeps, snapshot: RulesetSnapshot): (lines: readonly BodyLine[]) => AsyncGenerator<LineAnswer[]> {
+export function lineDecider(deps: ResolvedDeps, snapshot: RulesetSnapshot): (source: LineSource) => AsyncGenerator<LineAnswer[]> {
   let answered = false;
-  return async function* (lines) {
+  return async function* (source) {
     // Each group's profiles are asked for before the group ahead of it is decided, so a store that reads elsewhere
-    // (SQLite's reader thread, Redis) reads the next group meanwhile. Within the lines given: the last group waits
-    // for nothing that has not arrived (a client may wait for its answers before it sends more). The first group is
-    // small, as nothing is decided while its read is waited for.
-    const groupAt = (start: number, size: number): PreparedGroup | null =>
-      start < lines.length ? prepareGroup(deps, lines.slice(start, start + size)) : null;
-    let next = groupAt(0, FIRST_GROUP_SIZE);
-    for (let start = FIRST_GROUP_SIZE; next !== null; start += STREAM_GROUP_SIZE) {
-      const group = next;
-      next = groupAt(start, STREAM_GROUP_SIZE);
+    // (SQLite's reader thread, Redis) reads the next group meanwhile, from the lines that have arrived: a group waits
+    // for none that has not. A group read with none under way is small, as nothing is decided while it is waited for.
+    let next: PreparedGroup | null = null;
+    for (;;) {
+      let group = next;
+      if (group === null) {
+        let lines = source.take(FIRST_GROUP_SIZE);
+        if (lines.length === 0) {
+          if (!(await source.arrival())) return;
+          lines = source.take(FIRST_GROUP_SIZE);
+        }
+        group = prepareGroup(deps, lines);
+      }
+      const ahead = source.take(STREAM_GROUP_SIZE);
+      next = ahead.length > 0 ? prepareGroup(deps, ahead) : null;
       let answers: LineAnswer[];
       try {
         answers = await decideGroup(deps, snapshot, group);

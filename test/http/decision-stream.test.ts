@@ -300,20 +300,27 @@ describe('POST /v1/decisions/stream when things are not well', () => {
 
   it('answers 500 when the first group fails unexpectedly, and a 500 problem per line after the answer has begun', async () => {
     let calls = 0;
+    let secondRead!: () => void;
+    const secondReadAsked = new Promise<void>((resolve) => (secondRead = resolve));
     const flaky = (store: ProfileStore): ProfileStore =>
       new Proxy(store, {
         get(target, property, receiver) {
           const value = Reflect.get(target, property, receiver) as unknown;
           if (property !== 'getManyForDecision' || typeof value !== 'function') return value;
-          return (ids: readonly string[]) => (++calls === 2 ? Promise.reject(new Error('a bug')) : (value as ProfileStore['getManyForDecision']).call(target, ids));
+          return (ids: readonly string[]) => {
+            if (++calls !== 2) return (value as ProfileStore['getManyForDecision']).call(target, ids);
+            secondRead();
+            return Promise.reject(new Error('a bug'));
+          };
         },
       });
     const h = await createHarness({ wrapStore: flaky });
     try {
-      // Three chunks, one group each: the second group fails.
+      // Three chunks, one group each (the third sent once the second group's read is asked for): the second group fails.
       const chunks = [0, 1, 2].map((n) => line({ customerId: `c-${n}`, placements: ['home-hero'] }));
       const body = new ReadableStream<Uint8Array>({
-        pull(controller) {
+        async pull(controller) {
+          if (chunks.length === 1) await secondReadAsked;
           const next = chunks.shift();
           if (next === undefined) controller.close();
           else controller.enqueue(encoder.encode(next));
