@@ -5,7 +5,7 @@
  * configuration picks, behind the profile decorators; the decision id keys
  * and the decision name list shared through the store; the matcher of the
  * configured evaluator. Kept out of main.ts so that a worker loads what it
- * uses and no more (docs/performance.md, 2026-12-07).
+ * uses and no more (docs/performance.md, 2026-12-06, session 11).
  */
 import type { Config, Evaluator } from './config.js';
 import { createCompiledMatcher } from './conditions/compiled-matcher.js';

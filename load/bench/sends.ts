@@ -228,7 +228,7 @@ export async function streamLines(server: ChildServer, count: number, request: (
  * with {"decisionId": so a line's third byte tells. The client shares the
  * machine with the service, so it finds line ends with indexOf (native)
  * rather than looking at every byte in JavaScript, which took about half of
- * its CPU (docs/performance.md, 2026-12-07).
+ * its CPU (docs/performance.md, 2026-12-06, session 11).
  */
 export function answerLineCounter(onLine: () => void = () => undefined): { push(chunk: Uint8Array): void; answers: number; problems: number } {
   // Where the next line's third byte is, from the current chunk's start (it may be in a later chunk; negative: none).

@@ -5,7 +5,7 @@
  *
  * The service and the offers command are loaded when asked for: loading the
  * whole service (its HTTP app, metrics, Redis client) took about 300 ms of the
- * offers command's start (docs/performance.md, 2026-12-07).
+ * offers command's start (docs/performance.md, 2026-12-06, session 11).
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';

@@ -39,7 +39,7 @@ const FIRST_GROUP_SIZE = 32;
  * that the next group's read can start whatever the size of the body's chunks
  * (about 160 lines of a send). Decided a chunk at a time, the groups' reads
  * started again at each chunk, and the decisions waited for them: about a
- * quarter of the stream's time (docs/performance.md, 2026-12-07).
+ * quarter of the stream's time (docs/performance.md, 2026-12-06, session 11).
  */
 export const READ_AHEAD_LINES = 2 * STREAM_GROUP_SIZE;
 

@@ -1,10 +1,10 @@
 /**
  * The offers command and its decision workers load what they use: loading
  * the whole service with them (its HTTP app, prom-client, the Redis client)
- * took 0.6 s of a run's start (docs/performance.md, 2026-12-07). The Redis
- * client is loaded when a Redis store is made, prom-client only by the
- * service. A child process imports what each thread imports and lists the
- * CommonJS packages loaded (both are; require's cache holds them).
+ * took 0.6 s of a run's start (docs/performance.md, 2026-12-06, session
+ * 11). The Redis client is loaded when a Redis store is made, prom-client
+ * only by the service. A child process imports what each thread imports and
+ * lists the CommonJS packages loaded (both are; require's cache holds them).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
