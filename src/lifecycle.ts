@@ -51,7 +51,12 @@ export interface HttpServer {
 
 /** Responses assigned to a socket and not yet flushed (see ConnectionState.track). */
 const OPEN_RESPONSES = Symbol('openResponses');
-type TrackedSocket = Socket & { [OPEN_RESPONSES]?: number };
+/** The request's body was not read to its end when the answer was written: the connection closes lingering (lingeringClose). */
+const LINGER = Symbol('linger');
+type TrackedSocket = Socket & { [OPEN_RESPONSES]?: number; [LINGER]?: 'wanted' | 'closing' };
+
+/** How long a connection closing lingering reads what its client still sends before it is closed regardless. */
+const LINGER_MS = 2000;
 
 /** Serves `fetch` on a port, with the server's timeouts set and a drain for shutdown. */
 export async function serveHttp(fetch: FetchHandler, options: ServeOptions): Promise<HttpServer> {
@@ -111,6 +116,13 @@ class ConnectionState {
     server.on('connection', (socket: TrackedSocket) => {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
+      // Node closes a connection after an answer that says `Connection: close` with destroySoon (as does
+      // @hono/node-server when its drain of the body gives up).
+      const destroySoon = socket.destroySoon.bind(socket);
+      socket.destroySoon = () => {
+        if (socket[LINGER] === undefined) destroySoon();
+        else lingeringClose(socket);
+      };
     });
     // Node's own closeIdleConnections, which its close() calls, also destroys a connection whose
     // answer has been ended but not yet flushed, and its client gets a reset in the middle of the
@@ -170,7 +182,10 @@ function serviceResponse(connections: ConnectionState): typeof ServerResponse {
   }
   Object.defineProperty(ServiceResponse.prototype, 'shouldKeepAlive', {
     get(this: Response): boolean {
-      return this[keepAlive] === true && !connections.draining && bodyReadToEnd(this.req);
+      const readToEnd = bodyReadToEnd(this.req);
+      const socket = this.socket as TrackedSocket | null;
+      if (!readToEnd && socket) socket[LINGER] ??= 'wanted';
+      return this[keepAlive] === true && !connections.draining && readToEnd;
     },
     set(this: Response, value: boolean) {
       this[keepAlive] = value;
@@ -178,6 +193,28 @@ function serviceResponse(connections: ConnectionState): typeof ServerResponse {
   });
   // A subclass with the same constructor; TypeScript cannot see that it stays generic over the request type.
   return ServiceResponse as typeof ServerResponse;
+}
+
+/**
+ * Closes a connection whose client may still be sending the request's body
+ * (answered early: 413 on the declared length, 401, 404) without resetting
+ * it. Closed at once, the socket would still hold unread bytes, and the
+ * kernel answers that with a reset, which can reach the client before it has
+ * read the answer: it sees EPIPE or ECONNRESET instead of the 413. So the
+ * answer is followed by the end of the service's side, what the client
+ * still sends is read and dropped (the request is dumped), and the socket is
+ * closed when the client ends its side, or after LINGER_MS: HTTP/1.1's
+ * advice (RFC 9112, section 9.6), as Apache and nginx do it.
+ */
+function lingeringClose(socket: TrackedSocket): void {
+  if (socket[LINGER] === 'closing') return;
+  socket[LINGER] = 'closing';
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  socket.once('end', () => socket.destroy());
+  socket.end();
+  socket.resume();
 }
 
 /** True when the request has no body, or what it had has been read: nothing of it is left to arrive or be consumed. */

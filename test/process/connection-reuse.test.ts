@@ -5,7 +5,10 @@
  * 404 for an unknown route, a 401) leaves body bytes on the wire; the server
  * must either announce that it will not reuse that connection or read past
  * them, so that no later request on a reused connection meets a closed socket.
+ * Closing, it reads what the client still sends until the client ends, so
+ * the client never meets a reset before it has read the answer.
  */
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listening, start, type Child } from './spawn.js';
 
@@ -108,4 +111,40 @@ describe('connection reuse after bad requests', () => {
     child.process.kill('SIGTERM');
     expect(await child.exited).toBe(0);
   }, 60_000);
+
+  it('reads on past an early answer until the client has sent its body, then closes without a reset', async () => {
+    const child = start(MAIN, [], { PORT: '0', HOST: '127.0.0.1', RULES_DIR: FIXTURE, STORE: 'memory', API_KEYS: 'good-key-123456:decide' });
+    children.push(child);
+    const { hostname, port } = new URL(await listening(child));
+    // Half-open, as an HTTP client writing a body is: the service's end does not end the sending.
+    const socket = connect({ port: Number(port), host: hostname, allowHalfOpen: true });
+    let received = '';
+    let serverEnded = false;
+    let error: string | null = null;
+    socket.setEncoding('latin1').on('data', (chunk: string) => (received += chunk));
+    socket.on('end', () => (serverEnded = true));
+    socket.on('error', (err: NodeJS.ErrnoException) => (error = err.code ?? err.message));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const piece = 'x'.repeat(64 * 1024);
+    const pieces = 32;
+    socket.write(`POST /v1/decisions HTTP/1.1\r\nHost: ${hostname}\r\nX-Api-Key: good-key-123456\r\nContent-Type: application/json\r\nContent-Length: ${pieces * piece.length}\r\n\r\n`);
+    socket.write(piece);
+    // The 413 comes on the declared length, and the service ends its side after it.
+    await expect.poll(() => serverEnded, { timeout: 10_000 }).toBe(true);
+    expect(received).toMatch(/^HTTP\/1\.1 413 /);
+    expect(received.toLowerCase()).toContain('connection: close');
+    // The client goes on sending its body, as clients do, a piece at a time: a service that had closed its socket
+    // would answer these with a reset.
+    for (let sent = 1; sent < pieces && error === null; sent++) {
+      socket.write(piece);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    socket.end();
+    await closed;
+    expect(error).toBeNull();
+
+    child.process.kill('SIGTERM');
+    expect(await child.exited).toBe(0);
+  }, 30_000);
 });
