@@ -51,9 +51,11 @@ export interface HttpServer {
 
 /** Responses assigned to a socket and not yet flushed (see ConnectionState.track). */
 const OPEN_RESPONSES = Symbol('openResponses');
-/** The request's body was not read to its end when the answer was written: the connection closes lingering (lingeringClose). */
-const LINGER = Symbol('linger');
-type TrackedSocket = Socket & { [OPEN_RESPONSES]?: number; [LINGER]?: 'wanted' | 'closing' };
+/** The request the socket's latest response answers: whether its body is still arriving when the socket closes. */
+const REQUEST = Symbol('request');
+/** Closing lingering (lingeringClose). */
+const LINGERING = Symbol('lingering');
+type TrackedSocket = Socket & { [OPEN_RESPONSES]?: number; [REQUEST]?: IncomingMessage; [LINGERING]?: true };
 
 /** How long a connection closing lingering reads what its client still sends before it is closed regardless. */
 const LINGER_MS = 2000;
@@ -117,11 +119,12 @@ class ConnectionState {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
       // Node closes a connection after an answer that says `Connection: close` with destroySoon (as does
-      // @hono/node-server when its drain of the body gives up).
+      // @hono/node-server when its drain of the body gives up); lingering while the body still arrives.
       const destroySoon = socket.destroySoon.bind(socket);
       socket.destroySoon = () => {
-        if (socket[LINGER] === undefined) destroySoon();
-        else lingeringClose(socket);
+        const request = socket[REQUEST];
+        if (request !== undefined && !request.complete) lingeringClose(socket);
+        else destroySoon();
       };
     });
     // Node's own closeIdleConnections, which its close() calls, also destroys a connection whose
@@ -162,8 +165,8 @@ class ConnectionState {
  * Node reads `shouldKeepAlive` once, in the code that writes the headers,
  * so the rule costs a few property reads per answer.
  *
- * It also counts, on its socket, the responses not yet flushed
- * (ConnectionState).
+ * It also counts, on its socket, the responses not yet flushed, and keeps
+ * there the request the latest answers (ConnectionState).
  */
 function serviceResponse(connections: ConnectionState): typeof ServerResponse {
   const keepAlive = Symbol('keepAlive');
@@ -172,6 +175,7 @@ function serviceResponse(connections: ConnectionState): typeof ServerResponse {
     override assignSocket(socket: TrackedSocket): void {
       super.assignSocket(socket);
       socket[OPEN_RESPONSES] = (socket[OPEN_RESPONSES] ?? 0) + 1;
+      socket[REQUEST] = this.req;
     }
 
     override detachSocket(socket: TrackedSocket): void {
@@ -182,10 +186,7 @@ function serviceResponse(connections: ConnectionState): typeof ServerResponse {
   }
   Object.defineProperty(ServiceResponse.prototype, 'shouldKeepAlive', {
     get(this: Response): boolean {
-      const readToEnd = bodyReadToEnd(this.req);
-      const socket = this.socket as TrackedSocket | null;
-      if (!readToEnd && socket) socket[LINGER] ??= 'wanted';
-      return this[keepAlive] === true && !connections.draining && readToEnd;
+      return this[keepAlive] === true && !connections.draining && bodyReadToEnd(this.req);
     },
     set(this: Response, value: boolean) {
       this[keepAlive] = value;
@@ -207,8 +208,8 @@ function serviceResponse(connections: ConnectionState): typeof ServerResponse {
  * advice (RFC 9112, section 9.6), as Apache and nginx do it.
  */
 function lingeringClose(socket: TrackedSocket): void {
-  if (socket[LINGER] === 'closing') return;
-  socket[LINGER] = 'closing';
+  if (socket[LINGERING]) return;
+  socket[LINGERING] = true;
   const timer = setTimeout(() => socket.destroy(), LINGER_MS);
   timer.unref();
   socket.once('close', () => clearTimeout(timer));
