@@ -83,8 +83,8 @@ function scanJson(text: string): { error: JsonSyntaxError | null; duplicates: Du
   const number = (): void => {
     NUMBER.lastIndex = i;
     const match = NUMBER.exec(text);
-    if (!match || match[0] === '-' || match[0] === '') fail(`unexpected ${describe(text, i)}`);
-    i += (match as RegExpExecArray)[0].length;
+    if (!match) return fail(`unexpected ${describe(text, i)}`);
+    i += match[0].length;
   };
   /** After a member or an element: past a comma (false: another follows) or the container's end (true). */
   const ended = (close: number, expected: string): boolean => {
